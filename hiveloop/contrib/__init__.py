@@ -1,0 +1,1 @@
+"""Optional integrations built on HiveLoop's public API."""
