@@ -72,7 +72,8 @@ def span_as_dict(span: ReadableSpan, stacktraces: bool = False) -> dict[str, Any
         "end_time": span.end_time,
         "status": span.status.status_code.name,
         "attributes": {
-            key: list(value) if isinstance(value, tuple) else value for key, value in (span.attributes or {}).items()
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in (span.attributes or {}).items()
         },
     }
     if span.status.description:
@@ -83,9 +84,7 @@ def span_as_dict(span: ReadableSpan, stacktraces: bool = False) -> dict[str, Any
                 "name": event.name,
                 "timestamp": event.timestamp,
                 "attributes": {
-                    key: value
-                    if stacktraces or key != "exception.stacktrace"
-                    else "<stacktrace>"
+                    key: value if stacktraces or key != "exception.stacktrace" else "<stacktrace>"
                     for key, value in (event.attributes or {}).items()
                 },
             }

@@ -8,9 +8,6 @@ from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
-
 from hiveboard_semconv.attributes import (
     HIVEBOARD_ACTION_DEPTH,
     HIVEBOARD_ACTION_FUNCTION,
@@ -24,6 +21,9 @@ from hiveboard_semconv.attributes import (
     HiveboardSeverityValues,
     HiveboardSpanTypeValues,
 )
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
 from hiveloop._internal.context import AttachedSpan, current_action, current_task, parent_context
 from hiveloop._internal.emit import emit_event
 from hiveloop._internal.payloads import put, to_json, truncate
@@ -75,7 +75,9 @@ class Action:
     def _start(self) -> None:
         agent = self.agent
         task = current_task.get()
-        identity = task.child_attributes if task is not None and task.agent is agent else agent.base_attributes
+        identity = (
+            task.child_attributes if task is not None and task.agent is agent else agent.base_attributes
+        )
         parent_action = current_action.get()
         self.depth = parent_action.depth + 1 if parent_action is not None else 0
         attributes: dict[str, Any] = {
@@ -95,7 +97,12 @@ class Action:
         marker = {HIVEBOARD_ACTION_NAME: self.name, HIVEBOARD_ACTION_DEPTH: self.depth}
         put(marker, HIVEBOARD_ACTION_FUNCTION, self.function)
         emit_event(
-            client, None, identity, HiveboardEventTypeValues.ACTION_STARTED, HiveboardSeverityValues.INFO, marker
+            client,
+            None,
+            identity,
+            HiveboardEventTypeValues.ACTION_STARTED,
+            HiveboardSeverityValues.INFO,
+            marker,
         )
 
     def __exit__(

@@ -17,6 +17,7 @@ from hiveboard_semconv.attributes import (
     HIVEBOARD_AGENT_STUCK_THRESHOLD,
     HIVEBOARD_AGENT_TYPE,
     HIVEBOARD_AGENT_VERSION,
+    HIVEBOARD_EVENT_SUMMARY,
     HIVEBOARD_HEARTBEAT_PAYLOAD,
     HIVEBOARD_ISSUE_ACTION,
     HIVEBOARD_ISSUE_CATEGORY,
@@ -24,7 +25,6 @@ from hiveboard_semconv.attributes import (
     HIVEBOARD_ISSUE_ID,
     HIVEBOARD_ISSUE_OCCURRENCE_COUNT,
     HIVEBOARD_ISSUE_SEVERITY,
-    HIVEBOARD_EVENT_SUMMARY,
     HIVEBOARD_QUEUE_DEPTH,
     HIVEBOARD_QUEUE_ITEMS,
     HIVEBOARD_QUEUE_OLDEST_AGE_SECONDS,
@@ -43,8 +43,9 @@ from hiveboard_semconv.attributes import (
     HiveboardQueueSourceValues,
     HiveboardSeverityValues,
 )
-from hiveloop._internal.context import current_task, parent_context
+
 from hiveloop._internal.action import Action
+from hiveloop._internal.context import current_task, parent_context
 from hiveloop._internal.emit import INFO, emit_event, emit_llm_call, emit_user_event, summary_text
 from hiveloop._internal.payloads import ID_MAX_CHARS, as_float, as_int, put, to_json, truncate
 from hiveloop._internal.safety import never_raise
@@ -161,7 +162,9 @@ class Agent:
             try:
                 attributes[HIVEBOARD_HEARTBEAT_PAYLOAD] = to_json(self._heartbeat_payload())
             except Exception:
-                logger.debug("hiveloop: heartbeat_payload callback of %s raised", self.agent_id, exc_info=True)
+                logger.debug(
+                    "hiveloop: heartbeat_payload callback of %s raised", self.agent_id, exc_info=True
+                )
         try:
             emit_event(
                 self.client,

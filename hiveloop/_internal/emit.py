@@ -10,9 +10,6 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.context import Context
-from opentelemetry.trace import SpanKind
-
 from hiveboard_semconv.attributes import (
     GEN_AI_OPERATION_NAME,
     GEN_AI_PROVIDER_NAME,
@@ -49,6 +46,9 @@ from hiveboard_semconv.attributes import (
     HiveboardSeverityValues,
     HiveboardSpanTypeValues,
 )
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind
+
 from hiveloop._internal.payloads import (
     PREVIEW_MAX_CHARS,
     SUMMARY_MAX_CHARS,
@@ -151,7 +151,9 @@ def emit_user_event(
 ) -> None:
     """`agent.event()` / `task.event()`: a custom event, or a narrative type emitted by hand."""
     event_type = truncate(event_type, 128) if event_type else HiveboardEventTypeValues.CUSTOM
-    payload = dict(payload) if isinstance(payload, Mapping) else ({} if payload is None else {"value": payload})
+    payload = (
+        dict(payload) if isinstance(payload, Mapping) else ({} if payload is None else {"value": payload})
+    )
     attributes: dict[str, Any] = {}
     put(attributes, HIVEBOARD_EVENT_SUMMARY, summary_text(payload.get("summary")))
     if event_type == HiveboardEventTypeValues.CUSTOM:
@@ -168,10 +170,15 @@ def emit_user_event(
             put(attributes, attribute, None if value is None else convert(value))
         typed = {key for key, _, _ in fields} | {"summary"}
         extra = {k: v for k, v in payload.items() if k not in typed}
-        default_severity = WARN if event_type in (
-            HiveboardEventTypeValues.ESCALATED,
-            HiveboardEventTypeValues.RETRY_STARTED,
-        ) else INFO
+        default_severity = (
+            WARN
+            if event_type
+            in (
+                HiveboardEventTypeValues.ESCALATED,
+                HiveboardEventTypeValues.RETRY_STARTED,
+            )
+            else INFO
+        )
     if extra:
         attributes[HIVEBOARD_PAYLOAD] = to_json(extra)
     emit_event(client, parent, identity, event_type, severity or default_severity, attributes)

@@ -8,10 +8,6 @@ from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry import trace
-from opentelemetry.context import Context
-from opentelemetry.trace import SpanKind, Status, StatusCode
-
 from hiveboard_semconv.attributes import (
     ERROR_TYPE,
     GEN_AI_AGENT_NAME,
@@ -47,6 +43,10 @@ from hiveboard_semconv.attributes import (
     HiveboardSpanTypeValues,
     HiveboardTaskStatusValues,
 )
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
 from hiveloop._internal.context import AttachedSpan, current_task, parent_context
 from hiveloop._internal.emit import INFO, WARN, emit_event, emit_llm_call, emit_user_event, summary_text
 from hiveloop._internal.payloads import ID_MAX_CHARS, as_float, as_int, put, to_json, truncate
@@ -83,13 +83,18 @@ class Task:
     ```
     """
 
-    def __init__(self, agent: Agent, task_id: str, project: str | None = None, type: str | None = None) -> None:
+    def __init__(
+        self, agent: Agent, task_id: str, project: str | None = None, type: str | None = None
+    ) -> None:
         self.agent = agent
         self.task_id = truncate(task_id, ID_MAX_CHARS)
         self.project = None if project is None else truncate(project, ID_MAX_CHARS)
         self.type = None if type is None else truncate(type, ID_MAX_CHARS)
         # What every span inside the task carries.
-        self.child_attributes: dict[str, Any] = {HIVEBOARD_AGENT_ID: agent.agent_id, HIVEBOARD_TASK_ID: self.task_id}
+        self.child_attributes: dict[str, Any] = {
+            HIVEBOARD_AGENT_ID: agent.agent_id,
+            HIVEBOARD_TASK_ID: self.task_id,
+        }
         put(self.child_attributes, HIVEBOARD_TASK_TYPE, self.type)
         put(self.child_attributes, HIVEBOARD_PROJECT, self.project)
         self.span: trace.Span = trace.INVALID_SPAN
@@ -224,7 +229,9 @@ class Task:
     # ---- events in the task's timeline -----------------------------------------------------------
 
     def _emit(self, event_type: str, severity: str, attributes: dict[str, Any]) -> None:
-        emit_event(self.agent.client, parent_context(self), self.child_attributes, event_type, severity, attributes)
+        emit_event(
+            self.agent.client, parent_context(self), self.child_attributes, event_type, severity, attributes
+        )
 
     @never_raise
     def llm_call(

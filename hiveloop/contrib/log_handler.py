@@ -12,7 +12,6 @@ from hiveloop._internal.agent import Agent
 _IGNORED_LOGGERS = ("hiveloop", "opentelemetry", "urllib3", "requests")
 
 
-
 def _is_ignored(logger_name: str) -> bool:
     root = logger_name.split(".", 1)[0]
     return root in _IGNORED_LOGGERS
