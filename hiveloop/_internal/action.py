@@ -8,6 +8,9 @@ from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
 from hiveboard_semconv.attributes import (
     HIVEBOARD_ACTION_DEPTH,
     HIVEBOARD_ACTION_FUNCTION,
@@ -21,9 +24,6 @@ from hiveboard_semconv.attributes import (
     HiveboardSeverityValues,
     HiveboardSpanTypeValues,
 )
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
-
 from hiveloop._internal.context import AttachedSpan, current_action, current_task, parent_context
 from hiveloop._internal.emit import emit_event
 from hiveloop._internal.payloads import put, to_json, truncate

@@ -43,7 +43,6 @@ from hiveboard_semconv.attributes import (
     HiveboardQueueSourceValues,
     HiveboardSeverityValues,
 )
-
 from hiveloop._internal.action import Action
 from hiveloop._internal.context import current_task, parent_context
 from hiveloop._internal.emit import INFO, emit_event, emit_llm_call, emit_user_event, summary_text

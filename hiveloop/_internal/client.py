@@ -12,13 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hiveboard_semconv.attributes import (
-    DEPLOYMENT_ENVIRONMENT_NAME,
-    HIVEBOARD_GROUP,
-    SERVICE_NAME,
-    TELEMETRY_DISTRO_NAME,
-    TELEMETRY_DISTRO_VERSION,
-)
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -26,6 +19,13 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
+from hiveboard_semconv.attributes import (
+    DEPLOYMENT_ENVIRONMENT_NAME,
+    HIVEBOARD_GROUP,
+    SERVICE_NAME,
+    TELEMETRY_DISTRO_NAME,
+    TELEMETRY_DISTRO_VERSION,
+)
 from hiveloop._internal.version import VERSION
 
 if TYPE_CHECKING:

@@ -10,6 +10,9 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind
+
 from hiveboard_semconv.attributes import (
     GEN_AI_OPERATION_NAME,
     GEN_AI_PROVIDER_NAME,
@@ -46,9 +49,6 @@ from hiveboard_semconv.attributes import (
     HiveboardSeverityValues,
     HiveboardSpanTypeValues,
 )
-from opentelemetry.context import Context
-from opentelemetry.trace import SpanKind
-
 from hiveloop._internal.payloads import (
     PREVIEW_MAX_CHARS,
     SUMMARY_MAX_CHARS,

@@ -8,6 +8,10 @@ from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
 from hiveboard_semconv.attributes import (
     ERROR_TYPE,
     GEN_AI_AGENT_NAME,
@@ -43,10 +47,6 @@ from hiveboard_semconv.attributes import (
     HiveboardSpanTypeValues,
     HiveboardTaskStatusValues,
 )
-from opentelemetry import trace
-from opentelemetry.context import Context
-from opentelemetry.trace import SpanKind, Status, StatusCode
-
 from hiveloop._internal.context import AttachedSpan, current_task, parent_context
 from hiveloop._internal.emit import INFO, WARN, emit_event, emit_llm_call, emit_user_event, summary_text
 from hiveloop._internal.payloads import ID_MAX_CHARS, as_float, as_int, put, to_json, truncate

@@ -436,6 +436,9 @@ HIVEBOARD_TODO_PRIORITY: Final = "hiveboard.todo.priority"
 HIVEBOARD_TODO_SOURCE: Final = "hiveboard.todo.source"
 """Who or what created the TODO."""
 
+SERVICE_INSTANCE_ID: Final = "service.instance.id"
+"""Unique id of the process instance; set by the OpenTelemetry SDK."""
+
 SERVICE_NAME: Final = "service.name"
 """Logical name of the service; OTEL_SERVICE_NAME, else the HiveLoop `group`."""
 
@@ -444,3 +447,12 @@ TELEMETRY_DISTRO_NAME: Final = "telemetry.distro.name"
 
 TELEMETRY_DISTRO_VERSION: Final = "telemetry.distro.version"
 """Version of the HiveLoop SDK."""
+
+TELEMETRY_SDK_LANGUAGE: Final = "telemetry.sdk.language"
+"""Set by the OpenTelemetry SDK."""
+
+TELEMETRY_SDK_NAME: Final = "telemetry.sdk.name"
+"""Set by the OpenTelemetry SDK."""
+
+TELEMETRY_SDK_VERSION: Final = "telemetry.sdk.version"
+"""Set by the OpenTelemetry SDK."""
