@@ -3,8 +3,9 @@
 import ast
 from pathlib import Path
 
-import hiveboard_semconv
 import pytest
+
+import hiveboard_semconv
 from hiveboard_semconv import generate
 from hiveboard_semconv.registry import Registry, RegistryError, load_registry
 
