@@ -88,10 +88,13 @@ def make_config(
             "hiveloop.init: api_key must be a HiveBoard key starting with 'hb_' "
             "(hb_live_..., hb_test_... or hb_read_...); create one with `hiveboard keys create`"
         )
+    queue_size = _positive("max_queue_size", max_queue_size, 10_000, int)
     batch = _positive("batch_size", batch_size, 100, int)
-    if batch > MAX_BATCH_SIZE:
-        logger.warning("hiveloop.init: batch_size=%d is capped at %d", batch, MAX_BATCH_SIZE)
-        batch = MAX_BATCH_SIZE
+    # A batch can neither exceed the server's cap nor the queue it is taken from.
+    cap = min(MAX_BATCH_SIZE, queue_size)
+    if batch > cap:
+        logger.warning("hiveloop.init: batch_size=%d is capped at %d", batch, cap)
+        batch = cap
     return Config(
         api_key=api_key,
         environment=str(environment),
@@ -99,7 +102,7 @@ def make_config(
         traces_url=traces_url(endpoint),
         flush_interval=_positive("flush_interval", flush_interval, 5.0, float),
         batch_size=batch,
-        max_queue_size=_positive("max_queue_size", max_queue_size, 10_000, int),
+        max_queue_size=queue_size,
         debug=bool(debug),
     )
 
@@ -168,6 +171,7 @@ class HiveBoard:
         self._agents: dict[str, Agent] = {}
         self._agents_lock = threading.Lock()
         self._closed = False
+        self._exporter: OTLPSpanExporter | None = None
         self._owns_provider = tracer_provider is None
         if tracer_provider is None:
             tracer_provider = self._build_provider()
@@ -187,13 +191,13 @@ class HiveBoard:
             if override.clock is not None:
                 self.now = override.clock
             return provider
-        exporter = OTLPSpanExporter(
+        self._exporter = OTLPSpanExporter(
             endpoint=self.config.traces_url,
             headers={"Authorization": f"Bearer {self.config.api_key}"},
         )
         provider.add_span_processor(
             BatchSpanProcessor(
-                exporter,
+                self._exporter,
                 max_queue_size=self.config.max_queue_size,
                 schedule_delay_millis=self.config.flush_interval * 1000,
                 max_export_batch_size=self.config.batch_size,
@@ -265,7 +269,11 @@ class HiveBoard:
             if self._owns_provider:
                 self._provider.shutdown()
 
-        return _run_with_deadline(close, timeout, "shutdown")
+        finished = _run_with_deadline(close, timeout, "shutdown")
+        if not finished and self._exporter is not None:
+            # Abort the exporter's retry waits: what is left after the deadline is dropped.
+            self._exporter.shutdown()
+        return finished
 
 
 _client: HiveBoard | None = None
