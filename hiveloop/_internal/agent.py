@@ -145,6 +145,16 @@ class Agent:
             )
             self._heartbeat_thread.start()
 
+    def _use_callbacks(
+        self,
+        heartbeat_payload: Callable[[], Mapping[str, Any]] | None,
+        queue_provider: Callable[[], Mapping[str, Any]] | None,
+    ) -> None:
+        if heartbeat_payload is not None:
+            self._heartbeat_payload = heartbeat_payload
+        if queue_provider is not None:
+            self._queue_provider = queue_provider
+
     def _stop_heartbeat(self) -> None:
         self._stop.set()
 

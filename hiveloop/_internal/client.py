@@ -218,6 +218,9 @@ class HiveBoard:
     ) -> Agent:
         """Register an agent, or return the handle already registered under `agent_id`.
 
+        Registering again returns the same handle; `heartbeat_payload` / `queue_provider` given
+        then replace the handle's callbacks (its other parameters are kept).
+
         Registration emits an `agent_registered` event and, unless `heartbeat_interval` is 0, starts
         a daemon thread that emits a heartbeat every `heartbeat_interval` seconds (with the
         `heartbeat_payload` data, and a queue snapshot from `queue_provider`).
@@ -232,6 +235,7 @@ class HiveBoard:
         with self._agents_lock:
             existing = self._agents.get(key)
             if existing is not None:
+                existing._use_callbacks(heartbeat_payload, queue_provider)
                 return existing
             agent = Agent(
                 self,

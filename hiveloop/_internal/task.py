@@ -318,14 +318,19 @@ class Task:
         self._emit(HiveboardEventTypeValues.PLAN_STEP, severity, attributes)
 
     @never_raise
-    def escalate(self, summary: str, assigned_to: str | None = None, reason: str | None = None) -> None:
+    def escalate(
+        self, summary: str | None = None, assigned_to: str | None = None, reason: str | None = None
+    ) -> None:
         """Record that the agent handed this work to a human or another agent.
+
+        The integration guide calls the summary `reason`: `escalate(reason="...")` alone uses it as
+        the summary.
 
         ```python
         task.escalate("Lead score 0.12 — needs manual review", assigned_to="senior-sales")
         ```
         """
-        attributes: dict[str, Any] = {HIVEBOARD_EVENT_SUMMARY: summary_text(summary) or ""}
+        attributes: dict[str, Any] = {HIVEBOARD_EVENT_SUMMARY: summary_text(summary or reason) or ""}
         put(attributes, HIVEBOARD_ESCALATION_ASSIGNED_TO, None if assigned_to is None else str(assigned_to))
         put(attributes, HIVEBOARD_ESCALATION_REASON, None if reason is None else summary_text(reason))
         self._emit(HiveboardEventTypeValues.ESCALATED, WARN, attributes)
@@ -358,14 +363,20 @@ class Task:
         self._emit(HiveboardEventTypeValues.APPROVAL_RECEIVED, INFO, attributes)
 
     @never_raise
-    def retry(self, summary: str, attempt: int | None = None, backoff_seconds: float | None = None) -> None:
-        """Record a retry of a failed operation.
+    def retry(
+        self,
+        summary: str | None = None,
+        attempt: int | None = None,
+        backoff_seconds: float | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Record a retry of a failed operation (`reason=` is accepted for the summary, as in the guide).
 
         ```python
         task.retry("API timeout, attempt 2", attempt=2, backoff_seconds=4.0)
         ```
         """
-        attributes: dict[str, Any] = {HIVEBOARD_EVENT_SUMMARY: summary_text(summary) or ""}
+        attributes: dict[str, Any] = {HIVEBOARD_EVENT_SUMMARY: summary_text(summary or reason) or ""}
         put(attributes, HIVEBOARD_RETRY_ATTEMPT, as_int(attempt))
         put(attributes, HIVEBOARD_RETRY_BACKOFF_SECONDS, as_float(backoff_seconds))
         self._emit(HiveboardEventTypeValues.RETRY_STARTED, WARN, attributes)

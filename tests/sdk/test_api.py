@@ -7,6 +7,7 @@ reading, so expected start/end times follow from the order of the SDK's clock re
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -719,3 +720,44 @@ def test_service_name_comes_from_otel_service_name(captured, monkeypatch):
     monkeypatch.setenv("OTEL_SERVICE_NAME", "lead-service")
     hiveloop.init(api_key="hb_test_unit", group="loopcolony").agent("a", heartbeat_interval=0)
     assert captured.resource_attributes()["service.name"] == "lead-service"
+
+
+def test_escalate_and_retry_accept_the_guides_reason_keyword(captured):
+    _, agent = start()
+    with agent.task("task-018") as task:
+        task.escalate(reason="Agent escalated: low confidence", assigned_to="human")
+        task.retry(reason="Rate limited by crm", attempt=1, backoff_seconds=2)
+    escalation, retry = without_registration(captured)[1:3]
+    assert escalation["attributes"]["hiveboard.event.summary"] == "Agent escalated: low confidence"
+    assert retry["attributes"]["hiveboard.event.summary"] == "Rate limited by crm"
+    assert retry["attributes"]["hiveboard.retry.attempt"] == 1
+
+
+def test_a_call_with_wrong_arguments_warns_once_and_never_raises(captured, caplog, monkeypatch):
+    from hiveloop._internal import safety
+
+    monkeypatch.setattr(safety, "_warned", set())  # as in a fresh process
+    caplog.set_level(logging.DEBUG, logger="hiveloop")
+    _, agent = start()
+    with agent.task("task-019") as task:
+        task.plan_step(0)  # missing action and summary
+        task.plan_step(0)
+    failures = [
+        r for r in caplog.records if r.name == "hiveloop" and "Task.plan_step failed" in r.getMessage()
+    ]
+    assert [record.levelname for record in failures] == ["WARNING", "DEBUG"]
+    assert [span["name"] for span in without_registration(captured)] == [
+        "task_started",
+        "invoke_agent lead-qualifier",
+    ]
+
+
+def test_registering_an_agent_again_attaches_new_callbacks(captured):
+    hb, agent = start()
+    again = hb.agent("lead-qualifier", queue_provider=lambda: {"depth": 3})
+    assert again is agent
+    agent._heartbeat()  # what the heartbeat thread does each interval
+    snapshot = [span for span in captured.as_dicts() if span["name"] == "queue_snapshot"][0]
+    assert snapshot["attributes"]["hiveboard.queue.depth"] == 3
+    assert snapshot["attributes"]["hiveboard.queue.source"] == "provider"
+    assert [span["name"] for span in captured.as_dicts()].count("agent_registered") == 1
