@@ -231,6 +231,22 @@ class HiveboardIssueSeverityValues:
     """Informational."""
 
 
+HIVEBOARD_KEY_TYPE: Final = "hiveboard.key.type"
+"""Type of the API key that ingested the data. Set only by the HiveBoard collector; any value a client sends
+is overwritten.
+"""
+
+
+class HiveboardKeyTypeValues:
+    """Values of `hiveboard.key.type` (an open enum: other values are allowed)."""
+
+    LIVE: Final = "live"
+    """Ingested with a live key."""
+
+    TEST: Final = "test"
+    """Ingested with a test key; never mixed with live data."""
+
+
 HIVEBOARD_LLM_COST: Final = "hiveboard.llm.cost"
 """Cost of the call in USD."""
 
