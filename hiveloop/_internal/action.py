@@ -34,6 +34,16 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("hiveloop")
 
+_OK = Status(StatusCode.OK)
+_COMPLETED = {
+    HIVEBOARD_ACTION_STATUS: HiveboardActionStatusValues.COMPLETED,
+    HIVEBOARD_SEVERITY: HiveboardSeverityValues.INFO,
+}
+_FAILED = {
+    HIVEBOARD_ACTION_STATUS: HiveboardActionStatusValues.FAILED,
+    HIVEBOARD_SEVERITY: HiveboardSeverityValues.ERROR,
+}
+
 
 class Action:
     """A tracked block, from `agent.track_context()` or `@agent.track`.
@@ -92,7 +102,7 @@ class Action:
             self.name, context=parent_context(), kind=SpanKind.INTERNAL, attributes=attributes,
             start_time=client.now(),
         )  # fmt: skip
-        self._attached = AttachedSpan(self.span)
+        self._attached = AttachedSpan(trace.set_span_in_context(self.span))
         self._action_token = current_action.set(self)
         marker = {HIVEBOARD_ACTION_NAME: self.name, HIVEBOARD_ACTION_DEPTH: self.depth}
         put(marker, HIVEBOARD_ACTION_FUNCTION, self.function)
@@ -120,15 +130,14 @@ class Action:
             return
         self.span = trace.INVALID_SPAN
         now = self.agent.client.now()
-        if self._payload is not None:
-            span.set_attribute(HIVEBOARD_PAYLOAD, to_json(self._payload))
+        attributes = (
+            _COMPLETED if self._payload is None else {**_COMPLETED, HIVEBOARD_PAYLOAD: to_json(self._payload)}
+        )
         if exception is None:
-            span.set_attribute(HIVEBOARD_ACTION_STATUS, HiveboardActionStatusValues.COMPLETED)
-            span.set_attribute(HIVEBOARD_SEVERITY, HiveboardSeverityValues.INFO)
-            span.set_status(Status(StatusCode.OK))
+            span.set_attributes(attributes)
+            span.set_status(_OK)
         else:
-            span.set_attribute(HIVEBOARD_ACTION_STATUS, HiveboardActionStatusValues.FAILED)
-            span.set_attribute(HIVEBOARD_SEVERITY, HiveboardSeverityValues.ERROR)
+            span.set_attributes({**attributes, **_FAILED})
             record_failure(span, exception, now)
         span.end(end_time=now)
         if self._attached is not None:

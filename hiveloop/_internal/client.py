@@ -18,6 +18,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 
 from hiveboard_semconv.attributes import (
     DEPLOYMENT_ENVIRONMENT_NAME,
@@ -183,6 +184,9 @@ class HiveBoard:
         provider = TracerProvider(
             resource=make_resource(self.config),
             id_generator=override.id_generator if override and override.id_generator else None,
+            # Every agent call is recorded: an application's trace sampling must not drop agent
+            # telemetry that happens to run under one of its unsampled spans.
+            sampler=ALWAYS_ON,
             # HiveLoop flushes at exit itself, within its own timeout.
             shutdown_on_exit=False,
         )

@@ -60,13 +60,13 @@ def parent_context(task: Task | None = None) -> otel_context.Context | None:
 
 
 class AttachedSpan:
-    """Makes a span current for a `with` block, and undoes it only in the context that did it."""
+    """Makes a span's context current for a `with` block, and undoes it only in the context that did it."""
 
     __slots__ = ("_context", "_token")
 
-    def __init__(self, span: trace.Span) -> None:
-        self._context = trace.set_span_in_context(span)
-        self._token = otel_context.attach(self._context)
+    def __init__(self, span_context: otel_context.Context) -> None:
+        self._context = span_context
+        self._token = otel_context.attach(span_context)
 
     def detach(self) -> None:
         # Detaching from another context (a callback-driven framework that enters and exits in

@@ -6,6 +6,7 @@ agent or task; everything here is on the agent's call path, so it builds one dic
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -105,7 +106,17 @@ _TYPED_PAYLOAD_FIELDS: dict[str, tuple[tuple[str, str, Any], ...]] = {
 }
 _WARN_KINDS = frozenset({"anomaly", "error_context"})
 
+# `llm_call(metadata=...)` keys that become typed attributes; the other keys stay in the metadata JSON.
+_TYPED_METADATA = {
+    "turn_number": HIVEBOARD_LLM_TURN_NUMBER,
+    "cache_read_input_tokens": GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    "cache_creation_input_tokens": GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    "stop_reason": GEN_AI_RESPONSE_FINISH_REASONS,
+    "provider": GEN_AI_PROVIDER_NAME,
+}
 
+
+@functools.lru_cache(maxsize=1024)
 def provider_for_model(model: str) -> str | None:
     """The GenAI provider name implied by a model id (`anthropic/claude-...` or `claude-...`)."""
     if "/" in model:
@@ -221,19 +232,19 @@ def emit_llm_call(
         attributes[HIVEBOARD_LLM_RESPONSE_PREVIEW] = truncate(response_preview, PREVIEW_MAX_CHARS)
     provider = None
     if isinstance(metadata, Mapping) and metadata:
-        attributes[HIVEBOARD_LLM_METADATA] = to_json(metadata)
-        put(attributes, HIVEBOARD_LLM_TURN_NUMBER, as_int(metadata.get("turn_number")))
-        put(attributes, GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, as_int(metadata.get("cache_read_input_tokens")))
-        put(
-            attributes,
-            GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
-            as_int(metadata.get("cache_creation_input_tokens")),
-        )
-        stop_reason = metadata.get("stop_reason")
-        if stop_reason is not None:
-            attributes[GEN_AI_RESPONSE_FINISH_REASONS] = (truncate(stop_reason, 128),)
-        if isinstance(metadata.get("provider"), str):
-            provider = metadata["provider"]
+        rest = {}
+        for key, value in metadata.items():
+            typed = _TYPED_METADATA.get(key)
+            if typed is None:
+                rest[key] = value
+            elif key == "stop_reason":
+                attributes[GEN_AI_RESPONSE_FINISH_REASONS] = [truncate(value, 128)]
+            elif key == "provider":
+                provider = truncate(value, 128)
+            else:
+                put(attributes, typed, as_int(value))
+        if rest:
+            attributes[HIVEBOARD_LLM_METADATA] = to_json(rest)
     put(attributes, GEN_AI_PROVIDER_NAME, provider or provider_for_model(model))
     end = client.now()
     duration = as_float(duration_ms)

@@ -45,6 +45,8 @@ def to_json(value: Any) -> str:
 
 def as_int(value: Any) -> int | None:
     """An int attribute value, or None when `value` is absent or not a number."""
+    if type(value) is int:  # the common case, first: this runs on every LLM call
+        return value
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -56,6 +58,8 @@ def as_int(value: Any) -> int | None:
 
 def as_float(value: Any) -> float | None:
     """A double attribute value, or None when `value` is absent or not a number."""
+    if type(value) is float:
+        return value
     if value is None or isinstance(value, bool):
         return None
     try:

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("hiveloop")
 
 INVOKE_AGENT = "invoke_agent"
+_OK = Status(StatusCode.OK)
 
 
 def record_failure(span: trace.Span, exception: BaseException | None, now: int) -> None:
@@ -127,7 +128,6 @@ class Task:
             GEN_AI_OPERATION_NAME: INVOKE_AGENT,
             GEN_AI_AGENT_NAME: self.agent.agent_id,
         }
-        self.outer_span = trace.get_current_span()
         self.span = client.tracer.start_span(
             f"{INVOKE_AGENT} {self.agent.agent_id}",
             context=parent_context(),
@@ -138,9 +138,10 @@ class Task:
         self.span_context = trace.set_span_in_context(self.span)
         self.detached = detached
         if detached:
+            self.outer_span = trace.get_current_span()
             current_task.set(self)
         else:
-            self._attached = AttachedSpan(self.span)
+            self._attached = AttachedSpan(self.span_context)
             self._task_token = current_task.set(self)
         emit_event(
             client, self.span_context, self.child_attributes, HiveboardEventTypeValues.TASK_STARTED, INFO
@@ -199,16 +200,18 @@ class Task:
         self._ended = True
         span = self.span
         now = self.agent.client.now()
-        span.set_attribute(HIVEBOARD_TASK_STATUS, status)
+        attributes = {HIVEBOARD_TASK_STATUS: status}
         payload = payload if payload is not None else self._payload
         if payload is not None:
-            span.set_attribute(HIVEBOARD_PAYLOAD, to_json(payload))
+            attributes[HIVEBOARD_PAYLOAD] = to_json(payload)
         if status == HiveboardTaskStatusValues.COMPLETED:
-            span.set_attribute(HIVEBOARD_SEVERITY, HiveboardSeverityValues.INFO)
-            span.set_attribute(HIVEBOARD_TASK_OUTCOME, outcome or "success")
-            span.set_status(Status(StatusCode.OK))
+            attributes[HIVEBOARD_SEVERITY] = HiveboardSeverityValues.INFO
+            attributes[HIVEBOARD_TASK_OUTCOME] = outcome or "success"
+            span.set_attributes(attributes)
+            span.set_status(_OK)
         else:
-            span.set_attribute(HIVEBOARD_SEVERITY, HiveboardSeverityValues.ERROR)
+            attributes[HIVEBOARD_SEVERITY] = HiveboardSeverityValues.ERROR
+            span.set_attributes(attributes)
             record_failure(span, exception, now)
         span.end(end_time=now)
         self._leave_context()

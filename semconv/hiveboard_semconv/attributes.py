@@ -265,7 +265,9 @@ class HiveboardLlmCostSourceValues:
 
 
 HIVEBOARD_LLM_METADATA: Final = "hiveboard.llm.metadata"
-"""JSON object with the call's `metadata` (at most 32 KiB)."""
+"""JSON object with the keys of the call's `metadata` that have no typed attribute of their own (turn_number,
+cache_read_input_tokens, cache_creation_input_tokens, stop_reason and provider have one); at most 32 KiB.
+"""
 
 HIVEBOARD_LLM_NAME: Final = "hiveboard.llm.name"
 """Descriptive label of the call site (its purpose, not the model)."""

@@ -229,6 +229,7 @@ def test_llm_call_with_every_parameter(captured):
                 "cache_read_input_tokens": 1000,
                 "cache_creation_input_tokens": 200,
                 "stop_reason": "end_turn",
+                "context_utilization_pct": 41.5,
             },
         )
 
@@ -256,15 +257,8 @@ def test_llm_call_with_every_parameter(captured):
             "hiveboard.llm.cost_source": "reported",
             "hiveboard.llm.prompt_preview": "Score this lead based on...",
             "hiveboard.llm.response_preview": "Score: 72. Reasoning: ...",
-            "hiveboard.llm.metadata": json.dumps(
-                {
-                    "turn_number": 3,
-                    "cache_read_input_tokens": 1000,
-                    "cache_creation_input_tokens": 200,
-                    "stop_reason": "end_turn",
-                },
-                separators=(",", ":"),
-            ),
+            # Metadata keys with a typed attribute are not repeated in the JSON.
+            "hiveboard.llm.metadata": '{"context_utilization_pct":41.5}',
             "hiveboard.llm.turn_number": 3,
             "gen_ai.usage.cache_read.input_tokens": 1000,
             "gen_ai.usage.cache_creation.input_tokens": 200,
