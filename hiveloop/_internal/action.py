@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +23,7 @@ from hiveboard_semconv.attributes import (
     HiveboardSeverityValues,
     HiveboardSpanTypeValues,
 )
-from hiveloop._internal.context import AttachedSpan, current_action, current_task, parent_context
+from hiveloop._internal.context import ContextScope, current_action, current_task, parent_context
 from hiveloop._internal.emit import emit_event
 from hiveloop._internal.payloads import put, to_json, truncate
 from hiveloop._internal.task import record_failure
@@ -64,8 +63,7 @@ class Action:
         self.function = function
         self.depth = 0
         self.span: trace.Span = trace.INVALID_SPAN
-        self._attached: AttachedSpan | None = None
-        self._action_token: Token[Action | None] | None = None
+        self._scope: ContextScope | None = None
         self._payload: Any = None
 
     def __repr__(self) -> str:
@@ -102,8 +100,7 @@ class Action:
             self.name, context=parent_context(), kind=SpanKind.INTERNAL, attributes=attributes,
             start_time=client.now(),
         )  # fmt: skip
-        self._attached = AttachedSpan(trace.set_span_in_context(self.span))
-        self._action_token = current_action.set(self)
+        self._scope = ContextScope(trace.set_span_in_context(self.span), current_action, self)
         marker = {HIVEBOARD_ACTION_NAME: self.name, HIVEBOARD_ACTION_DEPTH: self.depth}
         put(marker, HIVEBOARD_ACTION_FUNCTION, self.function)
         emit_event(
@@ -140,12 +137,6 @@ class Action:
             span.set_attributes({**attributes, **_FAILED})
             record_failure(span, exception, now)
         span.end(end_time=now)
-        if self._attached is not None:
-            self._attached.detach()
-            self._attached = None
-        if self._action_token is not None:
-            try:
-                current_action.reset(self._action_token)
-            except ValueError:  # exited in another context than the one that entered
-                pass
-            self._action_token = None
+        if self._scope is not None:
+            self._scope.exit()
+            self._scope = None

@@ -27,6 +27,7 @@ from hiveboard_semconv.attributes import (
     TELEMETRY_DISTRO_NAME,
     TELEMETRY_DISTRO_VERSION,
 )
+from hiveloop._internal.safety import never_raise
 from hiveloop._internal.version import VERSION
 
 if TYPE_CHECKING:
@@ -346,16 +347,14 @@ def get_client() -> HiveBoard | None:
     return _client
 
 
+@never_raise
 def flush(timeout: float = 5.0) -> bool:
     """Export everything buffered now, waiting at most `timeout` seconds. True if it finished."""
     client = _client
-    try:
-        return client.flush(timeout) if client is not None else True
-    except Exception:
-        logger.debug("hiveloop: flush failed", exc_info=True)
-        return False
+    return client.flush(timeout) if client is not None else True
 
 
+@never_raise
 def shutdown(timeout: float = 5.0) -> bool:
     """Flush and stop HiveLoop, within `timeout` seconds. Later calls on its agents emit nothing.
 
@@ -364,11 +363,7 @@ def shutdown(timeout: float = 5.0) -> bool:
     ```
     """
     client = _client
-    try:
-        return client.shutdown(timeout) if client is not None else True
-    except Exception:
-        logger.debug("hiveloop: shutdown failed", exc_info=True)
-        return False
+    return client.shutdown(timeout) if client is not None else True
 
 
 def reset(timeout: float = 5.0) -> None:
@@ -377,10 +372,7 @@ def reset(timeout: float = 5.0) -> None:
     with _client_lock:
         client, _client = _client, None
     if client is not None:
-        try:
-            client.shutdown(timeout)
-        except Exception:
-            logger.debug("hiveloop: reset failed", exc_info=True)
+        never_raise(client.shutdown)(timeout)
 
 
 def _shutdown_at_exit() -> None:

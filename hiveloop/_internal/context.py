@@ -7,7 +7,7 @@ task and an asyncio task sees the task of the code that created it.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -59,17 +59,25 @@ def parent_context(task: Task | None = None) -> otel_context.Context | None:
     return None
 
 
-class AttachedSpan:
-    """Makes a span's context current for a `with` block, and undoes it only in the context that did it."""
+class ContextScope:
+    """For a `with` block: makes a span current and sets one of HiveLoop's context variables.
 
-    __slots__ = ("_context", "_token")
+    Both are undone only in the context that set them: a callback-driven framework may enter in one
+    thread and exit in another, where undoing would fail (and OpenTelemetry would log an error).
+    """
 
-    def __init__(self, span_context: otel_context.Context) -> None:
+    __slots__ = ("_context", "_token", "_variable", "_variable_token")
+
+    def __init__(self, span_context: otel_context.Context, variable: ContextVar[Any], value: Any) -> None:
         self._context = span_context
         self._token = otel_context.attach(span_context)
+        self._variable = variable
+        self._variable_token = variable.set(value)
 
-    def detach(self) -> None:
-        # Detaching from another context (a callback-driven framework that enters and exits in
-        # different threads) would fail and log an error in OpenTelemetry: skip it there.
+    def exit(self) -> None:
         if otel_context.get_current() is self._context:
             otel_context.detach(self._token)
+        try:
+            self._variable.reset(self._variable_token)
+        except ValueError:  # exited in another context than the one that entered
+            pass

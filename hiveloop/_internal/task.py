@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +46,7 @@ from hiveboard_semconv.attributes import (
     HiveboardSpanTypeValues,
     HiveboardTaskStatusValues,
 )
-from hiveloop._internal.context import AttachedSpan, current_task, parent_context
+from hiveloop._internal.context import ContextScope, current_task, parent_context
 from hiveloop._internal.emit import INFO, WARN, emit_event, emit_llm_call, emit_user_event, summary_text
 from hiveloop._internal.payloads import ID_MAX_CHARS, as_float, as_int, put, to_json, truncate
 from hiveloop._internal.safety import never_raise
@@ -102,8 +101,7 @@ class Task:
         self.span_context: Context | None = None
         self.detached = False
         self.outer_span: trace.Span = trace.INVALID_SPAN
-        self._attached: AttachedSpan | None = None
-        self._task_token: Token[Task | None] | None = None
+        self._scope: ContextScope | None = None
         self._payload: Any = None
         self._ended = False
         self._plan_total: int | None = None
@@ -141,8 +139,7 @@ class Task:
             self.outer_span = trace.get_current_span()
             current_task.set(self)
         else:
-            self._attached = AttachedSpan(self.span_context)
-            self._task_token = current_task.set(self)
+            self._scope = ContextScope(self.span_context, current_task, self)
         emit_event(
             client, self.span_context, self.child_attributes, HiveboardEventTypeValues.TASK_STARTED, INFO
         )
@@ -217,16 +214,10 @@ class Task:
         self._leave_context()
 
     def _leave_context(self) -> None:
-        if self._attached is not None:
-            self._attached.detach()
-            self._attached = None
-        if self._task_token is not None:
-            try:
-                current_task.reset(self._task_token)
-            except ValueError:  # ended from another context than the one that started it
-                pass
-            self._task_token = None
-        elif current_task.get() is self:
+        if self._scope is not None:
+            self._scope.exit()
+            self._scope = None
+        elif current_task.get() is self:  # a detached task, ended where it was started
             current_task.set(None)
 
     # ---- events in the task's timeline -----------------------------------------------------------
