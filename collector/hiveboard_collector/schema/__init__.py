@@ -1,0 +1,9 @@
+"""HiveBoard's ClickHouse schema, generated in code and applied by versioned migrations.
+
+`otel_tables`: the OpenTelemetry exporter's raw tables; `hiveboard_tables`: the `hb_*` tables and
+the materialized views that feed them; `migrations`: `migrate(storage, SchemaConfig(...))`.
+"""
+
+from hiveboard_collector.schema.migrations import MIGRATIONS, Migration, SchemaConfig, migrate
+
+__all__ = ["MIGRATIONS", "Migration", "SchemaConfig", "migrate"]

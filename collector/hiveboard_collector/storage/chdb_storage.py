@@ -1,0 +1,91 @@
+"""Embedded storage: chDB, the ClickHouse engine in-process, with its data in a local directory.
+
+chDB hosts one engine per process, and a data directory belongs to one process. An exclusive lock
+on the directory makes a second HiveBoard process (or a second open in this one) fail at once with
+a message that says what to do, before chDB is touched.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+import clickhouse_connect
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+from hiveboard_collector.storage.base import CLIENT_OPTIONS, ClientStorage, StorageError
+
+LOCK_FILE_NAME = "hiveboard.lock"
+# chDB's own files live in a subdirectory, so the data directory can hold HiveBoard's files too.
+ENGINE_DIR_NAME = "clickhouse"
+
+
+class ChDBStorage(ClientStorage):
+    """Storage in embedded chDB; `data_dir` is created when missing and locked while open."""
+
+    def __init__(self, data_dir: Path | str, database: str = "hiveboard") -> None:
+        self.data_dir = Path(data_dir)
+        self._lock = DirectoryLock(self.data_dir)
+        engine_dir = self.data_dir / ENGINE_DIR_NAME
+        try:
+            client = clickhouse_connect.get_client(interface="chdb", path=str(engine_dir), **CLIENT_OPTIONS)
+        except ClickHouseError as error:
+            self._lock.release()
+            raise StorageError(
+                f"cannot open chDB in {engine_dir}: {error}; a process can host one chDB data directory, "
+                "so close the storage that uses another directory first"
+            ) from error
+        except BaseException:
+            self._lock.release()
+            raise
+        super().__init__(client, database, target=f"chDB in {engine_dir}")
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._lock.release()
+
+
+class DirectoryLock:
+    """An exclusive `flock` on `data_dir/hiveboard.lock`, which holds the owner's pid for messages.
+
+    `flock` locks belong to an open file, so a second lock in the same process conflicts too; the
+    kernel drops the lock when its process dies, so a crash never leaves the directory locked.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(data_dir / LOCK_FILE_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise StorageError(f"cannot use {data_dir}/: {error}; pass a writable --data-dir") from error
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            if owner == str(os.getpid()):
+                raise StorageError(
+                    f"{data_dir}/ is already open in this process (pid {owner}); "
+                    "close the other storage first"
+                ) from None
+            raise StorageError(
+                f"{data_dir}/ is already used by another HiveBoard process (pid {owner}); "
+                "stop it or pass another --data-dir"
+            ) from None
+        except OSError as error:
+            os.close(fd)
+            raise StorageError(
+                f"cannot lock {data_dir}/: {error}; pass a --data-dir on a local disk"
+            ) from error
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        """Unlock (closing the file releases the `flock`); releasing twice is harmless."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

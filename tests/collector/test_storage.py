@@ -1,0 +1,321 @@
+"""Storage: embedded chDB for real (values, parameters, the directory lock across processes) and the
+ClickHouse server backend against a recording client."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+
+from hiveboard_collector.schema.otel_tables import render_traces_table
+from hiveboard_collector.storage import ChDBStorage, ClickHouseServerStorage, QueryResult, StorageError
+from hiveboard_collector.storage.chdb_storage import DirectoryLock
+from tests.collector.fake_client import FakeClient, FakeResult
+
+COLLECTOR_DIR = Path(__file__).resolve().parents[2] / "collector"
+MAX_UINT64 = 2**64 - 1
+
+
+@pytest.fixture(scope="module")
+def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChDBStorage]:
+    with ChDBStorage(
+        tmp_path_factory.mktemp("storage") / "hiveboard-data", database="storage_tests"
+    ) as opened:
+        opened.command("CREATE DATABASE IF NOT EXISTS storage_tests")
+        opened.command(render_traces_table("storage_tests", ttl_days=0, cluster_name=None))
+        yield opened
+
+
+def run_python(code: str, *args: str) -> subprocess.Popen[str]:
+    """Start `code` in a fresh interpreter (a second process) that can import the collector."""
+    paths = [str(COLLECTOR_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+# ---- chDB: queries and parameters -------------------------------------------------------------------
+
+
+def test_query_binds_typed_parameters_in_the_engine(storage: ChDBStorage) -> None:
+    tricky = 'it\'s a \\ "quote"\nand {braces}'
+    result = storage.query(
+        "SELECT {n:UInt64} AS n, {s:String} AS s, {xs:Array(String)} AS xs, currentDatabase() AS db",
+        {"n": MAX_UINT64, "s": tricky, "xs": ["a", "b'c"]},
+    )
+    assert result == QueryResult(
+        ("n", "s", "xs", "db"), [(MAX_UINT64, tricky, ["a", "b'c"], "storage_tests")]
+    )
+    assert result.dicts() == [{"n": MAX_UINT64, "s": tricky, "xs": ["a", "b'c"], "db": "storage_tests"}]
+
+
+def test_a_parameter_value_is_never_read_as_sql(storage: ChDBStorage) -> None:
+    storage.command("CREATE TABLE names (name String) ENGINE = MergeTree ORDER BY name")
+    storage.insert("names", ["name"], [["alice"], ["bob"]])
+    injection = "nobody' OR '1' = '1"
+    result = storage.query("SELECT count() FROM names WHERE name = {name:String}", {"name": injection})
+    assert result.rows == [(0,)]
+
+
+# ---- chDB: inserts ------------------------------------------------------------------------------------
+
+SPAN_COLUMNS = [
+    "Timestamp",
+    "TraceId",
+    "SpanId",
+    "ParentSpanId",
+    "SpanName",
+    "SpanKind",
+    "ServiceName",
+    "ResourceAttributes",
+    "SpanAttributes",
+    "Duration",
+    "StatusCode",
+    "Events.Timestamp",
+    "Events.Name",
+    "Events.Attributes",
+    "Links.TraceId",
+    "Links.SpanId",
+    "Links.TraceState",
+    "Links.Attributes",
+]
+
+
+def test_insert_round_trips_otel_traces_values_exactly(storage: ChDBStorage) -> None:
+    start = 1_767_225_600_123_456_789  # nanoseconds: more precision than a datetime holds
+    rows = [
+        [
+            start,
+            "0af7651916cd43dd8448eb211c80319c",
+            "b7ad6b7169203331",
+            "",
+            "invoke_agent lead-qualifier",
+            "Internal",
+            "sales",
+            {"service.name": "sales", "hiveboard.tenant.id": "tenant-é"},
+            {"note": 'it\'s "quoted"\n\\ and ünïcode', "gen_ai.usage.input_tokens": "1800"},
+            MAX_UINT64,
+            "Error",
+            [start + 1, start + 999_999_999],
+            ["exception", "retry"],
+            [{"exception.type": "ValueError", "exception.message": "bad"}, {}],
+            ["4bf92f3577b34da6a3ce929d0e0e4736"],
+            ["00f067aa0ba902b7"],
+            ["vendor=1"],
+            [{"link.kind": "follows"}],
+        ],
+        [start + 5, "", "c1", "b7ad6b7169203331", "plan_created", "Internal", "", {}, {}, 0, "Unset"]
+        + [[], [], [], [], [], [], []],
+    ]
+    storage.insert("otel_traces", SPAN_COLUMNS, rows)
+
+    result = storage.query(
+        "SELECT toUnixTimestamp64Nano(Timestamp), TraceId, SpanId, ParentSpanId, SpanName, SpanKind, ServiceName,"
+        " ResourceAttributes, SpanAttributes, Duration, StatusCode,"
+        " arrayMap(t -> toUnixTimestamp64Nano(t), Events.Timestamp), Events.Name, Events.Attributes,"
+        " Links.TraceId, Links.SpanId, Links.TraceState, Links.Attributes"
+        " FROM otel_traces WHERE ServiceName IN ('sales', '') ORDER BY Timestamp"
+    )
+    assert [list(row) for row in result.rows] == rows
+
+
+def test_insert_sends_all_rows_in_one_insert(storage: ChDBStorage) -> None:
+    storage.command("CREATE TABLE numbers_once (n UInt64) ENGINE = MergeTree ORDER BY tuple()")
+    storage.command("SYSTEM STOP MERGES numbers_once")  # every INSERT then stays one part
+
+    storage.insert("numbers_once", ["n"], [[n] for n in range(5000)])
+    storage.insert("numbers_once", ["n"], [])
+
+    parts = storage.query(
+        "SELECT count(), sum(rows) FROM system.parts"
+        " WHERE database = currentDatabase() AND table = 'numbers_once' AND active"
+    )
+    assert parts.rows == [(1, 5000)]
+
+
+# ---- chDB: errors --------------------------------------------------------------------------------------
+
+
+def test_a_rejected_statement_says_which_store_and_statement(storage: ChDBStorage) -> None:
+    with pytest.raises(StorageError) as raised:
+        storage.query("SELECT no_such_column FROM otel_traces")
+    message = str(raised.value)
+    assert f"chDB in {storage.data_dir / 'clickhouse'} rejected the statement" in message
+    assert "no_such_column" in message and "SQL: SELECT no_such_column FROM otel_traces" in message
+
+
+def test_a_query_before_the_migrations_says_to_run_them(tmp_path: Path) -> None:
+    # A fresh process: this one hosts the module's chDB already (one per process).
+    process = run_python(
+        """
+        import sys
+        from hiveboard_collector.storage import ChDBStorage, StorageError
+        with ChDBStorage(sys.argv[1]) as storage:
+            try:
+                storage.query("SELECT count() FROM hb_events")
+            except StorageError as error:
+                print(error)
+        """,
+        str(tmp_path / "fresh"),
+    )
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert "database 'hiveboard' does not exist" in stdout and "run the migrations first" in stdout
+
+
+# ---- chDB: one process per data directory -------------------------------------------------------------
+
+
+def test_a_second_process_on_the_directory_is_refused_with_its_pid(tmp_path: Path) -> None:
+    data_dir = tmp_path / "hiveboard-data"
+    holder = run_python(
+        """
+        import sys
+        from hiveboard_collector.storage import ChDBStorage
+        with ChDBStorage(sys.argv[1]):
+            print("open", flush=True)
+            sys.stdin.readline()
+        """,
+        str(data_dir),
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        with pytest.raises(StorageError) as raised:
+            ChDBStorage(data_dir)
+        assert str(raised.value) == (
+            f"{data_dir}/ is already used by another HiveBoard process (pid {holder.pid}); "
+            "stop it or pass another --data-dir"
+        )
+    finally:
+        holder.communicate("close\n", timeout=60)
+    assert holder.returncode == 0
+
+    DirectoryLock(data_dir).release()  # the holder's close released the directory
+
+
+def test_a_second_open_in_the_same_process_is_refused(storage: ChDBStorage) -> None:
+    with pytest.raises(StorageError) as raised:
+        ChDBStorage(storage.data_dir)
+    assert str(raised.value) == (
+        f"{storage.data_dir}/ is already open in this process (pid {os.getpid()}); close the other storage first"
+    )
+
+
+def test_a_second_directory_in_the_same_process_is_refused_and_left_unlocked(
+    storage: ChDBStorage, tmp_path: Path
+) -> None:
+    other = tmp_path / "other-data"
+    with pytest.raises(StorageError) as raised:
+        ChDBStorage(other)
+    assert f"cannot open chDB in {other / 'clickhouse'}" in str(raised.value)
+    assert "one chDB data directory" in str(raised.value)
+    DirectoryLock(other).release()  # the failed open gave its lock back
+
+
+# ---- ClickHouse server: the calls reaching clickhouse-connect ----------------------------------------
+
+
+def test_server_storage_connects_with_its_options_and_database() -> None:
+    client = FakeClient()
+    ClickHouseServerStorage(
+        host="ch.internal",
+        port=8443,
+        username="hiveboard",
+        password="secret",
+        database="hb",
+        secure=True,
+        client_factory=client.factory,
+    )
+    assert client.factory_options == {
+        "host": "ch.internal",
+        "port": 8443,
+        "secure": True,
+        "username": "hiveboard",
+        "password": "secret",
+        "autogenerate_session_id": False,
+        "tz_mode": "aware",
+    }
+    assert client.database == "hb"
+
+
+def test_server_storage_sends_statements_queries_and_one_column_oriented_insert() -> None:
+    client = FakeClient(results=[FakeResult(("model", "calls"), [("gpt-4o", 3)])])
+    storage = ClickHouseServerStorage("https://ch.example.com:8443", client_factory=client.factory)
+
+    storage.command("CREATE DATABASE IF NOT EXISTS `hiveboard` ON CLUSTER `main`")
+    storage.command("OPTIMIZE TABLE hb_tasks FINAL")
+    result = storage.query(
+        "SELECT model, count() AS calls FROM hb_llm_calls WHERE TenantId = {tenant:String} GROUP BY model",
+        {"tenant": "acme"},
+    )
+    storage.insert("otel_logs", ["Timestamp", "Body"], [[1, "first"], [2, "second"]])
+    storage.close()
+
+    assert client.factory_options["dsn"] == "https://ch.example.com:8443"
+    assert result.dicts() == [{"model": "gpt-4o", "calls": 3}]
+    assert client.calls == [
+        # The database cannot be the context of the statement that creates it.
+        (
+            "command",
+            ("CREATE DATABASE IF NOT EXISTS `hiveboard` ON CLUSTER `main`",),
+            {"use_database": False},
+        ),
+        ("command", ("OPTIMIZE TABLE hb_tasks FINAL",), {"use_database": True}),
+        (
+            "query",
+            (
+                "SELECT model, count() AS calls FROM hb_llm_calls WHERE TenantId = {tenant:String} GROUP BY model",
+            ),
+            {"parameters": {"tenant": "acme"}},
+        ),
+        (
+            "insert",
+            ("otel_logs", [[1, 2], ["first", "second"]]),
+            {"column_names": ["Timestamp", "Body"], "column_oriented": True},
+        ),
+        ("close", (), {}),
+    ]
+
+
+def test_server_storage_errors_say_what_to_do() -> None:
+    client = FakeClient()
+    storage = ClickHouseServerStorage(
+        "https://user:secret@ch.example.com:8443", client_factory=client.factory
+    )
+
+    client.error = OperationalError("HTTPSConnectionPool: connection refused")
+    with pytest.raises(StorageError) as unreachable:
+        storage.query("SELECT 1")
+    assert str(unreachable.value) == (
+        "cannot reach ClickHouse at https://ch.example.com:8443: HTTPSConnectionPool: connection refused; "
+        "check that it is running and reachable"
+    )
+    assert "secret" not in str(unreachable.value)
+
+    client.error = DatabaseError("Code: 81. DB::Exception: Database hiveboard does not exist.", code=81)
+    with pytest.raises(StorageError, match="run the migrations first"):
+        storage.query("SELECT count() FROM hb_events")
+
+
+def test_server_storage_that_cannot_connect_says_so() -> None:
+    def refuse(**options: object) -> FakeClient:
+        raise OperationalError("connection refused")
+
+    with pytest.raises(StorageError) as raised:
+        ClickHouseServerStorage(host="db", port=8123, client_factory=refuse)
+    assert str(raised.value) == (
+        "cannot connect to ClickHouse at http://db:8123: connection refused; "
+        "check the address, the credentials and that the server is running"
+    )
