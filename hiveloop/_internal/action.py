@@ -16,7 +16,6 @@ from hiveboard_semconv.attributes import (
     HIVEBOARD_ACTION_NAME,
     HIVEBOARD_ACTION_STATUS,
     HIVEBOARD_PAYLOAD,
-    HIVEBOARD_SEVERITY,
     HIVEBOARD_SPAN_TYPE,
     HiveboardActionStatusValues,
     HiveboardEventTypeValues,
@@ -34,14 +33,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("hiveloop")
 
 _OK = Status(StatusCode.OK)
-_COMPLETED = {
-    HIVEBOARD_ACTION_STATUS: HiveboardActionStatusValues.COMPLETED,
-    HIVEBOARD_SEVERITY: HiveboardSeverityValues.INFO,
-}
-_FAILED = {
-    HIVEBOARD_ACTION_STATUS: HiveboardActionStatusValues.FAILED,
-    HIVEBOARD_SEVERITY: HiveboardSeverityValues.ERROR,
-}
+_COMPLETED = {HIVEBOARD_ACTION_STATUS: HiveboardActionStatusValues.COMPLETED}
+_FAILED = {HIVEBOARD_ACTION_STATUS: HiveboardActionStatusValues.FAILED}
 
 
 class Action:

@@ -214,7 +214,6 @@ def emit_llm_call(
     attributes: dict[str, Any] = {
         **identity,
         HIVEBOARD_SPAN_TYPE: HiveboardSpanTypeValues.LLM,
-        HIVEBOARD_SEVERITY: INFO,
         GEN_AI_OPERATION_NAME: CHAT,
         GEN_AI_REQUEST_MODEL: model,
         GEN_AI_RESPONSE_MODEL: model,

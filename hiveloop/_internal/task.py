@@ -34,7 +34,6 @@ from hiveboard_semconv.attributes import (
     HIVEBOARD_PROJECT,
     HIVEBOARD_RETRY_ATTEMPT,
     HIVEBOARD_RETRY_BACKOFF_SECONDS,
-    HIVEBOARD_SEVERITY,
     HIVEBOARD_SPAN_TYPE,
     HIVEBOARD_TASK_ID,
     HIVEBOARD_TASK_OUTCOME,
@@ -42,7 +41,6 @@ from hiveboard_semconv.attributes import (
     HIVEBOARD_TASK_TYPE,
     HiveboardEventTypeValues,
     HiveboardPlanStepActionValues,
-    HiveboardSeverityValues,
     HiveboardSpanTypeValues,
     HiveboardTaskStatusValues,
 )
@@ -202,12 +200,10 @@ class Task:
         if payload is not None:
             attributes[HIVEBOARD_PAYLOAD] = to_json(payload)
         if status == HiveboardTaskStatusValues.COMPLETED:
-            attributes[HIVEBOARD_SEVERITY] = HiveboardSeverityValues.INFO
             attributes[HIVEBOARD_TASK_OUTCOME] = outcome or "success"
             span.set_attributes(attributes)
             span.set_status(_OK)
         else:
-            attributes[HIVEBOARD_SEVERITY] = HiveboardSeverityValues.ERROR
             span.set_attributes(attributes)
             record_failure(span, exception, now)
         span.end(end_time=now)

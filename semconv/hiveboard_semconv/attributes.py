@@ -369,7 +369,9 @@ HIVEBOARD_SCHEDULED_ITEMS: Final = "hiveboard.scheduled.items"
 """JSON array of the scheduled work items."""
 
 HIVEBOARD_SEVERITY: Final = "hiveboard.severity"
-"""Severity used by the activity stream's filters."""
+"""Severity of a narrative event, used by the activity stream's filters. Task, action and LLM spans do not
+carry it: theirs follows from their status (error when failed, else info).
+"""
 
 
 class HiveboardSeverityValues:

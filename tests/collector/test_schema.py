@@ -379,7 +379,6 @@ def test_a_hiveloop_llm_span_lands_in_hb_llm_calls_typed(storage: ChDBStorage, t
     attributes = {
         **TASK,
         "hiveboard.span.type": "llm",
-        "hiveboard.severity": "info",
         "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": "anthropic",
         "gen_ai.request.model": "claude-sonnet-4-20250514",
@@ -528,7 +527,6 @@ def task_span(
         **AGENT,
         **TASK,
         "hiveboard.span.type": "task",
-        "hiveboard.severity": "info" if task_status == "completed" else "error",
         "gen_ai.operation.name": "invoke_agent",
         "gen_ai.agent.name": "lead-qualifier",
         "hiveboard.task.status": task_status,
@@ -638,11 +636,9 @@ EVENT_DEFAULTS = {
 
 
 def action(name: str, status: str, **extra: Any) -> dict[str, Any]:
-    severity = "info" if status == "completed" else "error"
     return {
         **TASK,
         "hiveboard.span.type": "action",
-        "hiveboard.severity": severity,
         "hiveboard.action.name": name,
         "hiveboard.action.status": status,
         "hiveboard.action.depth": 0,
@@ -687,7 +683,6 @@ def test_the_activity_stream_gets_typed_events_and_no_heartbeats(storage: ChDBSt
     llm = {
         **TASK,
         "hiveboard.span.type": "llm",
-        "hiveboard.severity": "info",
         "gen_ai.request.model": "gpt-4o",
     }
     insert_spans(

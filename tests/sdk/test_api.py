@@ -121,7 +121,6 @@ def test_task_context_manager_completes(captured):
                 "gen_ai.operation.name": "invoke_agent",
                 "gen_ai.agent.name": "lead-qualifier",
                 "hiveboard.task.status": "completed",
-                "hiveboard.severity": "info",
                 "hiveboard.task.outcome": "success",
             },
         },
@@ -152,7 +151,6 @@ def test_task_fails_with_the_exception_and_reraises(captured):
             "gen_ai.operation.name": "invoke_agent",
             "gen_ai.agent.name": "lead-qualifier",
             "hiveboard.task.status": "failed",
-            "hiveboard.severity": "error",
             "error.type": "KeyError",
         },
         "events": [
@@ -246,7 +244,6 @@ def test_llm_call_with_every_parameter(captured):
             **AGENT,
             "hiveboard.task.id": "task-006",
             "hiveboard.span.type": "llm",
-            "hiveboard.severity": "info",
             "gen_ai.operation.name": "chat",
             "gen_ai.request.model": "claude-sonnet-4-20250514",
             "gen_ai.response.model": "claude-sonnet-4-20250514",
@@ -278,7 +275,6 @@ def test_llm_call_with_name_and_model_only_is_a_zero_duration_span(captured):
         **AGENT,
         "hiveboard.task.id": "task-007",
         "hiveboard.span.type": "llm",
-        "hiveboard.severity": "info",
         "gen_ai.operation.name": "chat",
         "gen_ai.request.model": "some-local-model",
         "gen_ai.response.model": "some-local-model",
@@ -530,7 +526,6 @@ def test_track_decorator_nests_sync_and_async_actions(captured):
         "hiveboard.action.depth": 0,
         "hiveboard.action.function": "test_track_decorator_nests_sync_and_async_actions.<locals>.process_lead",
         "hiveboard.action.status": "completed",
-        "hiveboard.severity": "info",
     }
     assert (
         fetch["attributes"]["hiveboard.action.depth"] == enrich["attributes"]["hiveboard.action.depth"] == 1

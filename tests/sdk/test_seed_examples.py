@@ -886,7 +886,7 @@ def test_part7_failed_tool_propagates(agent, captured):
     assert crm_search["status_description"] == "ConnectionError: Connection refused"
     assert_has(
         crm_search,
-        {"hiveboard.action.status": "failed", "hiveboard.severity": "error", "error.type": "ConnectionError"},
+        {"hiveboard.action.status": "failed", "error.type": "ConnectionError"},
     )
     [exception] = crm_search["events"]
     assert_has(exception, {"exception.type": "ConnectionError", "exception.message": "Connection refused"})

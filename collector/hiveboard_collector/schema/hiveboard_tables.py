@@ -387,7 +387,9 @@ _EVENTS_SELECT = [
     "ParentSpanId",
     f"{_EVENT_TYPE_OF_SPAN} AS EventType",
     f"{_span(HIVEBOARD_EVENT_KIND)} AS Kind",
-    f"{_span(HIVEBOARD_SEVERITY)} AS Severity",
+    # Events carry their severity; tasks, actions and LLM calls get theirs from their status.
+    f"if({_span(HIVEBOARD_SEVERITY)} != '', {_span(HIVEBOARD_SEVERITY)}, "
+    "if(StatusCode = 'Error', 'error', 'info')) AS Severity",
     f"{_span(HIVEBOARD_EVENT_SUMMARY)} AS Summary",
     f"{_span(HIVEBOARD_ACTION_NAME)} AS ActionName",
     "Duration AS DurationNs",
