@@ -15,6 +15,7 @@ from hiveboard_collector.schema import MIGRATIONS, Migration, SchemaConfig, migr
 from hiveboard_collector.schema.migrations import bootstrap_statements
 from hiveboard_collector.schema.otel_tables import render_traces_table
 from hiveboard_collector.storage import ChDBStorage, ClickHouseServerStorage, Storage
+from hiveboard_collector.trace_rows import TRACE_COLUMNS
 from tests.collector.fake_client import FakeClient
 
 # ---- helpers: otel_traces rows in the exporter's conventions ----------------------------------------
@@ -23,30 +24,7 @@ from tests.collector.fake_client import FakeClient
 NOW_NS = time.time_ns() // 1_000_000_000 * 1_000_000_000
 SECOND = 1_000_000_000
 
-SPAN_COLUMNS = [
-    "Timestamp",
-    "TraceId",
-    "SpanId",
-    "ParentSpanId",
-    "TraceState",
-    "SpanName",
-    "SpanKind",
-    "ServiceName",
-    "ResourceAttributes",
-    "ScopeName",
-    "ScopeVersion",
-    "SpanAttributes",
-    "Duration",
-    "StatusCode",
-    "StatusMessage",
-    "Events.Timestamp",
-    "Events.Name",
-    "Events.Attributes",
-    "Links.TraceId",
-    "Links.SpanId",
-    "Links.TraceState",
-    "Links.Attributes",
-]
+SPAN_COLUMNS = list(TRACE_COLUMNS)
 
 
 def new_id(size: int = 8) -> str:
