@@ -840,6 +840,7 @@ def test_each_hiveboard_table_has_its_key_and_retention(storage: ChDBStorage) ->
             "TTL toDateTime(LastHeartbeat) + toIntervalDay(7)",
             True,
         ),
+        ("hb_api_keys", "ReplacingMergeTree", "", "KeyHash", "", True),
         (
             "hb_events",
             "MergeTree",
@@ -873,11 +874,11 @@ def test_each_hiveboard_table_has_its_key_and_retention(storage: ChDBStorage) ->
 
 def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStorage) -> None:
     config = SchemaConfig(database="migrations_test", raw_ttl_days=0)
-    assert migrate(storage, config) == ["otel_exporter_tables", "hiveboard_tables"]
+    assert migrate(storage, config) == ["otel_exporter_tables", "hiveboard_tables", "api_keys_table"]
     assert migrate(storage, config) == []
 
     notes = Migration(
-        3,
+        4,
         "hb_notes",
         lambda c: [
             f"CREATE TABLE IF NOT EXISTS `{c.database}`.hb_notes (note String) ENGINE = MergeTree ORDER BY note"
@@ -888,9 +889,15 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
     recorded = storage.query(
         "SELECT version, name FROM migrations_test.hb_schema_migrations ORDER BY version"
     )
-    assert recorded.rows == [(1, "otel_exporter_tables"), (2, "hiveboard_tables"), (3, "hb_notes")]
+    assert recorded.rows == [
+        (1, "otel_exporter_tables"),
+        (2, "hiveboard_tables"),
+        (3, "api_keys_table"),
+        (4, "hb_notes"),
+    ]
     tables = storage.query("SELECT count() FROM system.tables WHERE database = 'migrations_test'")
-    assert tables.rows == [(15,)]  # 4 exporter + 9 hb_* tables and views + hb_schema_migrations + hb_notes
+    # 4 exporter + 9 hb_* tables and views + hb_api_keys + hb_schema_migrations + hb_notes
+    assert tables.rows == [(16,)]
 
 
 def test_migrate_refuses_two_migrations_with_one_version(storage: ChDBStorage) -> None:
@@ -919,6 +926,7 @@ def test_every_statement_of_cluster_mode_is_on_the_cluster_with_replicated_engin
         "ReplicatedReplacingMergeTree(Version)",  # hb_tasks
         "ReplicatedMergeTree()",  # hb_events
         "ReplicatedReplacingMergeTree(LastHeartbeat)",  # hb_agents
+        "ReplicatedReplacingMergeTree(Version)",  # hb_api_keys
     ]
 
 
@@ -928,12 +936,14 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
     assert migrate(storage, SchemaConfig(cluster_name="hive-cluster")) == [
         "otel_exporter_tables",
         "hiveboard_tables",
+        "api_keys_table",
     ]
 
     commands = client.commands()
-    assert len(commands) == 15 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
+    assert len(commands) == 16 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
     inserts = [args for method, args, _ in client.calls if method == "insert"]
     assert inserts == [
         ("`hiveboard`.`hb_schema_migrations`", [[1], ["otel_exporter_tables"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[2], ["hiveboard_tables"]]),
+        ("`hiveboard`.`hb_schema_migrations`", [[3], ["api_keys_table"]]),
     ]

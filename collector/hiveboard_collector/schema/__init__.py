@@ -1,7 +1,8 @@
 """HiveBoard's ClickHouse schema, generated in code and applied by versioned migrations.
 
 `otel_tables`: the OpenTelemetry exporter's raw tables; `hiveboard_tables`: the `hb_*` tables and
-the materialized views that feed them; `migrations`: `migrate(storage, SchemaConfig(...))`.
+the materialized views that feed them; `keys_table`: the hashed API keys; `migrations`:
+`migrate(storage, SchemaConfig(...))`.
 """
 
 from hiveboard_collector.schema.migrations import MIGRATIONS, Migration, SchemaConfig, migrate
