@@ -21,6 +21,17 @@ own rate, and a cache count whose rate the model lacks at the input rate. So the
 
 and `estimate_cost` agrees with genai-prices' `calc_price` for the same usage (the tests check it).
 
+Anthropic's own API, and instrumentations that copy its usage, report `input_tokens` EXCLUDING the
+cache tokens. A count below cache read + cache write evidently excludes them, so then the whole
+`input_tokens` is the uncached input. (An excluding count that happens to be at least the cache
+counts cannot be told apart and is taken as including them: underestimated.)
+
+Estimates are made at query time: the `hb_llm_costs` view (`schema.prices_table`) applies these same
+rules in SQL to `hb_llm_calls`, with the rates `pricing.ModelPricer` stores from `price_for`, so
+calls written by the upstream OpenTelemetry Collector are priced too. `cost_for_span` is the
+reference for that view: it reads numbers as `hb_llm_calls` does (ClickHouse's `toUInt64OrZero`
+and `toFloat64OrNull`), and the tests check that both give the same cost.
+
 Rates, not prices: `ModelPrice` holds per-million-token USD rates so that they can be stored in a
 ClickHouse table and cost computed in SQL over millions of rows. genai-prices' prices can depend on
 the request and on time; `price_for` takes the rate that applies to a typical request now:
@@ -52,6 +63,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -61,6 +73,7 @@ from typing import Literal, NamedTuple
 from genai_prices import data_snapshot
 from genai_prices import types as gp_types
 
+from hiveboard_collector.schema.hiveboard_tables import GEN_AI_SYSTEM, GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS
 from hiveboard_semconv.attributes import (
     GEN_AI_PROVIDER_NAME,
     GEN_AI_REQUEST_MODEL,
@@ -79,15 +92,12 @@ __all__ = (
     "CostResult",
     "CostSource",
     "ModelPrice",
+    "call_models",
     "clear_price_cache",
     "cost_for_span",
     "estimate_cost",
     "price_for",
 )
-
-# The newer upstream OTel name for `gen_ai.usage.cache_creation.input_tokens`. HiveBoard writes the
-# declared (older) name and accepts this one when reading, so it is not in hiveboard_semconv.
-GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS = "gen_ai.usage.cache_write.input_tokens"
 
 CostSource = Literal["reported", "estimated"]
 
@@ -141,7 +151,7 @@ class ModelPrice:
 class CostResult(NamedTuple):
     """Cost of one LLM span.
 
-    `cost` is None when there is nothing to price (no tokens) or the model is unknown; `unpriced`
+    `cost` is None when there is nothing to price (no tokens, or all 0) or the model is unknown; `unpriced`
     is True exactly when the span has tokens but no cost could be given.
     """
 
@@ -189,13 +199,17 @@ def estimate_cost(
 ) -> float:
     """Estimated USD cost of one call; `input_tokens` includes the cached tokens (OTel GenAI).
 
-    Uncached input = input - cache_read - cache_write (floored at 0) at the input rate; cache reads
-    at the cache_read rate and cache writes at the cache_write rate, each falling back to the input
+    Uncached input = input - cache_read - cache_write at the input rate, or the whole input when it
+    is below cache_read + cache_write (Anthropic's count, which excludes the cache); cache reads at
+    the cache_read rate and cache writes at the cache_write rate, each falling back to the input
     rate when the model has no such rate; output at the output rate. Negative counts count as 0.
-    Equal to genai-prices' `calc_price` for the same usage below the model's first tier.
+    Equal to genai-prices' `calc_price` for the same usage below the model's first tier when the
+    input includes the cache. The `hb_llm_costs` view computes the same sum in the same order.
 
     >>> price = price_for("claude-sonnet-4-20250514", "anthropic")
     >>> round(estimate_cost(price, 10_000, 500, cache_read_tokens=8_000), 6)
+    0.0159
+    >>> round(estimate_cost(price, 2_000, 500, cache_read_tokens=8_000), 6)  # excludes the cache
     0.0159
     """
     input_tokens = max(input_tokens, 0)
@@ -205,7 +219,8 @@ def estimate_cost(
     input_rate = price.input or 0.0
     cache_read_rate = price.cache_read if price.cache_read is not None else input_rate
     cache_write_rate = price.cache_write if price.cache_write is not None else input_rate
-    uncached_input = max(input_tokens - cache_read_tokens - cache_write_tokens, 0)
+    cached = cache_read_tokens + cache_write_tokens
+    uncached_input = input_tokens - cached if input_tokens >= cached else input_tokens
     total = (
         uncached_input * input_rate
         + cache_read_tokens * cache_read_rate
@@ -215,15 +230,37 @@ def estimate_cost(
     return total / _PER_MILLION
 
 
+def call_models(attributes: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The (provider, model) pairs `cost_for_span` prices a span with, in the order it tries them.
+
+    The response model, falling back to the request model, then the request model; the provider is
+    `gen_ai.provider.name`, or the older `gen_ai.system`. These are the `(Provider, ResponseModel)`
+    and `(Provider, RequestModel)` of the span's `hb_llm_calls` row, the keys of `hb_model_prices`.
+
+    >>> call_models({"gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o"})
+    [('openai', 'gpt-4o')]
+    >>> call_models({"gen_ai.request.model": "gpt-4o", "gen_ai.response.model": "gpt-4o-2024-08-06"})
+    [('', 'gpt-4o-2024-08-06'), ('', 'gpt-4o')]
+    """
+    provider = attributes.get(GEN_AI_PROVIDER_NAME) or attributes.get(GEN_AI_SYSTEM) or ""
+    request_model = attributes.get(GEN_AI_REQUEST_MODEL) or ""
+    response_model = attributes.get(GEN_AI_RESPONSE_MODEL) or request_model
+    models = dict.fromkeys(model for model in (response_model, request_model) if model)
+    return [(provider, model) for model in models]
+
+
 def cost_for_span(attributes: Mapping[str, str]) -> CostResult:
     """Cost of an LLM span from its attributes as stored in ClickHouse (string values).
 
     A valid `hiveboard.llm.cost` (finite, >= 0) is the reported cost, unless the span's
     `hiveboard.llm.cost_source` says `estimated` (then it is estimated afresh). Otherwise the cost
-    is estimated from the `gen_ai.usage.*` token counts with `price_for` on the response model,
-    falling back to the request model, and `gen_ai.provider.name`. Unparseable or negative numbers
-    count as absent. Cache writes are read from `gen_ai.usage.cache_creation.input_tokens`, or else
-    from the newer `gen_ai.usage.cache_write.input_tokens`.
+    is estimated from the `gen_ai.usage.*` token counts with `price_for` on the pairs of
+    `call_models`: the first model genai-prices knows wins. A span whose counts are all absent or 0
+    has nothing to price. Cache writes are read from `gen_ai.usage.cache_creation.input_tokens`, or
+    when that is absent or empty from the newer `gen_ai.usage.cache_write.input_tokens`.
+
+    Numbers are read as `hb_llm_calls` reads them, so that the `hb_llm_costs` view agrees: a token
+    count is a decimal integer that fits in UInt64 (else 0), a cost a decimal number (no spaces).
 
     >>> cost_for_span({"hiveboard.llm.cost": "0.004"})
     CostResult(cost=0.004, source='reported', matched_model=None, unpriced=False)
@@ -237,27 +274,19 @@ def cost_for_span(attributes: Mapping[str, str]) -> CostResult:
     input_tokens = _parse_tokens(attributes.get(GEN_AI_USAGE_INPUT_TOKENS))
     output_tokens = _parse_tokens(attributes.get(GEN_AI_USAGE_OUTPUT_TOKENS))
     cache_read = _parse_tokens(attributes.get(GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS))
-    cache_write = _parse_tokens(attributes.get(GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS))
-    if cache_write is None:
-        cache_write = _parse_tokens(attributes.get(GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS))
-    if input_tokens is None and output_tokens is None and cache_read is None and cache_write is None:
+    cache_write = _parse_tokens(
+        attributes.get(GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS)
+        or attributes.get(GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS)
+    )
+    if not (input_tokens or output_tokens or cache_read or cache_write):
         return CostResult(None, None, None, False)
 
-    provider = attributes.get(GEN_AI_PROVIDER_NAME) or None
-    price: ModelPrice | None = None
-    tried: set[str] = set()
-    for key in (GEN_AI_RESPONSE_MODEL, GEN_AI_REQUEST_MODEL):
-        model = attributes.get(key)
-        if model and model not in tried:
-            tried.add(model)
-            price = price_for(model, provider)
-            if price is not None:
-                break
-    if price is None:
-        return CostResult(None, None, None, True)
-
-    cost = estimate_cost(price, input_tokens or 0, output_tokens or 0, cache_read or 0, cache_write or 0)
-    return CostResult(cost, "estimated", price.matched_model, False)
+    for provider, model in call_models(attributes):
+        price = price_for(model, provider or None)
+        if price is not None:
+            cost = estimate_cost(price, input_tokens, output_tokens, cache_read, cache_write)
+            return CostResult(cost, "estimated", price.matched_model, False)
+    return CostResult(None, None, None, True)
 
 
 # --- lookup -------------------------------------------------------------------------------------
@@ -349,32 +378,23 @@ def _base_rate(rate: Decimal | gp_types.TieredPrices | None) -> float | None:
 
 # --- attribute parsing ----------------------------------------------------------------------------
 
+_UINT64_MAX = 2**64 - 1
+# What ClickHouse's toUInt64OrZero and toFloat64OrNull accept (no spaces, ASCII digits only).
+_UINT64_SYNTAX = re.compile(r"\+?[0-9]+")
+_FLOAT_SYNTAX = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
-def _parse_number(value: object) -> float | None:
-    if value is None or isinstance(value, bool):
+
+def _parse_cost(value: str | None) -> float | None:
+    """A finite cost >= 0, else None."""
+    if value is None or not _FLOAT_SYNTAX.fullmatch(value):
         return None
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if not math.isfinite(number) or number < 0:
-        return None
-    return number
+    number = float(value)
+    return number if math.isfinite(number) and number >= 0 else None
 
 
-def _parse_cost(value: object) -> float | None:
-    return _parse_number(value)
-
-
-def _parse_tokens(value: object) -> int | None:
-    if isinstance(value, str):
-        try:
-            count = int(value)  # exact for the usual case, a decimal integer string
-        except ValueError:
-            pass
-        else:
-            return count if count >= 0 else None
-    number = _parse_number(value)
-    if number is None:
-        return None
-    return int(number)
+def _parse_tokens(value: str | None) -> int:
+    """A token count as `toUInt64OrZero` reads it: 0 when absent, invalid or too large."""
+    if value is None or not _UINT64_SYNTAX.fullmatch(value):
+        return 0
+    count = int(value)
+    return count if count <= _UINT64_MAX else 0

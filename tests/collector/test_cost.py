@@ -16,6 +16,7 @@ from hiveboard_collector.cost import (
     MAX_MODEL_NAME_LENGTH,
     CostResult,
     ModelPrice,
+    call_models,
     clear_price_cache,
     cost_for_span,
     estimate_cost,
@@ -283,13 +284,42 @@ def test_missing_cache_rates_fall_back_to_the_input_rate() -> None:
     assert _rel_close(estimate_cost(price, 10_000, 0, 4_000, 3_000), 10_000 * 2.0 / 1_000_000)
 
 
-def test_uncached_input_is_floored_at_zero() -> None:
+def test_input_below_the_cache_counts_excludes_the_cache() -> None:
+    # Anthropic's API reports input_tokens without the cache tokens: all 100 are uncached input.
     price = ModelPrice(
         input=3.0, output=15.0, cache_read=0.3, cache_write=3.75, matched_model="m", provider="p"
     )
-    # Cache counts larger than the input (an SDK reporting input without cache): no negative input.
     cost = estimate_cost(price, 100, 0, 1_000, 200)
-    assert _rel_close(cost, (1_000 * 0.3 + 200 * 3.75) / 1_000_000)
+    assert _rel_close(cost, (100 * 3.0 + 1_000 * 0.3 + 200 * 3.75) / 1_000_000)
+
+
+def test_input_equal_to_the_cache_counts_includes_them() -> None:
+    price = ModelPrice(
+        input=3.0, output=15.0, cache_read=0.3, cache_write=3.75, matched_model="m", provider="p"
+    )
+    assert _rel_close(estimate_cost(price, 1_200, 0, 1_000, 200), (1_000 * 0.3 + 200 * 3.75) / 1_000_000)
+
+
+def test_anthropic_usage_excluding_the_cache_is_priced_as_genai_prices_prices_the_including_one() -> None:
+    # Anthropic's response: input_tokens=50 uncached, cache_read=9000, cache_creation=1000. OTel's
+    # convention would say input_tokens=10050; both must cost the same.
+    excluding = cost_for_span(
+        {
+            GEN_AI_PROVIDER_NAME: "anthropic",
+            GEN_AI_REQUEST_MODEL: "claude-sonnet-4-20250514",
+            GEN_AI_USAGE_INPUT_TOKENS: "50",
+            GEN_AI_USAGE_OUTPUT_TOKENS: "400",
+            GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: "9000",
+            GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: "1000",
+        }
+    )
+    including = calc_price(
+        Usage(input_tokens=10_050, output_tokens=400, cache_read_tokens=9_000, cache_write_tokens=1_000),
+        "claude-sonnet-4-20250514",
+        provider_id="anthropic",
+    )
+    assert excluding.source == "estimated"
+    assert _rel_close(excluding.cost, float(including.total_price))
 
 
 # --- cost_for_span ------------------------------------------------------------------------------
@@ -322,7 +352,7 @@ def test_reported_cost_of_an_unknown_model_is_kept() -> None:
     assert cost_for_span(attributes) == CostResult(0.004, "reported", None, False)
 
 
-@pytest.mark.parametrize("bad_cost", ["abc", "", "-1", "nan", "inf"])
+@pytest.mark.parametrize("bad_cost", ["abc", "", "-1", "nan", "inf", " 0.5", "1_000", "1e400"])
 def test_invalid_reported_cost_falls_back_to_estimation(bad_cost: str) -> None:
     attributes = _span(
         **{
@@ -466,8 +496,11 @@ def test_request_model_alone_is_used() -> None:
         ("nan", 0),
         ("1e400", 0),
         ("1000", 1000),
-        (" 1000 ", 1000),
-        ("1000.0", 1000),
+        ("+1000", 1000),
+        # As ClickHouse's toUInt64OrZero in hb_llm_calls: no spaces, no decimals, within UInt64.
+        (" 1000 ", 0),
+        ("1000.0", 0),
+        ("18446744073709551616", 0),
     ],
 )
 def test_token_strings_are_parsed_and_bad_numbers_are_absent(raw_input: str, expected_input: int) -> None:
@@ -513,6 +546,63 @@ def test_declared_cache_creation_name_wins_over_the_alias() -> None:
         GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: "1000",
     }
     assert _rel_close(cost_for_span(attributes).cost, (800 * 3.0 + 200 * 3.75) / 1_000_000)
+
+
+def test_an_empty_cache_creation_count_falls_back_to_the_alias() -> None:
+    # hb_llm_calls takes the first of the two attributes that is not empty.
+    attributes = {
+        GEN_AI_REQUEST_MODEL: "claude-sonnet-4-20250514",
+        GEN_AI_USAGE_INPUT_TOKENS: "1000",
+        GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: "",
+        GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: "200",
+    }
+    assert _rel_close(cost_for_span(attributes).cost, (800 * 3.0 + 200 * 3.75) / 1_000_000)
+
+
+def test_all_zero_token_counts_are_nothing_to_price() -> None:
+    zeros = {GEN_AI_USAGE_INPUT_TOKENS: "0", GEN_AI_USAGE_OUTPUT_TOKENS: "0"}
+    assert cost_for_span({GEN_AI_REQUEST_MODEL: "gpt-4o", **zeros}) == CostResult(None, None, None, False)
+    assert cost_for_span({GEN_AI_REQUEST_MODEL: UNKNOWN_MODEL, **zeros}) == CostResult(
+        None, None, None, False
+    )
+
+
+def test_the_older_gen_ai_system_names_the_provider() -> None:
+    # Bedrock's model id is only known under the aws provider, so the provider decides the price.
+    bedrock = {
+        GEN_AI_REQUEST_MODEL: "us.anthropic.claude-sonnet-4-20250514-v1:0",
+        GEN_AI_USAGE_INPUT_TOKENS: "1000",
+    }
+    via_system = cost_for_span({**bedrock, "gen_ai.system": "aws.bedrock"})
+    via_provider = cost_for_span({**bedrock, GEN_AI_PROVIDER_NAME: "aws.bedrock"})
+    assert via_system == via_provider
+    assert via_system.matched_model == "regional.anthropic.claude-sonnet-4-20250514-v1:0"
+    both = {**bedrock, GEN_AI_PROVIDER_NAME: "aws.bedrock", "gen_ai.system": "no-such-provider"}
+    assert cost_for_span(both) == via_provider
+
+
+@pytest.mark.parametrize(
+    ("attributes", "expected"),
+    [
+        ({}, []),
+        ({GEN_AI_PROVIDER_NAME: "openai"}, []),
+        ({GEN_AI_REQUEST_MODEL: "gpt-4o"}, [("", "gpt-4o")]),
+        ({GEN_AI_RESPONSE_MODEL: "gpt-4o"}, [("", "gpt-4o")]),
+        (
+            {GEN_AI_REQUEST_MODEL: "gpt-4o", GEN_AI_RESPONSE_MODEL: "gpt-4o", "gen_ai.system": "openai"},
+            [("openai", "gpt-4o")],
+        ),
+        (
+            {GEN_AI_REQUEST_MODEL: "gpt-4o", GEN_AI_RESPONSE_MODEL: "gpt-4o-2024-08-06"}
+            | {GEN_AI_PROVIDER_NAME: "azure.ai.openai", "gen_ai.system": "openai"},
+            [("azure.ai.openai", "gpt-4o-2024-08-06"), ("azure.ai.openai", "gpt-4o")],
+        ),
+    ],
+)
+def test_call_models_are_the_response_then_the_request_model(
+    attributes: dict[str, str], expected: list[tuple[str, str]]
+) -> None:
+    assert call_models(attributes) == expected
 
 
 def test_cache_write_alias_key_is_the_upstream_name() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from hiveboard_collector.schema import MIGRATIONS, Migration, SchemaConfig, migrate
+from hiveboard_collector.schema import MIGRATIONS, Migration, SchemaConfig, migrate, prices_table
 from hiveboard_collector.schema.migrations import bootstrap_statements
 from hiveboard_collector.schema.otel_tables import render_traces_table
 from hiveboard_collector.storage import ChDBStorage, ClickHouseServerStorage, Storage
@@ -409,6 +409,7 @@ def test_a_hiveloop_llm_span_lands_in_hb_llm_calls_typed(storage: ChDBStorage, t
             "CacheReadTokens": 1200,
             "CacheWriteTokens": 300,
             "ReportedCost": 0.004,
+            "ReportedCostSource": "reported",
             "DurationNs": 1_200_000_000,
             "TurnNumber": 3,
             "FinishReasons": ["end_turn"],
@@ -477,6 +478,7 @@ def test_a_plain_otel_genai_span_lands_in_hb_llm_calls_with_defaults(storage: Ch
         "CacheReadTokens": 0,
         "CacheWriteTokens": 64,
         "ReportedCost": None,
+        "ReportedCostSource": "",
         "TurnNumber": None,
         "FinishReasons": ["stop"],
     }
@@ -822,13 +824,66 @@ def test_the_hive_keeps_the_latest_registration_or_heartbeat_per_agent(
     assert heartbeats_in_stream.rows == [(0,)]
 
 
+# ---- hb_model_prices and hb_llm_costs (their contents: tests/collector/test_pricing.py) ---------------
+
+EXPECTED_PRICES_DDL = """\
+CREATE TABLE IF NOT EXISTS `hiveboard`.`hb_model_prices`{cluster} (
+    Provider LowCardinality(String),
+    Model String,
+    Input Nullable(Float64),
+    Output Nullable(Float64),
+    CacheRead Nullable(Float64),
+    CacheWrite Nullable(Float64),
+    MatchedModel String,
+    Priced Bool,
+    Tiered Bool,
+    UpdatedAt DateTime64(3, 'UTC')
+) ENGINE = {engine}
+ORDER BY (Provider, Model)
+COMMENT 'Token rates (USD per million) of the models of hb_llm_calls; the latest UpdatedAt wins'"""
+
+
+@pytest.mark.parametrize(
+    ("cluster_name", "cluster", "engine"),
+    [
+        (None, "", "ReplacingMergeTree(UpdatedAt)"),
+        ("hive-cluster", " ON CLUSTER `hive-cluster`", "ReplicatedReplacingMergeTree(UpdatedAt)"),
+    ],
+)
+def test_the_prices_table_and_costs_view_ddl(cluster_name: str | None, cluster: str, engine: str) -> None:
+    table, view = prices_table.statements("hiveboard", cluster_name)
+    assert table == EXPECTED_PRICES_DDL.format(cluster=cluster, engine=engine)
+    lines = view.splitlines()
+    assert lines[0] == f"CREATE VIEW IF NOT EXISTS `hiveboard`.`hb_llm_costs`{cluster} AS"
+    assert "FROM `hiveboard`.`hb_llm_calls` AS calls" in lines
+    assert view.count("FROM `hiveboard`.`hb_model_prices` FINAL") == 2
+    assert "ENGINE" not in view  # a plain view: computed when read, nothing stored
+
+
+def test_the_costs_view_has_every_llm_call_column_and_the_cost(storage: ChDBStorage) -> None:
+    def columns(table: str) -> list[tuple[str, str]]:
+        return storage.query(
+            "SELECT name, type FROM system.columns WHERE database = 'hiveboard' AND table = {table:String}"
+            " ORDER BY position",
+            {"table": table},
+        ).rows
+
+    assert columns("hb_llm_costs") == [
+        *columns("hb_llm_calls"),
+        ("Cost", "Nullable(Float64)"),
+        ("CostSource", "LowCardinality(String)"),
+        ("MatchedModel", "String"),
+    ]
+
+
 # ---- retention -----------------------------------------------------------------------------------------
 
 
 def test_each_hiveboard_table_has_its_key_and_retention(storage: ChDBStorage) -> None:
     result = storage.query(
         "SELECT name, engine, partition_key, sorting_key, extract(engine_full, 'TTL toDateTime\\(\\w+\\) \\+ toIntervalDay\\(\\d+\\)'), comment != ''"
-        " FROM system.tables WHERE database = 'hiveboard' AND name LIKE 'hb\\_%' AND engine != 'MaterializedView'"
+        " FROM system.tables WHERE database = 'hiveboard' AND name LIKE 'hb\\_%'"
+        " AND engine NOT IN ('MaterializedView', 'View')"
         " ORDER BY name"
     )
     assert result.rows == [
@@ -857,6 +912,7 @@ def test_each_hiveboard_table_has_its_key_and_retention(storage: ChDBStorage) ->
             "TTL toDateTime(Timestamp) + toIntervalDay(30)",
             True,
         ),
+        ("hb_model_prices", "ReplacingMergeTree", "", "Provider, Model", "", True),
         ("hb_schema_migrations", "MergeTree", "", "version", "", True),
         (
             "hb_tasks",
@@ -874,11 +930,16 @@ def test_each_hiveboard_table_has_its_key_and_retention(storage: ChDBStorage) ->
 
 def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStorage) -> None:
     config = SchemaConfig(database="migrations_test", raw_ttl_days=0)
-    assert migrate(storage, config) == ["otel_exporter_tables", "hiveboard_tables", "api_keys_table"]
+    assert migrate(storage, config) == [
+        "otel_exporter_tables",
+        "hiveboard_tables",
+        "api_keys_table",
+        "model_prices",
+    ]
     assert migrate(storage, config) == []
 
     notes = Migration(
-        4,
+        5,
         "hb_notes",
         lambda c: [
             f"CREATE TABLE IF NOT EXISTS `{c.database}`.hb_notes (note String) ENGINE = MergeTree ORDER BY note"
@@ -893,11 +954,13 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         (1, "otel_exporter_tables"),
         (2, "hiveboard_tables"),
         (3, "api_keys_table"),
-        (4, "hb_notes"),
+        (4, "model_prices"),
+        (5, "hb_notes"),
     ]
     tables = storage.query("SELECT count() FROM system.tables WHERE database = 'migrations_test'")
-    # 4 exporter + 9 hb_* tables and views + hb_api_keys + hb_schema_migrations + hb_notes
-    assert tables.rows == [(16,)]
+    # 4 exporter + 9 hb_* tables and views + hb_api_keys + hb_model_prices + hb_llm_costs
+    # + hb_schema_migrations + hb_notes
+    assert tables.rows == [(18,)]
 
 
 def test_migrate_refuses_two_migrations_with_one_version(storage: ChDBStorage) -> None:
@@ -927,6 +990,7 @@ def test_every_statement_of_cluster_mode_is_on_the_cluster_with_replicated_engin
         "ReplicatedMergeTree()",  # hb_events
         "ReplicatedReplacingMergeTree(LastHeartbeat)",  # hb_agents
         "ReplicatedReplacingMergeTree(Version)",  # hb_api_keys
+        "ReplicatedReplacingMergeTree(UpdatedAt)",  # hb_model_prices
     ]
 
 
@@ -937,13 +1001,15 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         "otel_exporter_tables",
         "hiveboard_tables",
         "api_keys_table",
+        "model_prices",
     ]
 
     commands = client.commands()
-    assert len(commands) == 16 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
+    assert len(commands) == 18 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
     inserts = [args for method, args, _ in client.calls if method == "insert"]
     assert inserts == [
         ("`hiveboard`.`hb_schema_migrations`", [[1], ["otel_exporter_tables"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[2], ["hiveboard_tables"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[3], ["api_keys_table"]]),
+        ("`hiveboard`.`hb_schema_migrations`", [[4], ["model_prices"]]),
     ]

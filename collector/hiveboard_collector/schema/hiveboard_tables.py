@@ -50,6 +50,7 @@ from hiveboard_semconv.attributes import (
     HIVEBOARD_ISSUE_SEVERITY,
     HIVEBOARD_KEY_TYPE,
     HIVEBOARD_LLM_COST,
+    HIVEBOARD_LLM_COST_SOURCE,
     HIVEBOARD_LLM_NAME,
     HIVEBOARD_LLM_PROMPT_PREVIEW,
     HIVEBOARD_LLM_RESPONSE_PREVIEW,
@@ -102,18 +103,18 @@ LLM_OPERATIONS = ("chat", "text_completion", "generate_content", "embeddings")
 STATUS_ERROR = "Error"
 
 
-def _literal(value: str) -> str:
+def literal(value: str) -> str:
     """A ClickHouse string literal."""
     escaped = value.replace("\\", "\\\\").replace("'", "\\'")
     return f"'{escaped}'"
 
 
 def _span(key: str) -> str:
-    return f"SpanAttributes[{_literal(key)}]"
+    return f"SpanAttributes[{literal(key)}]"
 
 
 def _resource(key: str) -> str:
-    return f"ResourceAttributes[{_literal(key)}]"
+    return f"ResourceAttributes[{literal(key)}]"
 
 
 def _first_set(*expressions: str) -> str:
@@ -124,14 +125,14 @@ def _first_set(*expressions: str) -> str:
 
 
 def _one_of(expression: str, values: tuple[str, ...]) -> str:
-    return f"{expression} IN ({', '.join(_literal(value) for value in values)})"
+    return f"{expression} IN ({', '.join(literal(value) for value in values)})"
 
 
 _SPAN_TYPE = _span(HIVEBOARD_SPAN_TYPE)
 _EVENT_TYPE = _span(HIVEBOARD_EVENT_TYPE)
 _IDENTITY = [
-    f"{_first_set(_resource(HIVEBOARD_TENANT_ID), _literal(DEFAULT_TENANT))} AS TenantId",
-    f"{_first_set(_resource(HIVEBOARD_KEY_TYPE), _literal(DEFAULT_KEY_TYPE))} AS KeyType",
+    f"{_first_set(_resource(HIVEBOARD_TENANT_ID), literal(DEFAULT_TENANT))} AS TenantId",
+    f"{_first_set(_resource(HIVEBOARD_KEY_TYPE), literal(DEFAULT_KEY_TYPE))} AS KeyType",
     f"{_resource(DEPLOYMENT_ENVIRONMENT_NAME)} AS Environment",
 ]
 # HiveLoop's agent id; OTel GenAI agent spans of other instrumentations name the agent instead.
@@ -169,6 +170,7 @@ _LLM_CALLS_COLUMNS = f"""\
     CacheReadTokens UInt64,
     CacheWriteTokens UInt64,
     ReportedCost Nullable(Float64),
+    ReportedCostSource LowCardinality(String),
     DurationNs UInt64,
     TurnNumber Nullable(UInt32),
     FinishReasons Array(LowCardinality(String)),
@@ -200,6 +202,7 @@ _LLM_CALLS_SELECT = [
     f"toUInt64OrZero({_span(GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)}) AS CacheReadTokens",
     f"toUInt64OrZero({_CACHE_WRITE_TOKENS}) AS CacheWriteTokens",
     f"toFloat64OrNull({_span(HIVEBOARD_LLM_COST)}) AS ReportedCost",
+    f"{_span(HIVEBOARD_LLM_COST_SOURCE)} AS ReportedCostSource",
     "Duration AS DurationNs",
     f"toUInt32OrNull({_span(HIVEBOARD_LLM_TURN_NUMBER)}) AS TurnNumber",
     f"if(startsWith({_FINISH_REASONS}, '['), JSONExtract({_FINISH_REASONS}, 'Array(String)'), "
@@ -210,7 +213,7 @@ _LLM_CALLS_SELECT = [
 ]
 # HiveLoop's LLM spans, and model calls of any OTel GenAI instrumentation that names a model.
 _LLM_CALLS_WHERE = (
-    f"{_SPAN_TYPE} = {_literal(HiveboardSpanTypeValues.LLM)}"
+    f"{_SPAN_TYPE} = {literal(HiveboardSpanTypeValues.LLM)}"
     f" OR ({_one_of(_span(GEN_AI_OPERATION_NAME), LLM_OPERATIONS)}"
     f" AND ({_span(GEN_AI_REQUEST_MODEL)} != '' OR {_span(GEN_AI_RESPONSE_MODEL)} != ''))"
 )
@@ -268,19 +271,19 @@ _TASK_STARTED_SELECT = [
     *_IDENTITY,
     "ParentSpanId AS TaskSpanId",
     *_TASK_CONTEXT,
-    f"{_literal(PROCESSING)} AS Status",
+    f"{literal(PROCESSING)} AS Status",
     "Timestamp AS StartTime",
     "0 AS Version",
 ]
 _TASK_STARTED_WHERE = (
-    f"{_SPAN_TYPE} = {_literal(HiveboardSpanTypeValues.EVENT)}"
-    f" AND {_EVENT_TYPE} = {_literal(HiveboardEventTypeValues.TASK_STARTED)}"
+    f"{_SPAN_TYPE} = {literal(HiveboardSpanTypeValues.EVENT)}"
+    f" AND {_EVENT_TYPE} = {literal(HiveboardEventTypeValues.TASK_STARTED)}"
 )
 # HiveLoop always sets the task status; without one, the span's OTel status decides.
 _TASK_STATUS = _first_set(
     _span(HIVEBOARD_TASK_STATUS),
-    f"if(StatusCode = {_literal(STATUS_ERROR)}, {_literal(HiveboardTaskStatusValues.FAILED)}, "
-    f"{_literal(HiveboardTaskStatusValues.COMPLETED)})",
+    f"if(StatusCode = {literal(STATUS_ERROR)}, {literal(HiveboardTaskStatusValues.FAILED)}, "
+    f"{literal(HiveboardTaskStatusValues.COMPLETED)})",
 )
 _TASK_ENDED_SELECT = [
     *_IDENTITY,
@@ -322,7 +325,7 @@ def tasks_statements(database: str, cluster_name: str | None, ttl_days: int) -> 
             cluster_name,
             TASKS_TABLE,
             _TASK_ENDED_SELECT,
-            f"{_SPAN_TYPE} = {_literal(HiveboardSpanTypeValues.TASK)}",
+            f"{_SPAN_TYPE} = {literal(HiveboardSpanTypeValues.TASK)}",
             suffix="ended",
         ),
     ]
@@ -365,14 +368,14 @@ _EVENTS_COLUMNS = f"""\
 
 _EVENT_TYPE_OF_SPAN = (
     "multiIf("
-    f"{_SPAN_TYPE} = {_literal(HiveboardSpanTypeValues.EVENT)}, {_EVENT_TYPE}, "
-    f"{_SPAN_TYPE} = {_literal(HiveboardSpanTypeValues.TASK)}, "
-    f"if({_span(HIVEBOARD_TASK_STATUS)} = {_literal(HiveboardTaskStatusValues.FAILED)}"
-    f" OR StatusCode = {_literal(STATUS_ERROR)}, {_literal(TASK_FAILED)}, {_literal(TASK_COMPLETED)}), "
-    f"{_SPAN_TYPE} = {_literal(HiveboardSpanTypeValues.ACTION)}, "
-    f"if({_span(HIVEBOARD_ACTION_STATUS)} = {_literal(HiveboardActionStatusValues.FAILED)}"
-    f" OR StatusCode = {_literal(STATUS_ERROR)}, {_literal(ACTION_FAILED)}, {_literal(ACTION_COMPLETED)}), "
-    f"{_literal(LLM_CALL)})"
+    f"{_SPAN_TYPE} = {literal(HiveboardSpanTypeValues.EVENT)}, {_EVENT_TYPE}, "
+    f"{_SPAN_TYPE} = {literal(HiveboardSpanTypeValues.TASK)}, "
+    f"if({_span(HIVEBOARD_TASK_STATUS)} = {literal(HiveboardTaskStatusValues.FAILED)}"
+    f" OR StatusCode = {literal(STATUS_ERROR)}, {literal(TASK_FAILED)}, {literal(TASK_COMPLETED)}), "
+    f"{_SPAN_TYPE} = {literal(HiveboardSpanTypeValues.ACTION)}, "
+    f"if({_span(HIVEBOARD_ACTION_STATUS)} = {literal(HiveboardActionStatusValues.FAILED)}"
+    f" OR StatusCode = {literal(STATUS_ERROR)}, {literal(ACTION_FAILED)}, {literal(ACTION_COMPLETED)}), "
+    f"{literal(LLM_CALL)})"
 )
 _EVENTS_SELECT = [
     # A span with a duration enters the stream when it ends. `span.` in _END_TIME keeps the source
@@ -422,7 +425,7 @@ _EVENTS_WHERE = (
             HiveboardSpanTypeValues.LLM,
         ),
     )
-    + f" AND {_EVENT_TYPE} != {_literal(HiveboardEventTypeValues.HEARTBEAT)}"
+    + f" AND {_EVENT_TYPE} != {literal(HiveboardEventTypeValues.HEARTBEAT)}"
 )
 
 
@@ -474,7 +477,7 @@ _AGENTS_SELECT = [
     f"{_span(HIVEBOARD_HEARTBEAT_PAYLOAD)} AS HeartbeatPayload",
 ]
 _AGENTS_WHERE = (
-    f"{_SPAN_TYPE} = {_literal(HiveboardSpanTypeValues.EVENT)}"
+    f"{_SPAN_TYPE} = {literal(HiveboardSpanTypeValues.EVENT)}"
     + " AND "
     + _one_of(_EVENT_TYPE, (HiveboardEventTypeValues.AGENT_REGISTERED, HiveboardEventTypeValues.HEARTBEAT))
     + f" AND {_span(HIVEBOARD_AGENT_ID)} != ''"
@@ -536,7 +539,7 @@ def _create_table(
             columns,
             f") ENGINE = {engine_sql}",
             *[clause for clause in clauses if clause],
-            f"COMMENT {_literal(comment)}",
+            f"COMMENT {literal(comment)}",
         ]
     )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from hiveboard_collector.schema import hiveboard_tables, keys_table, otel_tables
+from hiveboard_collector.schema import hiveboard_tables, keys_table, otel_tables, prices_table
 from hiveboard_collector.schema.ddl import engine, on_cluster, qualified, quote_identifier
 from hiveboard_collector.storage import Storage
 
@@ -63,11 +63,17 @@ def _api_keys_table(config: SchemaConfig) -> list[str]:
     return keys_table.statements(config.database, config.cluster_name)
 
 
+def _model_prices(config: SchemaConfig) -> list[str]:
+    return prices_table.statements(config.database, config.cluster_name)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "otel_exporter_tables", _otel_exporter_tables),
     # After the raw tables: the materialized views read otel_traces.
     Migration(2, "hiveboard_tables", _hiveboard_tables),
     Migration(3, "api_keys_table", _api_keys_table),
+    # After hb_llm_calls: the hb_llm_costs view reads it.
+    Migration(4, "model_prices", _model_prices),
 )
 
 

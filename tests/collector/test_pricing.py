@@ -1,0 +1,437 @@
+"""Model prices in real chDB: `ModelPricer` fills hb_model_prices from the stored calls, the
+hb_llm_costs view gives each call the cost `cost.cost_for_span` gives its span, and `PricingJob`
+keeps pricing through storage failures."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import statistics
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from genai_prices import Usage, calc_price
+
+from hiveboard_collector.cost import call_models, cost_for_span
+from hiveboard_collector.pricing import ModelPricer, PricingJob
+from hiveboard_collector.schema import SchemaConfig, migrate
+from hiveboard_collector.storage import ChDBStorage, QueryResult, Storage, StorageError
+from tests.collector.test_schema import (
+    NOW_NS,
+    SECOND,
+    exported,
+    hiveloop_resource,
+    insert_spans,
+    new_id,
+    span,
+)
+
+UNKNOWN_MODEL = "totally-made-up-model-xyz-9000"
+
+COST_QUERY = (
+    "SELECT SpanId, Cost, CostSource, MatchedModel FROM hb_llm_costs WHERE TenantId = {tenant:String}"
+)
+
+
+@pytest.fixture(scope="module")
+def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChDBStorage]:
+    with ChDBStorage(tmp_path_factory.mktemp("pricing") / "hiveboard-data") as opened:
+        migrate(opened, SchemaConfig())
+        yield opened
+
+
+@pytest.fixture
+def tenant() -> str:
+    """A tenant of this test alone, so tests share one database without seeing each other's rows."""
+    return f"tenant-{new_id()}"
+
+
+def genai_call(tenant: str, attributes: Mapping[str, Any], span_id: str | None = None) -> list[Any]:
+    """An otel_traces row of an LLM call as an OTel GenAI instrumentation (not HiveLoop) exports it."""
+    return span(
+        "chat",
+        {"gen_ai.operation.name": "chat", **attributes},
+        start_ns=NOW_NS,
+        duration_ns=SECOND,
+        trace_id=new_id(16),
+        span_id=span_id,
+        kind="Client",
+        resource=hiveloop_resource(tenant),
+    )
+
+
+def costs(storage: Storage, tenant: str) -> dict[str, tuple[Any, ...]]:
+    """`SpanId -> (Cost, CostSource, MatchedModel)` of the tenant's calls in hb_llm_costs."""
+    return {row[0]: row[1:] for row in storage.query(COST_QUERY, {"tenant": tenant}).rows}
+
+
+# ---- the view's cost -------------------------------------------------------------------------------
+
+
+def test_a_plain_otel_genai_span_gets_an_estimated_cost_after_refresh(
+    storage: ChDBStorage, tenant: str
+) -> None:
+    span_id = new_id()
+    usage = {
+        "gen_ai.usage.input_tokens": 1800,
+        "gen_ai.usage.output_tokens": 250,
+        "gen_ai.usage.cache_read.input_tokens": 1200,
+        "gen_ai.usage.cache_creation.input_tokens": 300,
+    }
+    model = {"gen_ai.provider.name": "anthropic", "gen_ai.request.model": "claude-sonnet-4-20250514"}
+    insert_spans(storage, genai_call(tenant, {**model, **usage}, span_id))
+    # Not priced yet: no cost, and never a silent 0.
+    assert costs(storage, tenant) == {span_id: (None, "unpriced", "")}
+
+    assert ModelPricer(storage).refresh() >= 1
+
+    expected = calc_price(
+        Usage(input_tokens=1800, output_tokens=250, cache_read_tokens=1200, cache_write_tokens=300),
+        "claude-sonnet-4-20250514",
+        provider_id="anthropic",
+    )
+    ((cost, source, matched),) = costs(storage, tenant).values()
+    assert (source, matched) == ("estimated", "claude-sonnet-4-0")
+    assert cost == pytest.approx(float(expected.total_price), rel=1e-12)
+
+
+def test_an_unknown_model_is_unpriced_never_zero(storage: ChDBStorage, tenant: str) -> None:
+    span_id = new_id()
+    insert_spans(
+        storage,
+        genai_call(
+            tenant,
+            {
+                "gen_ai.system": "openai",
+                "gen_ai.request.model": UNKNOWN_MODEL,
+                "gen_ai.usage.input_tokens": 9,
+            },
+            span_id,
+        ),
+    )
+    ModelPricer(storage).refresh()
+
+    assert costs(storage, tenant) == {span_id: (None, "unpriced", "")}
+    stored = storage.query(
+        "SELECT Priced, MatchedModel, Input FROM hb_model_prices FINAL"
+        " WHERE Provider = 'openai' AND Model = {model:String}",
+        {"model": UNKNOWN_MODEL},
+    )
+    assert stored.rows == [(False, "", None)]
+
+
+def test_a_reported_cost_wins_over_the_estimate(storage: ChDBStorage, tenant: str) -> None:
+    call = {
+        "gen_ai.request.model": "gpt-4o",
+        "gen_ai.usage.input_tokens": 1000,
+        "gen_ai.usage.output_tokens": 100,
+    }
+    reported, zero, stored_estimate = new_id(), new_id(), new_id()
+    insert_spans(
+        storage,
+        genai_call(
+            tenant, {**call, "hiveboard.llm.cost": 0.5, "hiveboard.llm.cost_source": "reported"}, reported
+        ),
+        genai_call(tenant, {**call, "hiveboard.llm.cost": 0}, zero),
+        # A cost marked as an estimate is estimated afresh.
+        genai_call(
+            tenant,
+            {**call, "hiveboard.llm.cost": 99, "hiveboard.llm.cost_source": "estimated"},
+            stored_estimate,
+        ),
+    )
+    ModelPricer(storage).refresh()
+
+    assert costs(storage, tenant) == {
+        reported: (0.5, "reported", ""),
+        zero: (0.0, "reported", ""),
+        stored_estimate: ((1000 * 2.5 + 100 * 10.0) / 1_000_000, "estimated", "gpt-4o"),
+    }
+
+
+MODELS = [
+    {"gen_ai.provider.name": "anthropic", "gen_ai.request.model": "claude-sonnet-4-20250514"}
+    | {"gen_ai.response.model": "claude-sonnet-4-20250514"},
+    {
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o",
+        "gen_ai.response.model": "gpt-4o-2024-08-06",
+    },
+    # A deployment name as the response model: the request model is priced.
+    {"gen_ai.provider.name": "azure.ai.openai", "gen_ai.request.model": "gpt-4o"}
+    | {"gen_ai.response.model": "my-azure-deployment-7"},
+    {"gen_ai.request.model": "gpt-4o-mini"},  # no provider
+    {"gen_ai.system": "aws.bedrock", "gen_ai.request.model": "us.anthropic.claude-sonnet-4-20250514-v1:0"},
+    {"gen_ai.provider.name": "gcp.gemini", "gen_ai.request.model": "gemini-2.5-pro"},  # tiered
+    {"gen_ai.provider.name": "mistral_ai", "gen_ai.request.model": "mistral-large-latest"},  # no cache rates
+    {"gen_ai.provider.name": "gcp.gemini", "gen_ai.request.model": "gemma-3"},  # free
+    {"gen_ai.provider.name": "openai", "gen_ai.request.model": "whisper-1"},  # not priced per token
+    {"gen_ai.provider.name": "openai", "gen_ai.request.model": UNKNOWN_MODEL},
+    {"hiveboard.span.type": "llm"},  # a HiveLoop LLM call that names no model
+]
+USAGES = [
+    {},
+    {"gen_ai.usage.input_tokens": 0, "gen_ai.usage.output_tokens": 0},
+    {"gen_ai.usage.input_tokens": 12_000, "gen_ai.usage.output_tokens": 800},
+    # Input tokens including the cache (OTel), then excluding it (Anthropic's API).
+    {"gen_ai.usage.input_tokens": 1800, "gen_ai.usage.output_tokens": 250}
+    | {"gen_ai.usage.cache_read.input_tokens": 1200, "gen_ai.usage.cache_creation.input_tokens": 300},
+    {"gen_ai.usage.input_tokens": 50, "gen_ai.usage.output_tokens": 400}
+    | {"gen_ai.usage.cache_read.input_tokens": 9000, "gen_ai.usage.cache_creation.input_tokens": 1000},
+    {"gen_ai.usage.input_tokens": 7_000, "gen_ai.usage.cache_write.input_tokens": 7_000},
+    {"gen_ai.usage.input_tokens": "abc", "gen_ai.usage.output_tokens": 333},
+]
+REPORTED = [
+    {},
+    {"hiveboard.llm.cost": 0.004, "hiveboard.llm.cost_source": "reported"},
+    {"hiveboard.llm.cost": 0.5, "hiveboard.llm.cost_source": "estimated"},
+    {"hiveboard.llm.cost": -1},
+    {"hiveboard.llm.cost": "nan"},
+]
+
+
+def test_the_view_gives_each_call_the_cost_of_cost_for_span(storage: ChDBStorage, tenant: str) -> None:
+    grid = {
+        new_id(): {**model, **usage, **reported}
+        for model, usage, reported in itertools.product(MODELS, USAGES, REPORTED)
+    }
+    insert_spans(storage, *(genai_call(tenant, attributes, span_id) for span_id, attributes in grid.items()))
+    ModelPricer(storage).refresh()
+
+    expected = {}
+    for span_id, attributes in grid.items():
+        result = cost_for_span(exported(attributes))
+        source = result.source or ("unpriced" if result.unpriced else "")
+        expected[span_id] = (result.cost, source, result.matched_model or "")
+    assert costs(storage, tenant) == expected  # exactly: the same Float64 operations in the same order
+    sources = {source for _, source, _ in expected.values()}
+    assert sources == {"reported", "estimated", "unpriced", ""}
+
+
+# ---- ModelPricer -----------------------------------------------------------------------------------
+
+
+class CountingStorage(Storage):
+    """A real storage that counts the statements it runs, and fails them while `failures` > 0."""
+
+    def __init__(self, inner: Storage) -> None:
+        self.database = inner.database
+        self.inner = inner
+        self.statements = 0
+        self.failures = 0
+
+    def _run(self) -> None:
+        self.statements += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise StorageError("storage is down (injected)")
+
+    def command(self, sql: str) -> None:
+        self._run()
+        self.inner.command(sql)
+
+    def query(self, sql: str, parameters: Mapping[str, Any] | None = None) -> QueryResult:
+        self._run()
+        return self.inner.query(sql, parameters)
+
+    def insert(self, table: str, column_names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self._run()
+        self.inner.insert(table, column_names, rows)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def insert_unknown_models(storage: Storage, tenant: str, count: int) -> list[str]:
+    models = [f"model-{new_id()}" for _ in range(count)]
+    insert_spans(
+        storage,
+        *(
+            genai_call(tenant, {"gen_ai.request.model": model, "gen_ai.usage.input_tokens": 5})
+            for model in models
+        ),
+    )
+    return models
+
+
+def stored_at(storage: Storage, models: list[str]) -> dict[str, Any]:
+    result = storage.query(
+        "SELECT Model, UpdatedAt FROM hb_model_prices FINAL WHERE Model IN {models:Array(String)}",
+        {"models": models},
+    )
+    return dict(result.rows)
+
+
+def test_refresh_prices_the_missing_models_and_all_of_them_on_request(
+    storage: ChDBStorage, tenant: str
+) -> None:
+    pricer = ModelPricer(storage)
+    pricer.refresh()  # the calls of earlier tests
+    models = insert_unknown_models(storage, tenant, 2)
+
+    assert pricer.refresh() == 2
+    assert pricer.refresh() == 0
+    first = stored_at(storage, models)
+    assert sorted(first) == sorted(models)
+
+    assert pricer.refresh(all_models=True) >= 2
+    again = stored_at(storage, models)
+    assert all(again[model] > first[model] for model in models)
+
+
+def test_refresh_reprices_the_rows_older_than_the_max_age(storage: ChDBStorage, tenant: str) -> None:
+    ModelPricer(storage).refresh()
+    models = insert_unknown_models(storage, tenant, 1)
+    pricer = ModelPricer(storage, max_age=timedelta(milliseconds=200))
+    assert pricer.refresh() == 1
+    first = stored_at(storage, models)
+    assert pricer.refresh() == 0
+
+    time.sleep(0.3)
+    assert pricer.refresh() >= 1  # every row is older than the max age now
+    assert stored_at(storage, models)[models[0]] > first[models[0]]
+
+
+def test_price_models_writes_only_new_pairs_and_remembers_them(storage: ChDBStorage) -> None:
+    counting = CountingStorage(storage)
+    pricer = ModelPricer(counting)
+    new_model = f"gpt-4o-{new_id()}"  # unknown to genai-prices, so stored unpriced
+    pairs = [("openai", "gpt-4o-mini"), ("openai", new_model), ("openai", new_model), ("openai", "")]
+    known = storage.query(
+        "SELECT count() FROM hb_model_prices WHERE (Provider, Model) = ('openai', 'gpt-4o-mini')"
+    )
+    already_stored = 1 if known.rows[0][0] else 0
+
+    assert pricer.price_models(pairs) == 2 - already_stored
+    statements = counting.statements
+    assert pricer.price_models(pairs) == 0
+    assert counting.statements == statements  # known pairs: no storage access at all
+
+    # A second process finds them in storage and writes nothing.
+    assert ModelPricer(storage).price_models(pairs) == 0
+    rows = storage.query(
+        "SELECT Model, Priced, MatchedModel FROM hb_model_prices FINAL"
+        " WHERE Provider = 'openai' AND Model IN ('gpt-4o-mini', {model:String})",
+        {"model": new_model},
+    ).rows
+    assert sorted(rows) == sorted([("gpt-4o-mini", True, "gpt-4o-mini"), (new_model, False, "")])
+
+
+def test_price_models_takes_the_pairs_of_call_models(storage: ChDBStorage, tenant: str) -> None:
+    span_id = new_id()
+    attributes = {
+        "gen_ai.provider.name": "azure.ai.openai",
+        "gen_ai.request.model": "gpt-4o",
+        "gen_ai.response.model": f"deployment-{new_id()}",
+        "gen_ai.usage.input_tokens": 1_000_000,
+    }
+    insert_spans(storage, genai_call(tenant, attributes, span_id))
+    # As the collector's writer does after an insert, without waiting for a refresh.
+    assert ModelPricer(storage).price_models(call_models(exported(attributes))) >= 1
+    assert costs(storage, tenant) == {span_id: (2.5, "estimated", "gpt-4o")}
+
+
+# ---- PricingJob --------------------------------------------------------------------------------------
+
+
+def test_the_job_survives_storage_failures_and_prices_once_storage_is_back(
+    storage: ChDBStorage, tenant: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    models = insert_unknown_models(storage, tenant, 1)
+    failing = CountingStorage(storage)
+    failing.failures = 3
+    job = PricingJob(ModelPricer(failing), interval_s=0.05)
+    with caplog.at_level(logging.WARNING, logger="hiveboard_collector.pricing"):
+        job.start()
+        deadline = time.monotonic() + 10
+        while not stored_at(storage, models) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert job.running
+        job.stop()
+    assert list(stored_at(storage, models)) == models
+    failed = [record for record in caplog.records if "storage is down (injected)" in record.getMessage()]
+    assert len(failed) == 3
+
+
+def test_the_job_stops_promptly_between_refreshes(storage: ChDBStorage) -> None:
+    refreshed = threading.Event()
+
+    class SignallingPricer(ModelPricer):
+        def refresh(self, all_models: bool = False) -> int:
+            written = super().refresh(all_models)
+            refreshed.set()
+            return written
+
+    job = PricingJob(SignallingPricer(storage), interval_s=3600)
+    job.start()
+    assert refreshed.wait(10)  # the first refresh runs at start
+    started = time.monotonic()
+    job.stop()
+    assert time.monotonic() - started < 1
+    assert not job.running
+
+
+# ---- speed ---------------------------------------------------------------------------------------------
+
+CALLS = 300_000
+
+
+def test_the_costs_view_on_many_calls_prunes_by_tenant_and_stays_fast(
+    storage: ChDBStorage, tenant: str
+) -> None:
+    models = ["claude-sonnet-4-20250514", "gpt-4o-2024-08-06", "gemini-2.5-pro", "gpt-4o-mini", UNKNOWN_MODEL]
+    providers = ["anthropic", "openai", "gcp.gemini", "openai", "openai"]
+    # CALLS calls over the last 5 days, for this tenant and for 4 others.
+    model = "intDiv(number, 5) % 5 + 1"
+    storage.command(
+        "INSERT INTO hb_llm_calls (Timestamp, TenantId, KeyType, TraceId, SpanId, Provider, RequestModel,"
+        " ResponseModel, InputTokens, OutputTokens, CacheReadTokens, ReportedCost)"
+        f" SELECT now64(9) - toIntervalMillisecond(number * 1440),"
+        f" if(number % 5 = 0, '{tenant}', concat('other-', toString(number % 5))), 'live', hex(number),"
+        f" hex(number * 7), {providers}[{model}], {models}[{model}], {models}[{model}], 1000 + number % 5000,"
+        f" 100 + number % 700, (number % 3) * 300, if(number % 10 = 0, 0.01, NULL) FROM numbers({CALLS})"
+    )
+    ModelPricer(storage).refresh()
+    where = "WHERE TenantId = {tenant:String} AND KeyType = 'live' AND Timestamp >= now64(9) - INTERVAL 7 DAY"
+
+    def timed(sql: str) -> tuple[float, QueryResult]:
+        storage.query(sql, {"tenant": tenant})
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            result = storage.query(sql, {"tenant": tenant})
+            times.append(time.perf_counter() - start)
+        return statistics.median(times), result
+
+    calls_s, calls = timed(
+        f"SELECT ResponseModel, count(), sum(ReportedCost) FROM hb_llm_calls {where} GROUP BY 1"
+    )
+    costs_s, costed = timed(
+        f"SELECT ResponseModel, count(), sum(Cost), countIf(CostSource = 'unpriced') FROM hb_llm_costs {where}"
+        " GROUP BY 1 ORDER BY 1"
+    )
+    all_s, _ = timed("SELECT ResponseModel, sum(Cost) FROM hb_llm_costs GROUP BY 1")
+    print(
+        f"\n{CALLS // 5} calls of a tenant in {CALLS}: hb_llm_calls {calls_s * 1000:.1f} ms,"
+        f" hb_llm_costs {costs_s * 1000:.1f} ms; all {CALLS} calls through hb_llm_costs {all_s * 1000:.1f} ms"
+    )
+    assert [row[1] for row in costed.rows] == [CALLS // 25] * 5
+    assert sorted(row[:2] for row in calls.rows) == [row[:2] for row in costed.rows]
+    unpriced = {row[0]: row[3] for row in costed.rows}
+    assert unpriced[UNKNOWN_MODEL] > 0 and unpriced["gpt-4o-mini"] == 0
+    assert costs_s < 2.0  # generous for a loaded 2-core machine; about 40 ms when idle
+
+    # The tenant's filter reaches hb_llm_calls' primary key through the view and its joins.
+    plan = "\n".join(
+        row[0]
+        for row in storage.query(
+            f"EXPLAIN indexes = 1 SELECT sum(Cost) FROM hb_llm_costs {where}", {"tenant": tenant}
+        ).rows
+    )
+    primary_key = plan.split("PrimaryKey", 1)[1]
+    read, total = map(int, primary_key.split("Granules: ", 1)[1].split()[0].split("/"))
+    assert read < total
