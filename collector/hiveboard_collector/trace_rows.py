@@ -95,7 +95,8 @@ _SAFE_CHARS = MAX_VALUE_BYTES // 4
 
 @dataclass(slots=True)
 class TraceRows:
-    """Rows for `otel_traces` in `columns` order, plus the OTLP partial-success tally."""
+    """Rows for `otel_traces` (or, from `log_rows`, `otel_logs`) in `columns` order, plus the OTLP
+    partial-success tally: how many items were `rejected`, and why (the first few `errors`)."""
 
     columns: tuple[str, ...] = TRACE_COLUMNS
     rows: list[tuple[Any, ...]] = field(default_factory=list)
@@ -115,7 +116,7 @@ def trace_rows(request: ExportTraceServiceRequest, tenant_id: str, key_type: str
     zero_span_id = _ZERO_SPAN_ID
     for resource_index, resource_spans in enumerate(request.resource_spans):
         resource_attributes = attributes_dict(resource_spans.resource.attributes)
-        service_name = _service_name(resource_spans.resource.attributes)
+        service = service_name(resource_spans.resource.attributes)
         resource_attributes[HIVEBOARD_TENANT_ID] = tenant_id
         resource_attributes[HIVEBOARD_KEY_TYPE] = key_type
         for scope_index, scope_spans in enumerate(resource_spans.scope_spans):
@@ -150,8 +151,8 @@ def trace_rows(request: ExportTraceServiceRequest, tenant_id: str, key_type: str
                 else:
                     event_times, event_names, event_attributes = [], [], []
                 if links:
-                    link_trace_ids = [_hex_or_empty(link.trace_id) for link in links]
-                    link_span_ids = [_hex_or_empty(link.span_id) for link in links]
+                    link_trace_ids = [hex_or_empty(link.trace_id) for link in links]
+                    link_span_ids = [hex_or_empty(link.span_id) for link in links]
                     link_states = [link.trace_state for link in links]
                     link_attributes = [attributes_dict(link.attributes) for link in links]
                 else:
@@ -166,7 +167,7 @@ def trace_rows(request: ExportTraceServiceRequest, tenant_id: str, key_type: str
                         span.trace_state,
                         span.name,
                         kinds.get(span.kind, ""),
-                        service_name,
+                        service,
                         resource_attributes,
                         scope_name,
                         scope_version,
@@ -186,7 +187,7 @@ def trace_rows(request: ExportTraceServiceRequest, tenant_id: str, key_type: str
     return result
 
 
-def _service_name(attributes: Iterable[KeyValue]) -> str:
+def service_name(attributes: Iterable[KeyValue]) -> str:
     """`service.name` as `AsString()`: the first occurrence, like `pcommon.Map.Get`; "" if absent."""
     for key_value in attributes:
         if key_value.key == SERVICE_NAME:
@@ -194,7 +195,7 @@ def _service_name(attributes: Iterable[KeyValue]) -> str:
     return ""
 
 
-def _hex_or_empty(identifier: bytes) -> str:
+def hex_or_empty(identifier: bytes) -> str:
     """Lowercase hex of an id, "" for an empty or all-zero one (`TraceIDToHexOrEmptyString`)."""
     return identifier.hex() if identifier.strip(b"\0") else ""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,8 @@ from hiveboard_collector.keys import (
 )
 from hiveboard_collector.schema import MIGRATIONS, Migration, SchemaConfig, migrate
 from hiveboard_collector.schema.keys_table import KEYS_TABLE
-from hiveboard_collector.storage import ChDBStorage, QueryResult, Storage
+from hiveboard_collector.storage import ChDBStorage, Storage
+from tests.storage_proxy import StorageProxy
 
 DEV_KEY = "hb_live_dev000000000000000000000000000000"  # the seeds' key
 
@@ -53,28 +54,6 @@ def store(storage: ChDBStorage) -> KeyStore:
 def tenant() -> str:
     """A tenant of its own per test: tests share the module's storage."""
     return f"tenant-{uuid.uuid4().hex[:8]}"
-
-
-class CountingStorage(Storage):
-    """A storage that counts the queries it passes on (the cache must spare ClickHouse)."""
-
-    def __init__(self, inner: Storage) -> None:
-        self.inner = inner
-        self.database = inner.database
-        self.queries = 0
-
-    def command(self, sql: str) -> None:
-        self.inner.command(sql)
-
-    def query(self, sql: str, parameters: Mapping[str, Any] | None = None) -> QueryResult:
-        self.queries += 1
-        return self.inner.query(sql, parameters)
-
-    def insert(self, table: str, column_names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        self.inner.insert(table, column_names, rows)
-
-    def close(self) -> None:  # the module's storage outlives the test
-        pass
 
 
 class FakeClock:
@@ -422,7 +401,7 @@ def test_the_key_comes_from_starlette_headers() -> None:
 def test_lookups_are_cached_and_a_revocation_elsewhere_shows_within_the_ttl(
     storage: ChDBStorage, tenant: str
 ) -> None:
-    counting, clock = CountingStorage(storage), FakeClock()
+    counting, clock = StorageProxy(storage), FakeClock()
     collector = KeyStore(counting, dev_key=None, cache_ttl=5.0, clock=clock)
     admin = KeyStore(storage, dev_key=None)  # e.g. the CLI, another process
     plaintext, key = admin.create(KeyType.LIVE, tenant_id=tenant)
@@ -451,7 +430,7 @@ def test_a_revocation_through_the_same_store_takes_effect_at_once(storage: ChDBS
 
 
 def test_failures_are_not_cached_and_a_zero_ttl_disables_the_cache(storage: ChDBStorage, tenant: str) -> None:
-    counting = CountingStorage(storage)
+    counting = StorageProxy(storage)
     store = KeyStore(counting, dev_key=None, cache_ttl=0, clock=FakeClock())
     plaintext, _ = store.create(KeyType.LIVE, tenant_id=tenant)
     for _ in range(3):
@@ -470,7 +449,7 @@ def test_failures_are_not_cached_and_a_zero_ttl_disables_the_cache(storage: ChDB
 
 def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch, storage: ChDBStorage, tenant: str) -> None:
     monkeypatch.setattr(keys, "CACHE_MAX_ENTRIES", 2)
-    counting = CountingStorage(storage)
+    counting = StorageProxy(storage)
     store = KeyStore(counting, dev_key=None, clock=FakeClock())
     plaintexts = [store.create(KeyType.LIVE, tenant_id=tenant)[0] for _ in range(3)]
     for plaintext in plaintexts:

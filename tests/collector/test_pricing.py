@@ -9,7 +9,7 @@ import logging
 import statistics
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +19,7 @@ from genai_prices import Usage, calc_price
 from hiveboard_collector.cost import call_models, cost_for_span
 from hiveboard_collector.pricing import ModelPricer, PricingJob
 from hiveboard_collector.schema import SchemaConfig, migrate
-from hiveboard_collector.storage import ChDBStorage, QueryResult, Storage, StorageError
+from hiveboard_collector.storage import ChDBStorage, QueryResult, Storage
 from tests.collector.test_schema import (
     NOW_NS,
     SECOND,
@@ -29,6 +29,7 @@ from tests.collector.test_schema import (
     new_id,
     span,
 )
+from tests.storage_proxy import StorageProxy
 
 UNKNOWN_MODEL = "totally-made-up-model-xyz-9000"
 
@@ -215,37 +216,6 @@ def test_the_view_gives_each_call_the_cost_of_cost_for_span(storage: ChDBStorage
 # ---- ModelPricer -----------------------------------------------------------------------------------
 
 
-class CountingStorage(Storage):
-    """A real storage that counts the statements it runs, and fails them while `failures` > 0."""
-
-    def __init__(self, inner: Storage) -> None:
-        self.database = inner.database
-        self.inner = inner
-        self.statements = 0
-        self.failures = 0
-
-    def _run(self) -> None:
-        self.statements += 1
-        if self.failures > 0:
-            self.failures -= 1
-            raise StorageError("storage is down (injected)")
-
-    def command(self, sql: str) -> None:
-        self._run()
-        self.inner.command(sql)
-
-    def query(self, sql: str, parameters: Mapping[str, Any] | None = None) -> QueryResult:
-        self._run()
-        return self.inner.query(sql, parameters)
-
-    def insert(self, table: str, column_names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        self._run()
-        self.inner.insert(table, column_names, rows)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 def insert_unknown_models(storage: Storage, tenant: str, count: int) -> list[str]:
     models = [f"model-{new_id()}" for _ in range(count)]
     insert_spans(
@@ -286,18 +256,18 @@ def test_refresh_prices_the_missing_models_and_all_of_them_on_request(
 def test_refresh_reprices_the_rows_older_than_the_max_age(storage: ChDBStorage, tenant: str) -> None:
     ModelPricer(storage).refresh()
     models = insert_unknown_models(storage, tenant, 1)
-    pricer = ModelPricer(storage, max_age=timedelta(milliseconds=200))
+    pricer = ModelPricer(storage, max_age=timedelta(seconds=1))
     assert pricer.refresh() == 1
     first = stored_at(storage, models)
     assert pricer.refresh() == 0
 
-    time.sleep(0.3)
+    time.sleep(1.1)
     assert pricer.refresh() >= 1  # every row is older than the max age now
     assert stored_at(storage, models)[models[0]] > first[models[0]]
 
 
 def test_price_models_writes_only_new_pairs_and_remembers_them(storage: ChDBStorage) -> None:
-    counting = CountingStorage(storage)
+    counting = StorageProxy(storage)
     pricer = ModelPricer(counting)
     new_model = f"gpt-4o-{new_id()}"  # unknown to genai-prices, so stored unpriced
     pairs = [("openai", "gpt-4o-mini"), ("openai", new_model), ("openai", new_model), ("openai", "")]
@@ -342,7 +312,7 @@ def test_the_job_survives_storage_failures_and_prices_once_storage_is_back(
     storage: ChDBStorage, tenant: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     models = insert_unknown_models(storage, tenant, 1)
-    failing = CountingStorage(storage)
+    failing = StorageProxy(storage)
     failing.failures = 3
     job = PricingJob(ModelPricer(failing), interval_s=0.05)
     with caplog.at_level(logging.WARNING, logger="hiveboard_collector.pricing"):

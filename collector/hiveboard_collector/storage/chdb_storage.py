@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import fcntl
 import os
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import clickhouse_connect
+from clickhouse_connect.driver.binding import format_str
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from hiveboard_collector.storage.base import CLIENT_OPTIONS, ClientStorage, StorageError
+from hiveboard_collector.storage.base import CLIENT_OPTIONS, ClientStorage, EncodedRows, StorageError
 
 LOCK_FILE_NAME = "hiveboard.lock"
 # chDB's own files live in a subdirectory, so the data directory can hold HiveBoard's files too.
 ENGINE_DIR_NAME = "clickhouse"
+# Rows on their way into chDB (see `insert_encoded`).
+SPOOL_DIR_NAME = "spool"
 
 
 class ChDBStorage(ClientStorage):
@@ -40,6 +45,21 @@ class ChDBStorage(ClientStorage):
             self._lock.release()
             raise
         super().__init__(client, database, target=f"chDB in {engine_dir}")
+        self._spool_dir = self.data_dir / SPOOL_DIR_NAME
+        self._spool_dir.mkdir(exist_ok=True)
+
+    def insert_encoded(self, table: str, column_names: Sequence[str], encoded: EncodedRows) -> None:
+        # chDB has no request body: it reads the rows from a file (in the data directory, on the same
+        # disk as the data, removed once inserted).
+        fd, path = tempfile.mkstemp(dir=self._spool_dir, suffix=f".{encoded.format}")
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(encoded.body)
+            arguments = (path, encoded.format, encoded.structure)
+            source = f"file({', '.join(format_str(argument) for argument in arguments)})"
+            self.command(encoded.insert_select(table, column_names, source))
+        finally:
+            os.unlink(path)
 
     def close(self) -> None:
         try:

@@ -1,0 +1,359 @@
+"""How fast the collector ingests OTLP into chDB, without loss, in bounded memory.
+
+Run `python bench/ingest.py` (1,000,000 spans per protocol, a few minutes) or
+`python bench/ingest.py --spans 100000` for a smoke run. It prints its numbers and exits 0; PASS /
+FAIL are in the table.
+
+* The collector is the real one, `hiveboard collector`, in its own process on a fresh data directory,
+  so its peak RSS (VmHWM) is measured alone.
+* The requests are HiveLoop's own: agents run tasks with plans, tracked actions, LLM calls and
+  events through the real SDK (real clock, random ids), and the exported spans are encoded once into
+  OTLP requests of 512 spans (the OTel batch processor's default batch). Senders replay these bytes,
+  so the figure measures the collector, not the client.
+* Phase by protocol: `--senders` threads send concurrently over OTLP/gRPC, then over OTLP/HTTP
+  (protobuf), each until `--spans` spans were acknowledged. A request counts when the collector
+  answered OK (which it does only once the rows are written); a refused one (503 / UNAVAILABLE) is
+  retried after its Retry-After like an exporter would.
+* Zero loss: after each phase, the rows in `otel_traces` must equal the spans acknowledged.
+* Baseline, same run: the same rows written straight to chDB with the collector's own insert (no
+  network, no decoding), in this process, the ceiling the receivers are compared with.
+
+Targets (issue 3): >= 50,000 spans/s sustained, zero loss, collector RSS < 1 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import httpx
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+import hiveloop
+from hiveboard_collector.row_encoding import TRACES_INPUT
+from hiveboard_collector.schema import SchemaConfig, migrate
+from hiveboard_collector.storage import ChDBStorage
+from hiveboard_collector.trace_rows import trace_rows
+from hiveloop.testing import capture
+
+KEY = "hb_live_bench00000000000000000000000000000"
+SPANS_PER_REQUEST = 512
+TARGET_SPANS_PER_S = 50_000
+TARGET_RSS_BYTES = 1024**3
+TRACE_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
+
+# ---- the workload ----------------------------------------------------------------------------------
+
+
+def hiveloop_requests(distinct_spans: int) -> list[bytes]:
+    """OTLP requests of HiveLoop-shaped spans, `SPANS_PER_REQUEST` each, encoded once."""
+    with capture(deterministic=False) as captured:
+        hb = hiveloop.init(api_key=KEY, environment="bench")
+        agents = [hb.agent(f"bench-agent-{n}", agent_type="bench", heartbeat_interval=0) for n in range(10)]
+        task_number = 0
+        while len(captured.spans) < distinct_spans:
+            agent = agents[task_number % len(agents)]
+            task_number += 1
+            with agent.task(f"task-{task_number}", project="bench", type="qualify") as task:
+                task.plan("Qualify the lead", ["fetch", "score", "route"])
+                for step in range(3):
+                    task.plan_step(step, "started", f"step {step}")
+                    with agent.track_context("call_tool") as action:
+                        action.set_payload({"step": step, "lead": f"lead-{task_number}"})
+                        task.llm_call(
+                            "reason",
+                            "claude-sonnet-4-20250514",
+                            tokens_in=1800,
+                            tokens_out=220,
+                            prompt_preview="Score this lead given the CRM record " * 4,
+                            response_preview="Score 72: mid-market, active trial " * 4,
+                            metadata={"turn_number": step},
+                        )
+                    task.plan_step(step, "completed", f"step {step}")
+                task.event("lead_scored", payload={"score": 72, "tier": "mid"})
+        hiveloop.shutdown()
+        spans = list(captured.spans)
+    return [
+        encode_spans(spans[start : start + SPANS_PER_REQUEST]).SerializeToString()
+        for start in range(0, len(spans) - SPANS_PER_REQUEST + 1, SPANS_PER_REQUEST)
+    ]
+
+
+# ---- senders ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """What the senders of one phase did; shared by them under `lock`."""
+
+    target_spans: int
+    acknowledged_spans: int = 0
+    retried: int = 0
+    latencies_s: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def claim(self) -> bool:
+        """Whether another request should go out (stops once the target is covered)."""
+        with self.lock:
+            if self.acknowledged_spans + self._in_flight >= self.target_spans:
+                return False
+            self._in_flight += SPANS_PER_REQUEST
+            return True
+
+    def done(self, latency_s: float | None, spans: int) -> None:
+        with self.lock:
+            self._in_flight -= SPANS_PER_REQUEST
+            if latency_s is not None:
+                self.acknowledged_spans += spans
+                self.latencies_s.append(latency_s)
+
+    _in_flight: int = 0
+
+
+def send_grpc(target: str, requests: list[bytes], span_counts: list[int], tally: Tally, offset: int) -> None:
+    with grpc.insecure_channel(
+        target, options=[("grpc.max_send_message_length", 64 * 1024 * 1024)]
+    ) as channel:
+        export = channel.unary_unary(TRACE_EXPORT)  # bytes in, bytes out
+        metadata = (("authorization", f"Bearer {KEY}"),)
+        index = offset
+        while tally.claim():
+            body, spans = requests[index % len(requests)], span_counts[index % len(requests)]
+            index += 1
+            while True:
+                started = time.perf_counter()
+                try:
+                    export(body, metadata=metadata, timeout=60)
+                except grpc.RpcError as error:
+                    if error.code() == grpc.StatusCode.UNAVAILABLE:
+                        tally.retried += 1
+                        time.sleep(0.2)
+                        continue
+                    tally.errors.append(f"gRPC {error.code().name}: {error.details()}")
+                    tally.done(None, 0)
+                    break
+                tally.done(time.perf_counter() - started, spans)
+                break
+
+
+def send_http(url: str, requests: list[bytes], span_counts: list[int], tally: Tally, offset: int) -> None:
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/x-protobuf"}
+    with httpx.Client(timeout=60) as client:
+        index = offset
+        while tally.claim():
+            body, spans = requests[index % len(requests)], span_counts[index % len(requests)]
+            index += 1
+            while True:
+                started = time.perf_counter()
+                response = client.post(f"{url}/v1/traces", content=body, headers=headers)
+                if response.status_code == 503:
+                    tally.retried += 1
+                    time.sleep(float(response.headers.get("retry-after", "1")) / 5)
+                    continue
+                if response.status_code != 200:
+                    tally.errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
+                    tally.done(None, 0)
+                    break
+                tally.done(time.perf_counter() - started, spans)
+                break
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    spans: int
+    seconds: float
+    latencies_s: list[float]
+    retried: int
+    errors: list[str]
+    stored_rows: int = 0
+    peak_rss_bytes: int = 0
+
+    @property
+    def spans_per_s(self) -> float:
+        return self.spans / self.seconds
+
+
+def run_phase(name, sender, address_of, requests, span_counts, target_spans, senders) -> PhaseResult:
+    """One protocol against a fresh collector; rows are counted after it stopped (it owns chDB)."""
+    data_dir = Path(tempfile.mkdtemp(prefix="hiveboard-bench-"))
+    collector = CollectorProcess(data_dir)
+    tally = Tally(target_spans)
+    try:
+        address = address_of(collector)
+        threads = [
+            threading.Thread(target=sender, args=(address, requests, span_counts, tally, n * 7))
+            for n in range(senders)
+        ]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        seconds = time.perf_counter() - started
+        peak_rss = collector.peak_rss_bytes()
+    finally:
+        collector.stop()
+    with ChDBStorage(data_dir) as storage:
+        stored = storage.query("SELECT count() FROM otel_traces").rows[0][0]
+    shutil.rmtree(data_dir, ignore_errors=True)
+    result = PhaseResult(
+        name, tally.acknowledged_spans, seconds, tally.latencies_s, tally.retried, tally.errors
+    )
+    result.stored_rows, result.peak_rss_bytes = stored, peak_rss
+    return result
+
+
+# ---- the collector process --------------------------------------------------------------------------
+
+
+class CollectorProcess:
+    """`hiveboard collector` on `data_dir`, on free ports, until `stop()`."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.grpc_port, self.http_port = free_port(), free_port()
+        env = {**os.environ, "HIVEBOARD_DEV_KEY": KEY}
+        command = [
+            *hiveboard_command(),
+            "collector",
+            f"--data-dir={data_dir}",
+            f"--grpc-port={self.grpc_port}",
+            f"--http-port={self.http_port}",
+            "--host=127.0.0.1",
+        ]
+        self.process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        line = self.process.stdout.readline()
+        if "OTLP/gRPC" not in line:
+            raise RuntimeError(f"the collector did not start: {line}{self.process.stdout.read()}")
+        threading.Thread(target=self.process.stdout.read, daemon=True).start()  # keep the pipe drained
+
+    def peak_rss_bytes(self) -> int:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(60)
+
+
+def hiveboard_command() -> list[str]:
+    executable = shutil.which("hiveboard")
+    return [executable] if executable else [sys.executable, "-m", "hiveboard_api.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def baseline(requests: list[bytes], target_spans: int) -> float:
+    """Spans/s of the collector's own row building + insert, in this process, batches of 50k rows."""
+    with tempfile.TemporaryDirectory() as directory, ChDBStorage(directory) as storage:
+        migrate(storage, SchemaConfig())
+        parsed = [ExportTraceServiceRequest.FromString(body) for body in requests]
+        written = 0
+        started = time.perf_counter()
+        index = 0
+        while written < target_spans:
+            rows = []
+            while len(rows) < 50_000:
+                rows += trace_rows(parsed[index % len(parsed)], "default", "live").rows
+                index += 1
+            TRACES_INPUT.insert(storage, rows)
+            written += len(rows)
+        return written / (time.perf_counter() - started)
+
+
+def span_count(body: bytes) -> int:
+    request = ExportTraceServiceRequest.FromString(body)
+    return sum(len(scope.spans) for resource in request.resource_spans for scope in resource.scope_spans)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--spans", type=int, default=1_000_000, help="spans per protocol (default 1,000,000)")
+    parser.add_argument("--senders", type=int, default=8, help="concurrent senders (default 8)")
+    parser.add_argument("--distinct", type=int, default=102_400, help="distinct spans generated and replayed")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the in-process baseline")
+    args = parser.parse_args()
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    started = time.perf_counter()
+    requests = hiveloop_requests(args.distinct)
+    span_counts = [span_count(body) for body in requests]
+    size = sum(len(body) for body in requests) / sum(span_counts)
+    print(
+        f"workload: {len(requests)} distinct requests of {SPANS_PER_REQUEST} HiveLoop spans "
+        f"({size:.0f} bytes/span), built in {time.perf_counter() - started:.1f} s"
+    )
+
+    phases = [
+        ("OTLP/gRPC", send_grpc, lambda collector: f"127.0.0.1:{collector.grpc_port}"),
+        ("OTLP/HTTP", send_http, lambda collector: f"http://127.0.0.1:{collector.http_port}"),
+    ]
+    results = []
+    for name, sender, address_of in phases:
+        result = run_phase(name, sender, address_of, requests, span_counts, args.spans, args.senders)
+        results.append(result)
+        print(f"  {name}: {result.spans:,} spans acknowledged in {result.seconds:.1f} s", flush=True)
+    base = None if args.no_baseline else baseline(requests, min(args.spans, 500_000))
+
+    print()
+    print(
+        f"{'phase':<10} {'acked spans':>12} {'rows':>10} {'spans/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'RSS MiB':>8} {'retried':>8} {'errors':>7}"
+    )
+    for result in results:
+        p50_ms, p99_ms = (percentile(result.latencies_s, fraction) * 1e3 for fraction in (0.5, 0.99))
+        print(
+            f"{result.name:<10} {result.spans:>12,} {result.stored_rows:>10,} {result.spans_per_s:>9,.0f} "
+            f"{p50_ms:>7.1f} {p99_ms:>7.1f} "
+            f"{result.peak_rss_bytes / 1024**2:>8.0f} {result.retried:>8} {len(result.errors):>7}"
+        )
+    if base is not None:
+        print(f"{'baseline':<10} {'':>10} {base:>9,.0f}   (rows + insert in-process, no receiver)")
+    print()
+    slowest = min(result.spans_per_s for result in results)
+    peak_rss = max(result.peak_rss_bytes for result in results)
+    lossless = all(result.stored_rows == result.spans for result in results)
+    checks = [
+        (
+            f"throughput >= {TARGET_SPANS_PER_S:,} spans/s (slowest: {slowest:,.0f})",
+            slowest >= TARGET_SPANS_PER_S,
+        ),
+        ("zero loss: rows stored == spans acknowledged, per protocol", lossless),
+        (f"collector peak RSS {peak_rss / 1024**2:.0f} MiB < 1024 MiB", peak_rss < TARGET_RSS_BYTES),
+    ]
+    for text, passed in checks:
+        print(f"{'PASS' if passed else 'FAIL'}  {text}")
+    for result in results:
+        for error in result.errors[:5]:
+            print(f"error ({result.name}): {error}")
+
+
+if __name__ == "__main__":
+    main()

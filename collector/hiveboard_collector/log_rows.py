@@ -1,0 +1,100 @@
+"""Turn an `ExportLogsServiceRequest` into rows of the `otel_logs` table.
+
+The values follow the OpenTelemetry Collector Contrib `clickhouseexporter` (its `pushLogsData`):
+`Timestamp` is the record's time, or its observed time when the record has none; ids are lowercase
+hex ('' when absent); `Body` and attribute values are rendered like pdata's `Value.AsString()`;
+`ServiceName` is the resource's `service.name`. As for spans, every resource gets the trusted
+`hiveboard.tenant.id` and `hiveboard.key.type`, and records with ids of the wrong length or a
+severity number outside 0..24 are rejected and counted for OTLP partial success.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+from hiveboard_collector.trace_rows import (
+    MAX_ERROR_MESSAGES,
+    TraceRows,
+    any_value_as_string,
+    attributes_to_dict,
+    hex_or_empty,
+    service_name,
+)
+from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
+
+LOG_COLUMNS: tuple[str, ...] = (
+    "Timestamp",
+    "TraceId",
+    "SpanId",
+    "TraceFlags",
+    "SeverityText",
+    "SeverityNumber",
+    "ServiceName",
+    "Body",
+    "ResourceSchemaUrl",
+    "ResourceAttributes",
+    "ScopeSchemaUrl",
+    "ScopeName",
+    "ScopeVersion",
+    "ScopeAttributes",
+    "LogAttributes",
+    "EventName",
+)
+# OTLP severity numbers: 0 (unspecified) to 24 (FATAL4).
+MAX_SEVERITY_NUMBER = 24
+
+
+def log_rows(request: ExportLogsServiceRequest, tenant_id: str, key_type: str) -> TraceRows:
+    """The `otel_logs` rows of `request` (in `LOG_COLUMNS` order), stamped with tenant and key type."""
+    result = TraceRows(columns=LOG_COLUMNS)
+    for resource_index, resource_logs in enumerate(request.resource_logs):
+        resource = resource_logs.resource
+        resource_attributes = attributes_to_dict(resource.attributes)
+        resource_attributes[HIVEBOARD_TENANT_ID] = tenant_id
+        resource_attributes[HIVEBOARD_KEY_TYPE] = key_type
+        service = service_name(resource.attributes)
+        for scope_index, scope_logs in enumerate(resource_logs.scope_logs):
+            scope = scope_logs.scope
+            scope_attributes = attributes_to_dict(scope.attributes)
+            for record_index, record in enumerate(scope_logs.log_records):
+                problem = _problem(record)
+                if problem:
+                    result.rejected += 1
+                    if len(result.errors) < MAX_ERROR_MESSAGES:
+                        where = f"resourceLogs[{resource_index}].scopeLogs[{scope_index}]"
+                        result.errors.append(f"{where}.logRecords[{record_index}] rejected: {problem}")
+                    continue
+                result.rows.append(
+                    (
+                        record.time_unix_nano or record.observed_time_unix_nano,
+                        hex_or_empty(record.trace_id),
+                        hex_or_empty(record.span_id),
+                        record.flags & 0xFF,
+                        record.severity_text,
+                        record.severity_number,
+                        service,
+                        any_value_as_string(record.body),
+                        resource_logs.schema_url,
+                        resource_attributes,
+                        scope_logs.schema_url,
+                        scope.name,
+                        scope.version,
+                        scope_attributes,
+                        attributes_to_dict(record.attributes),
+                        record.event_name,
+                    )
+                )
+    return result
+
+
+def _problem(record: Any) -> str:
+    """Why a log record cannot be stored, or ''."""
+    if len(record.trace_id) not in (0, 16):
+        return f"trace id must be 16 bytes or empty, got {len(record.trace_id)}"
+    if len(record.span_id) not in (0, 8):
+        return f"span id must be 8 bytes or empty, got {len(record.span_id)}"
+    if not 0 <= record.severity_number <= MAX_SEVERITY_NUMBER:
+        return f"severity number must be 0..{MAX_SEVERITY_NUMBER}, got {record.severity_number}"
+    return ""
