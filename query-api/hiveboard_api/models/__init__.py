@@ -1,0 +1,1 @@
+"""Response models, one module per view, so OpenAPI documents every shape."""

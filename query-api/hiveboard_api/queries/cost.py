@@ -1,0 +1,246 @@
+"""The cost explorer and the LLM call list, all from `hb_llm_costs`.
+
+`hb_llm_costs` is every LLM call of `hb_llm_calls` (HiveLoop's, and model calls of any OTel GenAI
+instrumentation) with its `Cost`: the reported cost, else the estimate from the model's prices,
+else NULL (unpriced: tokens without a cost, never a silent $0). Ordered by time per tenant.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from hiveboard_api.auth import SCOPE_SQL, DataScope
+from hiveboard_api.models.cost import (
+    AgentCost,
+    CostOverview,
+    CostPoint,
+    CostSeries,
+    CostSource,
+    CostTimeseries,
+    CostTotals,
+    LlmCall,
+    LlmCallPage,
+    ModelCost,
+)
+from hiveboard_api.params import (
+    SECOND_NS,
+    TimeRange,
+    Window,
+    decode_cursor,
+    from_ns,
+    ns_to_ms,
+    page,
+    window_sql,
+)
+from hiveboard_api.queries.tables import LLM_COSTS_VIEW
+from hiveboard_collector.storage import Storage
+
+CallSort = Literal["time", "cost"]
+GroupBy = Literal["total", "model", "agent"]
+
+_TOTALS_SQL = """count() AS Calls, sum(InputTokens) AS TokensIn, sum(OutputTokens) AS TokensOut,
+    sum(CacheReadTokens) AS CacheRead, sum(CacheWriteTokens) AS CacheWrite,
+    ifNull(sum(Cost), 0) AS TotalCost,
+    ifNull(sumIf(Cost, CostSource = 'reported'), 0) AS Reported,
+    ifNull(sumIf(Cost, CostSource = 'estimated'), 0) AS Estimated,
+    countIf(CostSource = 'reported') AS ReportedCalls,
+    countIf(CostSource = 'estimated') AS EstimatedCalls,
+    countIf(Cost IS NULL) AS Unpriced"""
+_GROUP_KEYS = {"model": "ResponseModel", "agent": "AgentId", "total": "'total'"}
+
+
+@dataclass(frozen=True)
+class CallFilters:
+    agent_id: str | None = None
+    task_id: str | None = None
+    project: str | None = None
+    model: str | None = None
+    cost_source: CostSource | None = None
+
+    def sql(self) -> tuple[str, dict[str, Any]]:
+        conditions = [f"{SCOPE_SQL} AND {window_sql('Timestamp')}"]
+        parameters: dict[str, Any] = {}
+        for column, name, value in (
+            ("AgentId", "agent_id", self.agent_id),
+            ("TaskId", "task_id", self.task_id),
+            ("Project", "project", self.project),
+            ("ResponseModel", "model", self.model),
+        ):
+            if value is not None:
+                conditions.append(f"{column} = {{{name}:String}}")
+                parameters[name] = value
+        if self.cost_source is not None:
+            # '' is a call the pricing job has not looked at yet: no cost, like an unpriced one.
+            conditions.append(
+                "Cost IS NULL" if self.cost_source == "unpriced" else "CostSource = {cost_source:String}"
+            )
+            parameters["cost_source"] = self.cost_source
+        return " AND ".join(conditions), parameters
+
+
+def _totals(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "call_count": row["Calls"],
+        "tokens_in": row["TokensIn"],
+        "tokens_out": row["TokensOut"],
+        "cache_read_tokens": row["CacheRead"],
+        "cache_write_tokens": row["CacheWrite"],
+        "cost": float(row["TotalCost"]),
+        "reported_cost": float(row["Reported"]),
+        "estimated_cost": float(row["Estimated"]),
+        "reported_calls": row["ReportedCalls"],
+        "estimated_calls": row["EstimatedCalls"],
+        "unpriced_calls": row["Unpriced"],
+    }
+
+
+def cost_totals(storage: Storage, scope: DataScope, window: Window, filters: CallFilters) -> CostTotals:
+    where, parameters = filters.sql()
+    sql = f"SELECT {_TOTALS_SQL} FROM {LLM_COSTS_VIEW} WHERE {where}"
+    row = storage.query(sql, scope.parameters(**window.parameters(), **parameters)).dicts()[0]
+    return CostTotals(**_totals(row))
+
+
+def cost_overview(
+    storage: Storage, scope: DataScope, time_range: TimeRange, filters: CallFilters
+) -> CostOverview:
+    """Totals of the range, by model and by agent, most expensive first."""
+    window = Window.last(time_range)
+    where, parameters = filters.sql()
+    parameters = scope.parameters(**window.parameters(), **parameters)
+    models_sql = f"""
+SELECT ResponseModel, any(Provider) AS Provider, anyIf(MatchedModel, MatchedModel != '') AS MatchedModel,
+    {_TOTALS_SQL}
+FROM {LLM_COSTS_VIEW} WHERE {where}
+GROUP BY ResponseModel ORDER BY TotalCost DESC, Calls DESC, ResponseModel"""
+    agents_sql = f"""
+SELECT AgentId, {_TOTALS_SQL}
+FROM {LLM_COSTS_VIEW} WHERE {where}
+GROUP BY AgentId ORDER BY TotalCost DESC, Calls DESC, AgentId"""
+    return CostOverview(
+        range=time_range,
+        totals=cost_totals(storage, scope, window, filters),
+        by_model=[
+            ModelCost(
+                model=row["ResponseModel"],
+                provider=row["Provider"],
+                matched_model=row["MatchedModel"],
+                **_totals(row),
+            )
+            for row in storage.query(models_sql, parameters).dicts()
+        ],
+        by_agent=[
+            AgentCost(agent_id=row["AgentId"], **_totals(row))
+            for row in storage.query(agents_sql, parameters).dicts()
+        ],
+    )
+
+
+_SORT_KEYS = {
+    "time": ("toUnixTimestamp64Nano(Timestamp)", "Int64"),
+    "cost": ("ifNull(Cost, -1.0)", "Float64"),
+}
+
+
+def list_calls(
+    storage: Storage,
+    scope: DataScope,
+    time_range: TimeRange,
+    filters: CallFilters,
+    *,
+    sort: CallSort,
+    limit: int,
+    cursor: str | None = None,
+) -> LlmCallPage:
+    """LLM calls with their previews, newest or most expensive first, with the totals of the filter."""
+    window = Window.last(time_range)
+    where, parameters = filters.sql()
+    sort_key, sort_type = _SORT_KEYS[sort]
+    if cursor is not None:
+        value, span_id = decode_cursor(cursor, 2)
+        where += f" AND ({sort_key}, SpanId) < ({{cursor_value:{sort_type}}}, {{cursor_id:String}})"
+        parameters.update(cursor_value=value, cursor_id=span_id)
+    sql = f"""
+SELECT *, toUnixTimestamp64Nano(Timestamp) AS StartNs, {sort_key} AS SortValue
+FROM {LLM_COSTS_VIEW} WHERE {where}
+ORDER BY SortValue DESC, SpanId DESC
+LIMIT {{limit:UInt32}}"""
+    rows = storage.query(sql, scope.parameters(**window.parameters(), **parameters, limit=limit + 1)).dicts()
+    calls = page([(_call(row), (row["SortValue"], row["SpanId"])) for row in rows], limit)
+    return LlmCallPage(
+        data=calls.data, pagination=calls.pagination, totals=cost_totals(storage, scope, window, filters)
+    )
+
+
+def _call(row: dict[str, Any]) -> LlmCall:
+    return LlmCall(
+        call_id=row["SpanId"],
+        trace_id=row["TraceId"],
+        parent_span_id=row["ParentSpanId"],
+        timestamp=from_ns(row["StartNs"]),
+        service_name=row["ServiceName"],
+        agent_id=row["AgentId"],
+        task_id=row["TaskId"],
+        project=row["Project"],
+        name=row["CallName"],
+        provider=row["Provider"],
+        model=row["ResponseModel"],
+        request_model=row["RequestModel"],
+        tokens_in=row["InputTokens"],
+        tokens_out=row["OutputTokens"],
+        cache_read_tokens=row["CacheReadTokens"],
+        cache_write_tokens=row["CacheWriteTokens"],
+        cost=row["Cost"],
+        cost_source=row["CostSource"] or ("unpriced" if row["Cost"] is None else ""),
+        matched_model=row["MatchedModel"],
+        duration_ms=ns_to_ms(row["DurationNs"]) or 0.0,
+        turn_number=row["TurnNumber"],
+        finish_reasons=list(row["FinishReasons"]),
+        prompt_preview=row["PromptPreview"],
+        response_preview=row["ResponsePreview"],
+        status=row["StatusCode"],
+    )
+
+
+def cost_timeseries(
+    storage: Storage, scope: DataScope, time_range: TimeRange, filters: CallFilters, group_by: GroupBy
+) -> CostTimeseries:
+    """Cost per bucket of the range, in one series or one per model or agent (zero-filled)."""
+    window = Window.last(time_range)
+    bucket_seconds = time_range.bucket_seconds
+    where, parameters = filters.sql()
+    sql = f"""
+SELECT {_GROUP_KEYS[group_by]} AS Key,
+    intDiv(toUnixTimestamp(Timestamp), {bucket_seconds}) * {bucket_seconds} AS Bucket,
+    ifNull(sum(Cost), 0) AS TotalCost, count() AS Calls,
+    sum(InputTokens) AS TokensIn, sum(OutputTokens) AS TokensOut
+FROM {LLM_COSTS_VIEW} WHERE {where}
+GROUP BY Key, Bucket"""
+    buckets: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
+    for row in storage.query(sql, scope.parameters(**window.parameters(), **parameters)).dicts():
+        buckets[row["Key"]][row["Bucket"]] = row
+    if group_by == "total":
+        buckets.setdefault("total", {})
+    first = window.start_ns // SECOND_NS // bucket_seconds * bucket_seconds
+    last = window.end_ns // SECOND_NS // bucket_seconds * bucket_seconds
+    series = [
+        CostSeries(
+            key=key,
+            points=[
+                CostPoint(
+                    timestamp=from_ns(start * SECOND_NS),
+                    cost=float(points.get(start, {}).get("TotalCost", 0.0)),
+                    call_count=points.get(start, {}).get("Calls", 0),
+                    tokens_in=points.get(start, {}).get("TokensIn", 0),
+                    tokens_out=points.get(start, {}).get("TokensOut", 0),
+                )
+                for start in range(first, last + 1, bucket_seconds)
+            ],
+        )
+        for key, points in sorted(
+            buckets.items(), key=lambda item: -sum(r["TotalCost"] for r in item[1].values())
+        )
+    ]
+    return CostTimeseries(range=time_range, bucket_seconds=bucket_seconds, group_by=group_by, series=series)

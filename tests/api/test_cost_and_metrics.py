@@ -1,0 +1,128 @@
+"""The cost explorer, LLM calls and metrics, for HiveLoop and plain OpenTelemetry GenAI spans."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import Telemetry, Tenant
+from tests.api.scenarios import AGENT, lead_task
+
+SONNET = "claude-sonnet-4-20250514"
+
+
+def get(client: TestClient, tenant: Tenant, path: str, **params: Any) -> Any:
+    response = client.get(path, params=params, headers=tenant.headers())
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture
+def mixed_calls(telemetry: Telemetry, tenant: Tenant) -> Tenant:
+    """A reported, an estimated and an unpriced HiveLoop call, and a plain OTel GenAI call."""
+    with telemetry.hiveloop(tenant) as run:
+        agent = run.hb.agent(AGENT, heartbeat_interval=0)
+        with agent.task("t1") as task:
+            task.llm_call(
+                "scoring", SONNET, tokens_in=1800, tokens_out=250, cost=0.004, prompt_preview="Score it"
+            )
+            task.llm_call("reasoning", SONNET, tokens_in=1000, tokens_out=100)
+            task.llm_call("mystery", "no-such-model-xyz", tokens_in=10, tokens_out=1)
+    with telemetry.opentelemetry(tenant, service="chatbot") as tracer:
+        with tracer.start_as_current_span("chat gpt-4o") as span:
+            span.set_attributes(
+                {
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.system": "openai",
+                    "gen_ai.request.model": "gpt-4o",
+                    "gen_ai.response.model": "gpt-4o",
+                    "gen_ai.usage.input_tokens": 1000,
+                    "gen_ai.usage.output_tokens": 100,
+                }
+            )
+    return tenant
+
+
+def test_cost_by_model_and_agent_reported_vs_estimated(client: TestClient, mixed_calls: Tenant) -> None:
+    cost = get(client, mixed_calls, "/v1/cost")
+    totals = cost["totals"]
+    sonnet_estimate = 1000 * 3e-6 + 100 * 15e-6
+    gpt4o_estimate = 1000 * 2.5e-6 + 100 * 10e-6
+    assert totals["call_count"] == 4 and totals["unpriced_calls"] == 1
+    assert (totals["reported_calls"], totals["estimated_calls"]) == (1, 2)
+    assert totals["reported_cost"] == pytest.approx(0.004)
+    assert totals["estimated_cost"] == pytest.approx(sonnet_estimate + gpt4o_estimate)
+    assert totals["cost"] == pytest.approx(0.004 + sonnet_estimate + gpt4o_estimate)
+    models = {row["model"]: row for row in cost["by_model"]}
+    assert set(models) == {SONNET, "gpt-4o", "no-such-model-xyz"}
+    assert models["gpt-4o"]["provider"] == "openai" and models["gpt-4o"]["matched_model"] != ""
+    assert models["no-such-model-xyz"]["cost"] == 0 and models["no-such-model-xyz"]["unpriced_calls"] == 1
+    agents = {row["agent_id"]: row["call_count"] for row in cost["by_agent"]}
+    assert agents == {AGENT: 3, "": 1}
+
+
+def test_plain_otel_genai_spans_appear_in_cost_views(client: TestClient, mixed_calls: Tenant) -> None:
+    (call,) = get(client, mixed_calls, "/v1/llm-calls", model="gpt-4o")["data"]
+    assert (call["service_name"], call["provider"], call["cost_source"]) == ("chatbot", "openai", "estimated")
+    assert call["tokens_in"] == 1000 and call["cost"] == pytest.approx(1000 * 2.5e-6 + 100 * 10e-6)
+    series = get(client, mixed_calls, "/v1/cost/timeseries", range="1h", group_by="model")["series"]
+    assert "gpt-4o" in {s["key"] for s in series}
+
+
+def test_cost_calls_most_expensive_first_with_previews(client: TestClient, mixed_calls: Tenant) -> None:
+    body = get(client, mixed_calls, "/v1/cost/calls", limit=2)
+    first, second = body["data"]
+    assert first["cost"] >= second["cost"] and body["pagination"]["has_more"]
+    rest = get(client, mixed_calls, "/v1/cost/calls", limit=2, cursor=body["pagination"]["next_cursor"])[
+        "data"
+    ]
+    assert [c["cost_source"] for c in rest][-1] == "unpriced" and rest[-1]["cost"] is None
+    assert {c["call_id"] for c in body["data"]}.isdisjoint({c["call_id"] for c in rest})
+    reported = get(client, mixed_calls, "/v1/cost/calls", cost_source="reported")["data"]
+    assert [(c["name"], c["prompt_preview"]) for c in reported] == [("scoring", "Score it")]
+    assert body["totals"]["call_count"] == 4
+
+
+def test_llm_calls_newest_first_with_filter_totals(client: TestClient, mixed_calls: Tenant) -> None:
+    body = get(client, mixed_calls, "/v1/llm-calls", task_id="t1")
+    assert [c["name"] for c in body["data"]] == ["mystery", "reasoning", "scoring"]
+    assert body["totals"]["call_count"] == 3 and body["totals"]["tokens_in"] == 2810
+    unpriced = get(client, mixed_calls, "/v1/llm-calls", cost_source="unpriced")["data"]
+    assert [(c["model"], c["cost"]) for c in unpriced] == [("no-such-model-xyz", None)]
+
+
+def test_cost_timeseries_buckets(client: TestClient, mixed_calls: Tenant) -> None:
+    body = get(client, mixed_calls, "/v1/cost/timeseries", range="6h")
+    assert body["bucket_seconds"] == 300 and body["group_by"] == "total"
+    (total,) = body["series"]
+    assert len(total["points"]) in (72, 73)
+    assert sum(p["call_count"] for p in total["points"]) == 4
+    assert sum(p["cost"] for p in total["points"]) == pytest.approx(
+        get(client, mixed_calls, "/v1/cost")["totals"]["cost"]
+    )
+
+
+def test_metrics_summary_and_timeseries(client: TestClient, telemetry: Telemetry, tenant: Tenant) -> None:
+    with telemetry.hiveloop(tenant) as run:
+        agent = lead_task(run.hb, "ok-1")
+        try:
+            with agent.task("bad-1"):
+                raise ValueError("bad input")
+        except ValueError:
+            pass
+        agent.start_task("open-1")
+    body = get(client, tenant, "/v1/metrics", range="1h")
+    summary = body["summary"]
+    assert (summary["tasks_completed"], summary["tasks_failed"], summary["processing"]) == (1, 1, 1)
+    assert summary["success_rate"] == 0.5 and summary["throughput_per_hour"] == 2.0
+    # The failed task and the high-severity issue the scenario reports.
+    assert summary["errors"] == 2 and summary["llm_calls"] == 1
+    assert summary["total_cost"] == pytest.approx(0.004) and summary["cost_per_task"] == pytest.approx(0.002)
+    assert body["bucket_seconds"] == 60 and len(body["timeseries"]) in (60, 61)
+    assert sum(p["throughput"] for p in body["timeseries"]) == 2
+    assert sum(p["errors"] for p in body["timeseries"]) == 2
+    assert get(client, tenant, "/v1/metrics", range="30d")["summary"]["tasks_completed"] == 1
+    assert get(client, tenant, "/v1/metrics", agent_id="nobody")["summary"]["tasks_completed"] == 0
+    assert client.get("/v1/metrics", params={"range": "2h"}, headers=tenant.headers()).status_code == 422
