@@ -1,26 +1,37 @@
-"""Put spans HiveLoop (or any OpenTelemetry SDK) produced into a migrated storage, as the collector does.
+"""Put spans HiveLoop (or any OpenTelemetry SDK) produced into a migrated storage through the real
+pipeline: the OTel SDK's OTLP/HTTP exporter sends them to a real collector on that storage.
 
-The spans go through the same OTLP encoding as the exporters' and the collector's `trace_rows`, so
-the stored rows are those a real export would write.
+For tests of what reads the tables (the query API, the Grafana panels), so their data arrives
+exactly as in production: encoded by the exporter, authenticated with a key of the tenant, stamped,
+batched and written by the collector, which answers only once the rows are stored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExportResult
 
-from hiveboard_collector.schema.otel_tables import TRACES_TABLE
+from hiveboard_collector.keys import KeyStore
 from hiveboard_collector.storage import Storage
-from hiveboard_collector.trace_rows import trace_rows
+from tests.running_collector import running_collector
 
 
 def store_spans(
     storage: Storage, spans: Sequence[ReadableSpan], tenant_id: str = "default", key_type: str = "live"
 ) -> int:
-    """Write `spans` to `otel_traces` (and so to the `hb_*` tables) for `tenant_id`; returns the row count."""
-    rows = trace_rows(encode_spans(spans), tenant_id, key_type)
-    assert rows.rejected == 0, rows.errors
-    storage.insert(TRACES_TABLE, rows.columns, rows.rows)
-    return len(rows.rows)
+    """Export `spans` with a new `key_type` key of `tenant_id` to a collector on `storage`; returns
+    how many were sent. The rows are in storage when this returns."""
+    plaintext, _ = KeyStore(storage, dev_key=None).create(key_type, tenant_id=tenant_id)
+    with running_collector(storage) as running:
+        exporter = OTLPSpanExporter(
+            endpoint=f"{running.http_url}/v1/traces", headers={"Authorization": f"Bearer {plaintext}"}
+        )
+        try:
+            result = exporter.export(list(spans))
+        finally:
+            exporter.shutdown()
+    assert result is SpanExportResult.SUCCESS, f"the collector did not acknowledge {len(spans)} spans"
+    return len(spans)

@@ -43,10 +43,15 @@ class Ingestor:
         self._traces = traces
         self._logs = logs
 
-    def authenticate(self, headers: Mapping[str, str]) -> Principal:
+    async def authenticate(self, headers: Mapping[str, str]) -> Principal:
         """The sender of a request with `headers`. Raises `AuthenticationError` (no, unknown or
-        revoked key), `PermissionDeniedError` (a read key) or `StorageError` (keys unreadable)."""
-        return authorize_ingest(self._key_store.authenticate(headers_key(headers)))
+        revoked key), `PermissionDeniedError` (a read key) or `StorageError` (keys unreadable).
+
+        In a worker thread: a key not in the cache is looked up in storage, which must not stall the
+        event loop that every other request is waiting on.
+        """
+        key = headers_key(headers)
+        return authorize_ingest(await asyncio.to_thread(self._key_store.authenticate, key))
 
     async def export_traces(
         self, request: ExportTraceServiceRequest, principal: Principal

@@ -1,21 +1,26 @@
 """Turn an `ExportLogsServiceRequest` into rows of the `otel_logs` table.
 
 The values follow the OpenTelemetry Collector Contrib `clickhouseexporter` (its `pushLogsData`):
-`Timestamp` is the record's time, or its observed time when the record has none; ids are lowercase
-hex ('' when absent); `Body` and attribute values are rendered like pdata's `Value.AsString()`;
-`ServiceName` is the resource's `service.name`. As for spans, every resource gets the trusted
-`hiveboard.tenant.id` and `hiveboard.key.type`, and records with ids of the wrong length or a
-severity number outside 0..24 are rejected and counted for OTLP partial success.
+`Timestamp` is the record's time, else its observed time; ids are lowercase hex ('' when absent);
+`Body` and attribute values are rendered like pdata's `Value.AsString()`; `ServiceName` is the
+resource's `service.name`. As for spans, every resource gets the trusted `hiveboard.tenant.id` and
+`hiveboard.key.type`, and records with ids of the wrong length, a severity number outside 0..24 or
+a time past the DateTime64(9) range are rejected and counted for OTLP partial success.
+
+One deliberate difference: a record with neither time is stamped with the time it was received,
+where upstream writes 1970, which the table's TTL would silently drop.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from hiveboard_collector.trace_rows import (
     MAX_ERROR_MESSAGES,
+    MAX_TIME_UNIX_NANO,
     TraceRows,
     any_value_as_string,
     attributes_to_dict,
@@ -49,6 +54,7 @@ MAX_SEVERITY_NUMBER = 24
 def log_rows(request: ExportLogsServiceRequest, tenant_id: str, key_type: str) -> TraceRows:
     """The `otel_logs` rows of `request` (in `LOG_COLUMNS` order), stamped with tenant and key type."""
     result = TraceRows(columns=LOG_COLUMNS)
+    received = time.time_ns()
     for resource_index, resource_logs in enumerate(request.resource_logs):
         resource = resource_logs.resource
         resource_attributes = attributes_to_dict(resource.attributes)
@@ -68,7 +74,7 @@ def log_rows(request: ExportLogsServiceRequest, tenant_id: str, key_type: str) -
                     continue
                 result.rows.append(
                     (
-                        record.time_unix_nano or record.observed_time_unix_nano,
+                        record.time_unix_nano or record.observed_time_unix_nano or received,
                         hex_or_empty(record.trace_id),
                         hex_or_empty(record.span_id),
                         record.flags & 0xFF,
@@ -95,6 +101,8 @@ def _problem(record: Any) -> str:
         return f"trace id must be 16 bytes or empty, got {len(record.trace_id)}"
     if len(record.span_id) not in (0, 8):
         return f"span id must be 8 bytes or empty, got {len(record.span_id)}"
+    if max(record.time_unix_nano, record.observed_time_unix_nano) > MAX_TIME_UNIX_NANO:
+        return f"times must be at most {MAX_TIME_UNIX_NANO} ns (year 2262), the DateTime64(9) range"
     if not 0 <= record.severity_number <= MAX_SEVERITY_NUMBER:
         return f"severity number must be 0..{MAX_SEVERITY_NUMBER}, got {record.severity_number}"
     return ""

@@ -80,6 +80,8 @@ MAX_NESTING_DEPTH = 32
 """Deepest array / kvlist rendered; deeper ones become the JSON string `NESTING_MARKER`."""
 TRUNCATION_MARKER = "...[truncated]"
 NESTING_MARKER = "...[nesting limit]"
+# The last instant a DateTime64(9) holds (Int64 nanoseconds); later span or event times are rejected.
+MAX_TIME_UNIX_NANO = 2**63 - 1
 MAX_ERROR_MESSAGES = 10
 """At most this many rejection messages are kept per request (`rejected` counts all of them)."""
 
@@ -135,6 +137,8 @@ def trace_rows(request: ExportTraceServiceRequest, tenant_id: str, key_type: str
                     or span_id == zero_span_id
                     or (parent_span_id and len(parent_span_id) != 8)
                     or (links and not _links_valid(links))
+                    or span.start_time_unix_nano > MAX_TIME_UNIX_NANO
+                    or (span.events and not _event_times_valid(span.events))
                 ):
                     result.rejected += 1
                     if len(result.errors) < MAX_ERROR_MESSAGES:
@@ -205,6 +209,10 @@ def _links_valid(links: Iterable[Any]) -> bool:
     return all(len(link.trace_id) in (0, 16) and len(link.span_id) in (0, 8) for link in links)
 
 
+def _event_times_valid(events: Iterable[Any]) -> bool:
+    return all(event.time_unix_nano <= MAX_TIME_UNIX_NANO for event in events)
+
+
 def _rejection(span: Any, position: tuple[int, int, int]) -> str:
     """Why a span is rejected, naming it by position in the request, name and ids."""
     where = "resourceSpans[{}].scopeSpans[{}].spans[{}]".format(*position)
@@ -222,6 +230,8 @@ def _rejection(span: Any, position: tuple[int, int, int]) -> str:
             problems.append(
                 f"links[{index}] ids must be 16 / 8 bytes, got {len(link.trace_id)} / {len(link.span_id)}"
             )
+    if span.start_time_unix_nano > MAX_TIME_UNIX_NANO or not _event_times_valid(span.events):
+        problems.append(f"times must be at most {MAX_TIME_UNIX_NANO} ns (year 2262), the DateTime64(9) range")
     return f"{where} (name {span.name[:100]!r}) rejected: {'; '.join(problems)}"
 
 

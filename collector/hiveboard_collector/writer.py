@@ -9,10 +9,10 @@ for company.
 
 Memory is bounded: rows pending or being written never exceed `max_pending_rows`; beyond that,
 `submit` raises `WriterBusyError` at once, and the receivers answer UNAVAILABLE / 503 with
-Retry-After so standard exporters back off. When the insert fails because storage is down, every
-request of the batch fails with a retryable `WriteFailedError` and nothing is acknowledged; when
-storage is up but refuses the batch, the requests are written one by one, so only the one whose rows
-ClickHouse refuses fails, and not retryably.
+Retry-After so standard exporters back off. When an insert fails because storage is unwell (down,
+overloaded, out of disk), every request of the batch fails with a retryable `WriteFailedError` and
+nothing is acknowledged; when ClickHouse refuses the rows themselves (a data error), the requests
+are written one by one, so only the one whose rows are refused fails, and not retryably.
 
 >>> writer = BatchWriter(storage, TRACES_INPUT)   # doctest: +SKIP
 >>> writer.submit(rows).result()                  # doctest: +SKIP
@@ -150,9 +150,11 @@ class BatchWriter:
             batch = self._next_batch()
             if batch is None:
                 return
-            self._write(batch)
-            with self._condition:
-                self._pending_rows -= sum(len(request.rows) for request in batch)
+            try:
+                self._write(batch)
+            finally:
+                with self._condition:
+                    self._pending_rows -= sum(len(request.rows) for request in batch)
 
     def _next_batch(self) -> list[_Request] | None:
         """Wait for requests, give late-comers up to `max_delay_s`, take up to `max_batch_rows`."""
@@ -183,10 +185,9 @@ class BatchWriter:
         rows = [row for request in batch for row in request.rows]
         try:
             self._input.insert(self._storage, rows)
-        except StorageError as error:
-            if len(batch) > 1 and self._reachable():
-                # Storage is up but refused the batch: find the request(s) it refuses.
-                for request in batch:
+        except Exception as error:  # whatever it is, the batch's senders must get an answer
+            if len(batch) > 1 and _refuses_data(error):
+                for request in batch:  # find the request(s) whose rows ClickHouse refuses
                     self._write([request])
                 return
             self._fail(batch, error)
@@ -195,23 +196,16 @@ class BatchWriter:
             request.future.set_result(None)
         self._after_write(rows)
 
-    def _fail(self, batch: list[_Request], error: StorageError) -> None:
-        retryable = not self._reachable()
+    def _fail(self, batch: list[_Request], error: Exception) -> None:
+        retryable = not _refuses_data(error)
         if retryable:
-            logger.warning("cannot write %s (will be retried by the senders): %s", self.table, error)
+            logger.warning("cannot write %s (the senders will retry): %s", self.table, error)
         else:
             logger.error("%s refused %d rows: %s", self.table, sum(len(r.rows) for r in batch), error)
         message = f"could not write to {self.table}: {error}"
         failure = WriteFailedError(message, retryable=retryable, retry_after_s=self._config.retry_after_s)
         for request in batch:
             request.future.set_exception(failure)
-
-    def _reachable(self) -> bool:
-        try:
-            self._storage.query("SELECT 1")
-        except StorageError:
-            return False
-        return True
 
     def _after_write(self, rows: Rows) -> None:
         if self._on_written is None:
@@ -220,3 +214,7 @@ class BatchWriter:
             self._on_written(rows)
         except Exception:  # a follow-up must never fail or stop the write path
             logger.exception("after writing %d rows to %s", len(rows), self.table)
+
+
+def _refuses_data(error: Exception) -> bool:
+    return isinstance(error, StorageError) and error.refuses_data

@@ -319,3 +319,16 @@ def test_server_storage_that_cannot_connect_says_so() -> None:
         "cannot connect to ClickHouse at http://db:8123: connection refused; "
         "check the address, the credentials and that the server is running"
     )
+
+
+def test_a_storage_error_knows_clickhouse_s_code_and_whether_the_rows_were_refused() -> None:
+    refused = StorageError(
+        "rejected: Code: 27. DB::Exception: Cannot parse input (CANNOT_PARSE_INPUT_ASSERTION_FAILED)"
+    )
+    overloaded = StorageError("rejected: Code: 252. DB::Exception: Too many parts (TOO_MANY_PARTS)")
+    unreachable = StorageError("cannot reach chDB: connection refused")
+
+    assert (refused.code, refused.refuses_data) == (27, True)
+    assert (overloaded.code, overloaded.refuses_data) == (252, False)  # storage unwell: retry
+    assert (unreachable.code, unreachable.refuses_data) == (None, False)
+    assert StorageError("no code in the text", code=53).refuses_data  # TYPE_MISMATCH, given

@@ -370,6 +370,20 @@ def test_spans_with_invalid_ids_are_rejected_and_counted_others_kept() -> None:
     ]
 
 
+def test_spans_with_times_past_the_datetime64_range_are_rejected() -> None:
+    request = ExportTraceServiceRequest()
+    spans = request.resource_spans.add().scope_spans.add().spans
+    ids = {"trace_id": b"\x0a" * 16, "span_id": b"\x0b" * 8}
+    spans.add(name="last instant", start_time_unix_nano=2**63 - 1, end_time_unix_nano=2**63 - 1, **ids)
+    spans.add(name="start past it", start_time_unix_nano=2**63, end_time_unix_nano=2**63, **ids)
+    spans.add(name="event past it", start_time_unix_nano=1, **ids).events.add(time_unix_nano=2**64 - 1)
+    result = trace_rows(wire(request), "t", "live")
+
+    assert [row["SpanName"] for row in as_dicts(result)] == ["last instant"]
+    assert result.rejected == 2
+    assert all("times must be at most 9223372036854775807 ns" in error for error in result.errors)
+
+
 def test_rejection_messages_are_capped_but_all_rejections_counted() -> None:
     request = ExportTraceServiceRequest()
     spans = request.resource_spans.add().scope_spans.add().spans

@@ -85,7 +85,7 @@ def _serialize(message: Message) -> bytes:
 def _export_handler(ingestor: Ingestor, export: Export, request_type: type[Message]) -> Handler:
     async def handle(request: bytes, context: grpc.aio.ServicerContext) -> Message:
         try:
-            principal = ingestor.authenticate(dict(context.invocation_metadata() or ()))
+            principal = await ingestor.authenticate(dict(context.invocation_metadata() or ()))
             message = parse_protobuf(request, request_type)
             return await export(message, principal)
         except OTLPDecodeError as error:

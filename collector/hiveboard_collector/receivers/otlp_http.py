@@ -87,7 +87,7 @@ async def _decoded(
 ) -> tuple[M, Principal] | Response:
     """The request's message and sender, or the error response that refuses it."""
     try:
-        principal = ingestor.authenticate(request.headers)
+        principal = await ingestor.authenticate(request.headers)
         body = await _read_body(request, max_body_bytes)
         content_type = request.headers.get("content-type")
         content_encoding = request.headers.get("content-encoding")

@@ -35,8 +35,46 @@ _UNKNOWN_DATABASE = 81
 _CREATE_DATABASE = re.compile(r"^\s*CREATE\s+DATABASE\b", re.IGNORECASE)
 
 
+# ClickHouse error codes that mean "these rows are wrong", as opposed to "storage is unwell" (down,
+# overloaded, too many parts, out of memory, timed out), after which the same statement may succeed.
+_DATA_ERROR_CODES = frozenset(
+    {
+        6,  # CANNOT_PARSE_TEXT
+        26,  # CANNOT_PARSE_QUOTED_STRING
+        27,  # CANNOT_PARSE_INPUT_ASSERTION_FAILED
+        33,  # CANNOT_READ_ALL_DATA
+        38,  # CANNOT_PARSE_DATE
+        41,  # CANNOT_PARSE_DATETIME
+        53,  # TYPE_MISMATCH
+        69,  # ARGUMENT_OUT_OF_BOUND
+        72,  # CANNOT_PARSE_NUMBER
+        117,  # INCORRECT_DATA
+        131,  # TOO_LARGE_STRING_SIZE
+        321,  # VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
+        407,  # DECIMAL_OVERFLOW
+    }
+)
+_ERROR_CODE = re.compile(r"\bCode: (\d+)\b")
+
+
 class StorageError(Exception):
-    """Storage could not be opened or a statement failed; the message says what to do."""
+    """Storage could not be opened or a statement failed; the message says what to do.
+
+    `code` is ClickHouse's error code when the failure came from ClickHouse (read from the message
+    when not given).
+    """
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        if code is None:
+            found = _ERROR_CODE.search(message)
+            code = int(found.group(1)) if found else None
+        self.code = code
+
+    @property
+    def refuses_data(self) -> bool:
+        """Whether ClickHouse refused the rows themselves: sending them again would fail again."""
+        return self.code in _DATA_ERROR_CODES
 
 
 @dataclass(frozen=True)
@@ -169,7 +207,7 @@ class ClientStorage(Storage):
                     "run the migrations first (hiveboard_collector.schema.migrate)"
                 ) from error
             raise StorageError(
-                f"{self._target} rejected the statement: {error}\nSQL: {_excerpt(sql)}"
+                f"{self._target} rejected the statement: {error}\nSQL: {_excerpt(sql)}", error.code
             ) from error
         except ClickHouseError as error:
             raise StorageError(f"{self._target} failed: {error}\nSQL: {_excerpt(sql)}") from error

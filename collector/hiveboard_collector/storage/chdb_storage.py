@@ -51,10 +51,16 @@ class ChDBStorage(ClientStorage):
     def insert_encoded(self, table: str, column_names: Sequence[str], encoded: EncodedRows) -> None:
         # chDB has no request body: it reads the rows from a file (in the data directory, on the same
         # disk as the data, removed once inserted).
-        fd, path = tempfile.mkstemp(dir=self._spool_dir, suffix=f".{encoded.format}")
         try:
+            fd, path = tempfile.mkstemp(dir=self._spool_dir, suffix=f".{encoded.format}")
             with os.fdopen(fd, "wb") as file:
                 file.write(encoded.body)
+        except OSError as error:
+            raise StorageError(
+                f"cannot spool rows for chDB in {self._spool_dir}/: {error}; free disk space or check "
+                "that the data directory is writable"
+            ) from error
+        try:
             arguments = (path, encoded.format, encoded.structure)
             source = f"file({', '.join(format_str(argument) for argument in arguments)})"
             self.command(encoded.insert_select(table, column_names, source))

@@ -1,0 +1,761 @@
+"""The write path on real chDB: batching, back-pressure, storage failures and recovery (directly on
+`BatchWriter`, then through both receivers with the real OpenTelemetry exporters), draining on
+close, the JSONCompactColumns row encoding, and `log_rows`.
+
+Failures are injected by wrapping the real storage (`InstrumentedStorage`): it counts inserts,
+can hold them at a gate, and can play an outage in which every call raises `StorageError`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import grpc
+import pytest
+from google.rpc.error_details_pb2 import RetryInfo
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValueList
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from hiveboard_collector.keys import KeyStore
+from hiveboard_collector.log_rows import LOG_COLUMNS, log_rows
+from hiveboard_collector.row_encoding import LOGS_INPUT, TRACES_INPUT
+from hiveboard_collector.service import CollectorConfig
+from hiveboard_collector.storage import EncodedRows, QueryResult, Storage, StorageError
+from hiveboard_collector.trace_rows import TRACE_COLUMNS, trace_rows
+from hiveboard_collector.writer import BatchWriter, WriteFailedError, WriterBusyError, WriterConfig
+from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
+from tests.collector.otlp_harness import (
+    RETRY_INFO_KEY,
+    TRACE_SERVICE,
+    TRACES_PATH,
+    Tenant,
+    grpc_export,
+    key_value,
+    log_request,
+    make_span,
+    migrated_chdb,
+    new_span_id,
+    new_tenant,
+    new_trace_id,
+    post_otlp,
+    span_ids_hex,
+    stored_span_ids,
+    trace_request,
+)
+from tests.running_collector import RunningCollector, running_collector
+
+# Any wait in these tests ends well within this, or the writer is stuck.
+WAIT_S = 20.0
+
+
+@pytest.fixture(scope="module")
+def chdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Storage]:
+    with migrated_chdb(tmp_path_factory.mktemp("writer")) as storage:
+        yield storage
+
+
+class InstrumentedStorage(Storage):
+    """The module's real chDB, counting `insert_encoded` calls, able to hold inserts at a gate and
+    to play an outage (`down`): then every call raises `StorageError`, as an unreachable server does."""
+
+    def __init__(self, inner: Storage) -> None:
+        self.inner = inner
+        self.database = inner.database
+        self.inserts = 0  # insert_encoded calls, failed ones included
+        self.down = False
+        self.refused_insert = threading.Event()  # an insert failed because storage was down
+        self.insert_started = threading.Event()
+        self.gate = threading.Event()
+        self.gate.set()
+        self._lock = threading.Lock()
+
+    def _outage(self) -> None:
+        if self.down:
+            raise StorageError("cannot reach chDB (injected outage); check that it is running and reachable")
+
+    def command(self, sql: str) -> None:
+        self._outage()
+        self.inner.command(sql)
+
+    def query(self, sql: str, parameters: Mapping[str, Any] | None = None) -> QueryResult:
+        self._outage()
+        return self.inner.query(sql, parameters)
+
+    def insert(self, table: str, column_names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self._outage()
+        self.inner.insert(table, column_names, rows)
+
+    def insert_encoded(self, table: str, column_names: Sequence[str], encoded: EncodedRows) -> None:
+        self.insert_started.set()
+        assert self.gate.wait(WAIT_S), "the test never opened the gate"
+        with self._lock:
+            self.inserts += 1
+        if self.down:
+            self.refused_insert.set()
+        self._outage()
+        self.inner.insert_encoded(table, column_names, encoded)
+
+    def close(self) -> None:  # the module's storage outlives the test
+        pass
+
+
+@pytest.fixture
+def storage(chdb: Storage) -> InstrumentedStorage:
+    return InstrumentedStorage(chdb)
+
+
+@pytest.fixture
+def tenant_id() -> str:
+    return f"tenant-{new_span_id().hex()}"
+
+
+def span_rows(tenant_id: str, count: int = 1) -> list[tuple[Any, ...]]:
+    """`count` otel_traces rows of fresh spans of `tenant_id`."""
+    rows = trace_rows(
+        trace_request([make_span(f"span {index}") for index in range(count)]), tenant_id, "live"
+    )
+    return rows.rows
+
+
+def span_ids_of(rows: Sequence[Sequence[Any]]) -> list[str]:
+    return [row[TRACE_COLUMNS.index("SpanId")] for row in rows]
+
+
+def stored_ids(storage: Storage, tenant_id: str) -> list[str]:
+    """The tenant's stored span ids, with repetitions (a span stored twice shows twice)."""
+    rows = storage.query(
+        "SELECT SpanId FROM otel_traces WHERE ResourceAttributes[{attribute:String}] = {tenant:String} "
+        "ORDER BY SpanId",
+        {"attribute": HIVEBOARD_TENANT_ID, "tenant": tenant_id},
+    ).rows
+    return [span_id for (span_id,) in rows]
+
+
+@pytest.fixture
+def writers() -> Iterator[list[BatchWriter]]:
+    """Writers a test creates, closed at its end."""
+    created: list[BatchWriter] = []
+    yield created
+    for writer in created:
+        writer.close(timeout=WAIT_S)
+
+
+def new_writer(
+    writers: list[BatchWriter], storage: Storage, config: WriterConfig | None = None
+) -> BatchWriter:
+    writer = BatchWriter(storage, TRACES_INPUT, config or WriterConfig())
+    writers.append(writer)
+    return writer
+
+
+# ---- batching -------------------------------------------------------------------------------------------
+
+
+def test_many_concurrent_requests_become_few_inserts(
+    storage: InstrumentedStorage, writers: list[BatchWriter], tenant_id: str
+) -> None:
+    writer = new_writer(writers, storage)
+    requests = [span_rows(tenant_id, 4) for _ in range(200)]
+
+    def send(batch: list[list[tuple[Any, ...]]]) -> None:
+        for future in [writer.submit(rows) for rows in batch]:
+            future.result(WAIT_S)
+
+    with ThreadPoolExecutor(20) as pool:
+        list(pool.map(send, [requests[i::20] for i in range(20)]))
+
+    assert storage.inserts <= 10, f"{len(requests)} requests took {storage.inserts} inserts"
+    assert stored_ids(storage, tenant_id) == sorted(
+        span_id for rows in requests for span_id in span_ids_of(rows)
+    )
+
+
+def test_senders_waiting_for_their_acknowledgements_share_inserts(
+    storage: InstrumentedStorage, writers: list[BatchWriter], tenant_id: str
+) -> None:
+    writer = new_writer(writers, storage)
+    senders, per_sender = 8, 15
+
+    def send(_: int) -> list[str]:
+        sent = []
+        for _ in range(per_sender):
+            rows = span_rows(tenant_id, 2)
+            writer.write(rows, timeout=WAIT_S)  # acknowledged once written
+            sent += span_ids_of(rows)
+        return sent
+
+    with ThreadPoolExecutor(senders) as pool:
+        acknowledged = [span_id for sent in pool.map(send, range(senders)) for span_id in sent]
+
+    requests = senders * per_sender
+    assert storage.inserts <= requests / 2, f"{requests} requests took {storage.inserts} inserts"
+    assert stored_ids(storage, tenant_id) == sorted(acknowledged)
+
+
+def test_a_batch_never_exceeds_max_batch_rows_unless_one_request_does(
+    storage: InstrumentedStorage, writers: list[BatchWriter], tenant_id: str
+) -> None:
+    storage.gate.clear()
+    writer = new_writer(writers, storage, WriterConfig(max_batch_rows=10))
+    first = writer.submit(span_rows(tenant_id, 1))
+    assert storage.insert_started.wait(WAIT_S)  # the writer holds the first request at the gate
+    futures = [writer.submit(span_rows(tenant_id, 4)) for _ in range(5)] + [
+        writer.submit(span_rows(tenant_id, 25))
+    ]
+
+    storage.gate.set()
+    for future in [first, *futures]:
+        future.result(WAIT_S)
+
+    # [1], [4, 4], [4, 4], [4], [25]: five inserts, each within the limit or a single request.
+    assert storage.inserts == 5
+    assert len(stored_ids(storage, tenant_id)) == 1 + 5 * 4 + 25
+
+
+# ---- back-pressure --------------------------------------------------------------------------------------
+
+
+def test_rows_beyond_max_pending_rows_are_turned_away_with_retry_after(
+    storage: InstrumentedStorage, writers: list[BatchWriter], tenant_id: str
+) -> None:
+    storage.gate.clear()
+    writer = new_writer(writers, storage, WriterConfig(max_pending_rows=10, retry_after_s=3))
+    in_flight = writer.submit(span_rows(tenant_id, 6))
+    assert storage.insert_started.wait(WAIT_S)
+    queued = writer.submit(span_rows(tenant_id, 4))  # 10 pending: at the limit, still accepted
+    assert writer.pending_rows == 10
+
+    with pytest.raises(WriterBusyError) as refused:
+        writer.submit(span_rows(tenant_id, 1))
+
+    assert refused.value.retry_after_s == 3
+    assert "10 rows are waiting to be written to otel_traces" in str(refused.value)
+    storage.gate.set()
+    in_flight.result(WAIT_S)
+    queued.result(WAIT_S)
+    assert writer.pending_rows == 0
+    writer.write(span_rows(tenant_id, 10), timeout=WAIT_S)  # room again
+    assert len(stored_ids(storage, tenant_id)) == 20
+
+
+def test_one_request_larger_than_max_pending_rows_is_admitted_when_nothing_waits(
+    storage: InstrumentedStorage, writers: list[BatchWriter], tenant_id: str
+) -> None:
+    writer = new_writer(writers, storage, WriterConfig(max_pending_rows=10))
+
+    writer.write(span_rows(tenant_id, 25), timeout=WAIT_S)
+
+    assert len(stored_ids(storage, tenant_id)) == 25
+
+
+# ---- failures -------------------------------------------------------------------------------------------
+
+
+def test_storage_down_fails_writes_retryably_and_a_retry_after_recovery_loses_nothing(
+    storage: InstrumentedStorage, writers: list[BatchWriter], tenant_id: str
+) -> None:
+    writer = new_writer(writers, storage, WriterConfig(retry_after_s=2))
+    before = span_rows(tenant_id, 3)
+    writer.write(before, timeout=WAIT_S)
+    storage.down = True
+    during = [span_rows(tenant_id, 2) for _ in range(3)]
+
+    futures = [writer.submit(rows) for rows in during]
+
+    for future in futures:
+        error = future.exception(WAIT_S)
+        assert isinstance(error, WriteFailedError)
+        assert error.retryable and error.retry_after_s == 2
+        assert "could not write to otel_traces" in str(error) and "injected outage" in str(error)
+    assert writer.pending_rows == 0
+    storage.down = False
+    for rows in during:  # what a sender does with a retryable failure
+        writer.write(rows, timeout=WAIT_S)
+    everything = before + [row for rows in during for row in rows]
+    assert stored_ids(storage, tenant_id) == sorted(span_ids_of(everything))  # each exactly once
+
+
+def test_a_batch_clickhouse_refuses_fails_only_the_request_at_fault(
+    storage: InstrumentedStorage, writers: list[BatchWriter], tenant_id: str
+) -> None:
+    storage.gate.clear()
+    writer = new_writer(writers, storage)
+    first_rows = span_rows(tenant_id)
+    first = writer.submit(first_rows)
+    assert storage.insert_started.wait(WAIT_S)  # the next three requests gather into one batch
+    good, bad, also_good = span_rows(tenant_id, 2), span_rows(tenant_id, 2), span_rows(tenant_id, 2)
+    duration = TRACE_COLUMNS.index("Duration")
+    bad[1] = (*bad[1][:duration], "not a number", *bad[1][duration + 1 :])
+    futures = [writer.submit(rows) for rows in (good, bad, also_good)]
+
+    storage.gate.set()
+
+    first.result(WAIT_S)
+    futures[0].result(WAIT_S)
+    futures[2].result(WAIT_S)
+    error = futures[1].exception(WAIT_S)
+    assert isinstance(error, WriteFailedError) and not error.retryable
+    assert "could not write to otel_traces" in str(error)
+    assert storage.inserts == 1 + 1 + 3  # the first, the refused batch, then each request alone
+    assert stored_ids(storage, tenant_id) == sorted(span_ids_of(first_rows + good + also_good))
+
+
+def test_close_writes_everything_pending_then_refuses_more(
+    storage: InstrumentedStorage, tenant_id: str
+) -> None:
+    storage.gate.clear()
+    writer = BatchWriter(storage, TRACES_INPUT)
+    requests = [span_rows(tenant_id, 3) for _ in range(4)]
+    futures = [writer.submit(requests[0])]
+    assert storage.insert_started.wait(WAIT_S)
+    futures += [writer.submit(rows) for rows in requests[1:]]
+    closing = threading.Thread(target=writer.close)
+    closing.start()
+
+    storage.gate.set()
+    closing.join(WAIT_S)
+
+    assert not closing.is_alive()
+    assert all(future.done() and future.exception() is None for future in futures)
+    assert stored_ids(storage, tenant_id) == sorted(span_ids_of([row for rows in requests for row in rows]))
+    with pytest.raises(RuntimeError, match="the otel_traces writer is closed"):
+        writer.submit(span_rows(tenant_id))
+
+
+def test_an_insert_failing_with_an_os_error_fails_the_batch_and_the_writer_keeps_writing(
+    chdb: Storage, writers: list[BatchWriter], tenant_id: str
+) -> None:
+    writer = new_writer(writers, chdb)
+    spool = chdb.data_dir / "spool"  # type: ignore[attr-defined]
+    shutil.rmtree(spool)  # as a full disk would, file creation in the spool now fails
+    try:
+        failed: Future[None] = writer.submit(span_rows(tenant_id))
+        error = failed.exception(timeout=2)
+    finally:
+        spool.mkdir(exist_ok=True)
+
+    assert isinstance(error, WriteFailedError) and error.retryable
+    writer.write(span_rows(tenant_id), timeout=2)  # the writer still writes
+
+
+# ---- failures through the receivers ---------------------------------------------------------------------
+
+
+@contextmanager
+def collector_on(
+    storage: InstrumentedStorage, config: CollectorConfig | None = None
+) -> Iterator[tuple[RunningCollector, Tenant]]:
+    """A collector on the instrumented storage and a tenant whose live key was used once: the key
+    cache outlives the test, so only writes depend on storage from then on."""
+    key_store = KeyStore(storage, dev_key=None, cache_ttl=600)
+    tenant = new_tenant(key_store)
+    with running_collector(storage, key_store, config) as running:
+        warm_up = post_otlp(running.http_url, TRACES_PATH, trace_request([make_span()]), tenant.bearer())
+        assert warm_up.status == 200
+        yield running, tenant
+
+
+@pytest.fixture
+def outage_collector(storage: InstrumentedStorage) -> Iterator[tuple[RunningCollector, Tenant]]:
+    with collector_on(storage) as running_and_tenant:
+        yield running_and_tenant
+
+
+def test_storage_down_is_503_with_retry_after_over_http(
+    storage: InstrumentedStorage, outage_collector: tuple[RunningCollector, Tenant]
+) -> None:
+    running, tenant = outage_collector
+    request = trace_request([make_span()])
+    storage.down = True
+
+    answer = post_otlp(running.http_url, TRACES_PATH, request, tenant.bearer())
+
+    assert answer.status == 503
+    assert answer.headers["retry-after"] == "1"
+    assert answer.message.code == 14  # UNAVAILABLE
+    assert "could not write to otel_traces" in answer.error
+    storage.down = False
+    assert post_otlp(running.http_url, TRACES_PATH, request, tenant.bearer()).status == 200
+    assert span_ids_hex(request) <= stored_span_ids(storage, tenant.id)
+
+
+def test_storage_down_is_unavailable_with_retry_info_over_grpc(
+    storage: InstrumentedStorage, outage_collector: tuple[RunningCollector, Tenant]
+) -> None:
+    running, tenant = outage_collector
+    storage.down = True
+
+    answer = grpc_export(running.grpc_target, TRACE_SERVICE, trace_request([make_span()]), tenant.bearer())
+
+    assert answer.code is grpc.StatusCode.UNAVAILABLE
+    assert "could not write to otel_traces" in answer.details
+    assert RetryInfo.FromString(answer.trailers[RETRY_INFO_KEY]).retry_delay.seconds == 1
+    storage.down = False
+    assert grpc_export(
+        running.grpc_target, TRACE_SERVICE, trace_request([make_span()]), tenant.bearer()
+    ).code is (grpc.StatusCode.OK)
+
+
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_keys_unreadable_while_storage_is_down_is_retryable_not_unauthenticated(
+    storage: InstrumentedStorage, outage_collector: tuple[RunningCollector, Tenant], protocol: str
+) -> None:
+    running, tenant = outage_collector
+    storage.down = True  # the test key was never looked up: it is not cached
+    request = trace_request([make_span()])
+
+    if protocol == "http":
+        answer = post_otlp(running.http_url, TRACES_PATH, request, tenant.bearer("test"))
+        assert answer.status == 503
+        assert int(answer.headers["retry-after"]) > 0
+        assert "storage unavailable" in answer.error
+    else:
+        grpc_answer = grpc_export(running.grpc_target, TRACE_SERVICE, request, tenant.bearer("test"))
+        assert grpc_answer.code is grpc.StatusCode.UNAVAILABLE
+        assert RetryInfo.FromString(grpc_answer.trailers[RETRY_INFO_KEY]).retry_delay.seconds > 0
+
+
+def test_back_pressure_is_503_with_retry_after_and_unavailable_with_retry_info(
+    storage: InstrumentedStorage,
+) -> None:
+    config = CollectorConfig(writer=WriterConfig(max_pending_rows=5, retry_after_s=2))
+    with collector_on(storage, config) as (running, tenant), ThreadPoolExecutor(1) as pool:
+        storage.gate.clear()
+        storage.insert_started.clear()
+        held = trace_request([make_span() for _ in range(5)])
+        answered = pool.submit(post_otlp, running.http_url, TRACES_PATH, held, tenant.bearer())
+        assert storage.insert_started.wait(WAIT_S)  # 5 rows pending: the writer is full
+
+        http = post_otlp(running.http_url, TRACES_PATH, trace_request([make_span()]), tenant.bearer())
+        grpc_answer = grpc_export(
+            running.grpc_target, TRACE_SERVICE, trace_request([make_span()]), tenant.bearer()
+        )
+
+        assert (http.status, http.headers["retry-after"]) == (503, "2")
+        assert "rows are waiting to be written to otel_traces" in http.error
+        assert grpc_answer.code is grpc.StatusCode.UNAVAILABLE
+        assert RetryInfo.FromString(grpc_answer.trailers[RETRY_INFO_KEY]).retry_delay.seconds == 2
+        storage.gate.set()
+        assert answered.result(WAIT_S).status == 200
+        assert span_ids_hex(held) <= stored_span_ids(storage, tenant.id)
+
+
+def test_stopping_the_collector_answers_and_writes_the_requests_in_flight(
+    storage: InstrumentedStorage,
+) -> None:
+    request = trace_request([make_span() for _ in range(3)])
+    with ThreadPoolExecutor(1) as pool:
+        with collector_on(storage) as (running, tenant):
+            storage.gate.clear()
+            storage.insert_started.clear()
+            answered = pool.submit(post_otlp, running.http_url, TRACES_PATH, request, tenant.bearer())
+            assert storage.insert_started.wait(WAIT_S)
+            threading.Timer(0.2, storage.gate.set).start()  # let the stop begin while the insert is held
+        # the collector has stopped
+        assert answered.result(WAIT_S).status == 200
+    assert span_ids_hex(request) <= stored_span_ids(storage, tenant.id)
+
+
+def test_a_transient_insert_failure_while_storage_answers_queries_is_retryable(
+    storage: InstrumentedStorage,
+) -> None:
+    class TooManyParts(InstrumentedStorage):
+        failures = 0  # armed by the test, after the warm-up
+
+        def insert_encoded(self, table: str, column_names: Sequence[str], encoded: EncodedRows) -> None:
+            if self.failures and table == "otel_traces":
+                self.failures -= 1
+                raise StorageError(
+                    "ClickHouse server rejected the statement: Code: 252. DB::Exception: Too many parts (3000). "
+                    "Merges are processing significantly slower than inserts. (TOO_MANY_PARTS)"
+                )
+            super().insert_encoded(table, column_names, encoded)
+
+    flaky = TooManyParts(storage.inner)
+    with collector_on(flaky) as (running, tenant):
+        flaky.failures = 1
+
+        answer = post_otlp(running.http_url, TRACES_PATH, trace_request([make_span()]), tenant.bearer())
+
+        assert answer.status == 503, answer.message
+
+
+def sdk_spans(count: int) -> list[ReadableSpan]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "outage"}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("tests.writer")
+    for index in range(count):
+        tracer.start_span(f"span {index}").end()
+    return list(exporter.get_finished_spans())
+
+
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_the_real_exporters_retry_through_an_outage_and_every_span_is_stored(
+    storage: InstrumentedStorage, outage_collector: tuple[RunningCollector, Tenant], protocol: str
+) -> None:
+    running, tenant = outage_collector
+    spans = sdk_spans(50)
+    if protocol == "grpc":
+        exporter: Any = GrpcSpanExporter(endpoint=running.grpc_target, insecure=True, headers=tenant.bearer())
+    else:
+        exporter = HttpSpanExporter(endpoint=running.http_url + TRACES_PATH, headers=tenant.bearer())
+    storage.down = True
+    with ThreadPoolExecutor(1) as pool:
+        exported = pool.submit(exporter.export, spans)
+        assert storage.refused_insert.wait(WAIT_S)  # the collector answered UNAVAILABLE / 503
+
+        storage.down = False  # storage is back before the exporter's retry (Retry-After: 1 s)
+
+        assert exported.result(WAIT_S) is SpanExportResult.SUCCESS
+    exporter.shutdown()
+    sent = {format(span.context.span_id, "016x") for span in spans}
+    assert sent <= stored_span_ids(storage, tenant.id)
+    assert len(stored_ids(storage, tenant.id)) == len(set(stored_ids(storage, tenant.id)))  # none twice
+
+
+# ---- the row encoding -----------------------------------------------------------------------------------
+
+MAX_UINT64 = 2**64 - 1
+TRICKY_TEXT = 'unicode ✓ 日本語 🐝, "quotes", \\backslash, \ttab,\nnewline, nul \x00 and \x7f'
+
+
+def trace_row(tenant_id: str, **values: Any) -> tuple[Any, ...]:
+    """An otel_traces row (TRACE_COLUMNS order) of `tenant_id`, with `values` by column name."""
+    defaults: dict[str, Any] = {
+        "Timestamp": time.time_ns(),
+        "TraceId": new_trace_id().hex(),
+        "SpanId": new_span_id().hex(),
+        "ParentSpanId": "",
+        "TraceState": "",
+        "SpanName": "row",
+        "SpanKind": "Internal",
+        "ServiceName": "encoding",
+        "ResourceAttributes": {HIVEBOARD_TENANT_ID: tenant_id, HIVEBOARD_KEY_TYPE: "live"},
+        "ScopeName": "",
+        "ScopeVersion": "",
+        "SpanAttributes": {},
+        "Duration": 0,
+        "StatusCode": "Unset",
+        "StatusMessage": "",
+        "Events.Timestamp": [],
+        "Events.Name": [],
+        "Events.Attributes": [],
+        "Links.TraceId": [],
+        "Links.SpanId": [],
+        "Links.TraceState": [],
+        "Links.Attributes": [],
+    }
+    assert set(values) <= set(defaults)
+    return tuple({**defaults, **values}[column] for column in TRACE_COLUMNS)
+
+
+_NANOSECONDS = {
+    "Timestamp": "toUnixTimestamp64Nano(Timestamp)",
+    "Events.Timestamp": "arrayMap(time -> toUnixTimestamp64Nano(time), Events.Timestamp)",
+}
+
+
+def read_back(storage: Storage, columns: Sequence[str], table: str, tenant_id: str) -> list[tuple[Any, ...]]:
+    """`columns` of the tenant's rows of `table`, in time order, times in integer nanoseconds."""
+    selected = ", ".join(_NANOSECONDS.get(column, f"`{column}`") for column in columns)
+    return storage.query(
+        f"SELECT {selected} FROM {table} WHERE ResourceAttributes[{{attribute:String}}] = {{tenant:String}} "
+        "ORDER BY Timestamp",
+        {"attribute": HIVEBOARD_TENANT_ID, "tenant": tenant_id},
+    ).rows
+
+
+def test_traces_input_round_trips_every_value_exactly(chdb: Storage, tenant_id: str) -> None:
+    now = time.time_ns() // 1_000_000_000 * 1_000_000_000 + 123_456_789
+    rows = [
+        trace_row(
+            tenant_id,
+            Timestamp=now,
+            SpanName=TRICKY_TEXT,
+            StatusMessage=TRICKY_TEXT,
+            SpanAttributes={TRICKY_TEXT: TRICKY_TEXT, "empty": "", "": "empty key"},
+            Duration=MAX_UINT64,
+            **{
+                "Events.Timestamp": [now + 1, now + 999_999_999],
+                "Events.Name": ["first ✓", ""],
+                "Events.Attributes": [{"k": "v", "ü": "ß"}, {}],
+                "Links.TraceId": [new_trace_id().hex()],
+                "Links.SpanId": [new_span_id().hex()],
+                "Links.TraceState": ["a=1,b=2"],
+                "Links.Attributes": [{"link": "✓"}],
+            },
+        ),
+        trace_row(tenant_id, Timestamp=now + 1),
+        # Far future, but before 2106: the TTL's toDateTime wraps around after that and drops the row.
+        trace_row(tenant_id, Timestamp=4_102_444_800_999_999_999, SpanName="2100-01-01, last nanosecond"),
+    ]
+
+    TRACES_INPUT.insert(chdb, rows)
+
+    assert read_back(chdb, TRACE_COLUMNS, "otel_traces", tenant_id) == rows
+
+
+def test_an_empty_batch_is_a_valid_insert_of_nothing(chdb: Storage) -> None:
+    def counts() -> list[tuple[Any, ...]]:
+        return chdb.query("SELECT (SELECT count() FROM otel_traces), (SELECT count() FROM otel_logs)").rows
+
+    before = counts()
+    assert json.loads(TRACES_INPUT.encode([]).body) == [[] for _ in TRACE_COLUMNS]
+
+    TRACES_INPUT.insert(chdb, [])
+    LOGS_INPUT.insert(chdb, [])
+
+    assert counts() == before
+
+
+def test_logs_input_round_trips_every_value_exactly(chdb: Storage, tenant_id: str) -> None:
+    now = time.time_ns() // 1_000_000_000 * 1_000_000_000 + 987_654_321
+    attributes = {TRICKY_TEXT: TRICKY_TEXT}
+    resource = {HIVEBOARD_TENANT_ID: tenant_id, HIVEBOARD_KEY_TYPE: "test", "service.name": "svc"}
+    values = [now, new_trace_id().hex(), new_span_id().hex(), 255, "FATAL", 24, "svc", TRICKY_TEXT, "https://schema/1",
+              resource, "https://schema/2", "scope ✓", "1.0", attributes, attributes, "event.name"]  # fmt: skip
+    rows = [tuple(values), (now + 1, "", "", 0, "", 0, "", "", "", resource, "", "", "", {}, {}, "")]
+
+    LOGS_INPUT.insert(chdb, rows)
+
+    assert read_back(chdb, LOG_COLUMNS, "otel_logs", tenant_id) == rows
+
+
+# ---- log_rows -------------------------------------------------------------------------------------------
+
+
+def log_row(
+    request: ExportLogsServiceRequest, tenant_id: str = "acme", key_type: str = "live"
+) -> dict[str, Any]:
+    rows = log_rows(request, tenant_id, key_type)
+    assert rows.rejected == 0, rows.errors
+    (row,) = rows.rows
+    return dict(zip(LOG_COLUMNS, row, strict=True))
+
+
+def test_a_log_record_becomes_an_otel_logs_row() -> None:
+    trace_id, span_id = new_trace_id(), new_span_id()
+    record = LogRecord(
+        time_unix_nano=1_700_000_000_000_000_001,
+        observed_time_unix_nano=1_700_000_000_000_000_002,
+        trace_id=trace_id,
+        span_id=span_id,
+        flags=0x101,  # only the W3C trace flags (the low byte) are kept
+        severity_text="ERROR",
+        severity_number=17,
+        body=AnyValue(string_value="payment declined"),
+        attributes=[key_value("order.id", 42), key_value("retry", True), key_value("ratio", 0.5)],
+        event_name="payment.declined",
+    )
+    request = log_request([record], service="payments")
+    request.resource_logs[0].schema_url = "https://opentelemetry.io/schemas/1.26.0"
+    scope_logs = request.resource_logs[0].scope_logs[0]
+    scope_logs.schema_url = "https://opentelemetry.io/schemas/1.25.0"
+    scope_logs.scope.name, scope_logs.scope.version = "payments.logger", "3.1"
+    scope_logs.scope.attributes.append(key_value("scope.kind", "logger"))
+
+    assert log_row(request, "acme", "test") == {
+        "Timestamp": 1_700_000_000_000_000_001,
+        "TraceId": trace_id.hex(),
+        "SpanId": span_id.hex(),
+        "TraceFlags": 1,
+        "SeverityText": "ERROR",
+        "SeverityNumber": 17,
+        "ServiceName": "payments",
+        "Body": "payment declined",
+        "ResourceSchemaUrl": "https://opentelemetry.io/schemas/1.26.0",
+        "ResourceAttributes": {
+            "service.name": "payments",
+            HIVEBOARD_TENANT_ID: "acme",
+            HIVEBOARD_KEY_TYPE: "test",
+        },
+        "ScopeSchemaUrl": "https://opentelemetry.io/schemas/1.25.0",
+        "ScopeName": "payments.logger",
+        "ScopeVersion": "3.1",
+        "ScopeAttributes": {"scope.kind": "logger"},
+        "LogAttributes": {"order.id": "42", "retry": "true", "ratio": "0.5"},
+        "EventName": "payment.declined",
+    }
+
+
+def test_a_log_record_without_a_time_takes_its_observed_time() -> None:
+    record = LogRecord(observed_time_unix_nano=1_700_000_000_000_000_777)
+
+    assert log_row(log_request([record]))["Timestamp"] == 1_700_000_000_000_000_777
+
+
+def test_a_log_record_without_any_time_takes_the_time_it_was_received() -> None:
+    before = time.time_ns()
+    stamped = log_row(log_request([LogRecord(body=AnyValue(string_value="no clock"))]))["Timestamp"]
+
+    assert before <= stamped <= time.time_ns()  # not 1970, which the table's TTL would drop at once
+
+
+def test_absent_or_all_zero_log_ids_are_empty_strings() -> None:
+    rows = log_rows(
+        log_request([LogRecord(), LogRecord(trace_id=bytes(16), span_id=bytes(8))]), "acme", "live"
+    )
+
+    assert [(row[1], row[2]) for row in rows.rows] == [("", ""), ("", "")]
+
+
+def test_a_structured_log_body_is_rendered_as_json() -> None:
+    body = AnyValue(
+        kvlist_value=KeyValueList(
+            values=[key_value("b", 2), key_value("a", "x"), key_value("c", AnyValue(bytes_value=b"\x01\x02"))]
+        )
+    )
+
+    assert log_row(log_request([LogRecord(body=body)]))["Body"] == '{"a":"x","b":2,"c":"AQI="}'
+
+
+def test_the_tenant_a_client_claims_for_its_logs_is_overwritten() -> None:
+    request = log_request([LogRecord()])
+    request.resource_logs[0].resource.attributes.extend(
+        [key_value(HIVEBOARD_TENANT_ID, "victim"), key_value(HIVEBOARD_KEY_TYPE, "live")]
+    )
+
+    resource = log_row(request, "sender", "test")["ResourceAttributes"]
+
+    assert (resource[HIVEBOARD_TENANT_ID], resource[HIVEBOARD_KEY_TYPE]) == ("sender", "test")
+
+
+def test_invalid_log_records_are_rejected_with_their_position_and_the_rest_kept() -> None:
+    request = log_request([LogRecord(), LogRecord(trace_id=b"\x01" * 15), LogRecord(severity_number=25)])
+    for _ in range(12):
+        request.resource_logs[0].scope_logs[0].log_records.add(span_id=b"\x01" * 3)
+
+    rows = log_rows(request, "acme", "live")
+
+    assert len(rows.rows) == 1
+    assert rows.rejected == 2 + 12
+    assert rows.errors[0] == (
+        "resourceLogs[0].scopeLogs[0].logRecords[1] rejected: trace id must be 16 bytes or empty, got 15"
+    )
+    assert (
+        rows.errors[1]
+        == "resourceLogs[0].scopeLogs[0].logRecords[2] rejected: severity number must be 0..24, got 25"
+    )
+    assert len(rows.errors) == 10  # at most MAX_ERROR_MESSAGES reasons; the count covers all
+
+
+def test_a_nan_attribute_of_a_log_record_is_rendered_like_pdata() -> None:
+    record = LogRecord(attributes=[key_value("nan", math.nan)])
+
+    assert log_row(log_request([record]))["LogAttributes"] == {"nan": "json: unsupported value: NaN"}
