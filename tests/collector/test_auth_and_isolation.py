@@ -4,7 +4,6 @@ trusted tenant and key type written over whatever the client claims, and the dev
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import grpc
@@ -27,7 +26,6 @@ from tests.collector.otlp_harness import (
     grpc_export,
     log_request,
     make_span,
-    migrated_chdb,
     new_tenant,
     post_otlp,
     span_ids_hex,
@@ -35,28 +33,6 @@ from tests.collector.otlp_harness import (
     trace_request,
 )
 from tests.running_collector import RunningCollector, running_collector
-
-
-@pytest.fixture(scope="module")
-def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Storage]:
-    with migrated_chdb(tmp_path_factory.mktemp("auth")) as storage:
-        yield storage
-
-
-@pytest.fixture(scope="module")
-def key_store(storage: Storage) -> KeyStore:
-    return KeyStore(storage, dev_key=None)
-
-
-@pytest.fixture(scope="module")
-def running(storage: Storage, key_store: KeyStore) -> Iterator[RunningCollector]:
-    with running_collector(storage, key_store) as running:
-        yield running
-
-
-@pytest.fixture
-def tenant(key_store: KeyStore) -> Tenant:
-    return new_tenant(key_store)
 
 
 @dataclass(frozen=True)

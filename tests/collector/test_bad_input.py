@@ -34,9 +34,7 @@ from tests.collector.otlp_harness import (
     grpc_export,
     log_request,
     make_span,
-    migrated_chdb,
     new_span_id,
-    new_tenant,
     new_trace_id,
     post_otlp,
     span_ids_hex,
@@ -50,32 +48,10 @@ SMALL_LIMIT = 64 * 1024
 
 
 @pytest.fixture(scope="module")
-def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Storage]:
-    with migrated_chdb(tmp_path_factory.mktemp("bad-input")) as storage:
-        yield storage
-
-
-@pytest.fixture(scope="module")
-def key_store(storage: Storage) -> KeyStore:
-    return KeyStore(storage, dev_key=None)
-
-
-@pytest.fixture(scope="module")
-def running(storage: Storage, key_store: KeyStore) -> Iterator[RunningCollector]:
-    with running_collector(storage, key_store) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def small(storage: Storage, key_store: KeyStore) -> Iterator[RunningCollector]:
     """A collector refusing bodies over SMALL_LIMIT bytes."""
     with running_collector(storage, key_store, CollectorConfig(max_body_bytes=SMALL_LIMIT)) as running:
         yield running
-
-
-@pytest.fixture
-def tenant(key_store: KeyStore) -> Tenant:
-    return new_tenant(key_store)
 
 
 def send_raw(running: RunningCollector, protocol: str, body: bytes, tenant: Tenant) -> tuple[str, str]:

@@ -12,7 +12,7 @@ import base64
 import gzip
 import json
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -47,7 +47,6 @@ from opentelemetry.trace import (
 from opentelemetry.trace.status import Status, StatusCode
 
 import hiveloop
-from hiveboard_collector.keys import KeyStore
 from hiveboard_collector.service import Collector
 from hiveboard_collector.storage import Storage
 from hiveboard_collector.trace_rows import trace_rows
@@ -60,37 +59,12 @@ from tests.collector.otlp_harness import (
     assert_same_rows,
     decode_http_answer,
     make_span,
-    migrated_chdb,
     new_span_id,
-    new_tenant,
     new_trace_id,
     table_columns,
     trace_request,
 )
-from tests.running_collector import RunningCollector, running_collector
-
-
-@pytest.fixture(scope="module")
-def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Storage]:
-    with migrated_chdb(tmp_path_factory.mktemp("e2e")) as storage:
-        yield storage
-
-
-@pytest.fixture(scope="module")
-def key_store(storage: Storage) -> KeyStore:
-    return KeyStore(storage, dev_key=None)
-
-
-@pytest.fixture(scope="module")
-def running(storage: Storage, key_store: KeyStore) -> Iterator[RunningCollector]:
-    with running_collector(storage, key_store) as running:
-        yield running
-
-
-@pytest.fixture
-def tenant(key_store: KeyStore) -> Tenant:
-    return new_tenant(key_store)
-
+from tests.running_collector import RunningCollector
 
 # ---- what was sent ------------------------------------------------------------------------------------
 
