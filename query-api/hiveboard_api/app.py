@@ -10,7 +10,6 @@ from fastapi import FastAPI
 
 from hiveboard_api.errors import install_error_handlers
 from hiveboard_api.live import StreamHub
-from hiveboard_api.queries.projects import ensure_projects_table
 from hiveboard_api.routers import (
     agents,
     api_keys,
@@ -44,15 +43,15 @@ def create_app(
 ) -> FastAPI:
     """The query API over `storage`, authenticating with `key_store`.
 
-    `routers` are mounted as they are (the collector's OTLP/HTTP routes in `hiveboard serve`). On
-    startup the app creates its `hb_projects` table if needed and starts the live stream's poller,
-    which reads new data every `stream_poll_interval` seconds while anyone is subscribed.
+    `routers` are mounted as they are (the collector's OTLP/HTTP routes in `hiveboard serve`).
+    `storage` must be migrated (`hiveboard_collector.schema.migrate`). On startup the app starts
+    the live stream's poller, which reads new data every `stream_poll_interval` seconds while
+    anyone is subscribed.
     """
     hub = StreamHub(storage, poll_interval=stream_poll_interval)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        ensure_projects_table(storage)
         hub.start()
         try:
             yield

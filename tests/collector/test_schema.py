@@ -888,6 +888,14 @@ def test_each_hiveboard_table_has_its_key_and_retention(storage: ChDBStorage) ->
     )
     assert result.rows == [
         (
+            "hb_agent_reports",
+            "ReplacingMergeTree",
+            "",
+            "TenantId, KeyType, AgentId, EventType",
+            "TTL toDateTime(Timestamp) + toIntervalDay(30)",
+            True,
+        ),
+        (
             "hb_agents",
             "ReplacingMergeTree",
             "",
@@ -913,6 +921,7 @@ def test_each_hiveboard_table_has_its_key_and_retention(storage: ChDBStorage) ->
             True,
         ),
         ("hb_model_prices", "ReplacingMergeTree", "", "Provider, Model", "", True),
+        ("hb_projects", "ReplacingMergeTree", "", "TenantId, KeyType, Slug", "", True),
         ("hb_schema_migrations", "MergeTree", "", "version", "", True),
         (
             "hb_tasks",
@@ -935,11 +944,13 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         "hiveboard_tables",
         "api_keys_table",
         "model_prices",
+        "projects_table",
+        "agent_reports_table",
     ]
     assert migrate(storage, config) == []
 
     notes = Migration(
-        5,
+        7,
         "hb_notes",
         lambda c: [
             f"CREATE TABLE IF NOT EXISTS `{c.database}`.hb_notes (note String) ENGINE = MergeTree ORDER BY note"
@@ -955,12 +966,14 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         (2, "hiveboard_tables"),
         (3, "api_keys_table"),
         (4, "model_prices"),
-        (5, "hb_notes"),
+        (5, "projects_table"),
+        (6, "agent_reports_table"),
+        (7, "hb_notes"),
     ]
     tables = storage.query("SELECT count() FROM system.tables WHERE database = 'migrations_test'")
     # 4 exporter + 9 hb_* tables and views + hb_api_keys + hb_model_prices + hb_llm_costs
-    # + hb_schema_migrations + hb_notes
-    assert tables.rows == [(18,)]
+    # + hb_projects + hb_agent_reports and its view + hb_schema_migrations + hb_notes
+    assert tables.rows == [(21,)]
 
 
 def test_migrate_refuses_two_migrations_with_one_version(storage: ChDBStorage) -> None:
@@ -991,6 +1004,8 @@ def test_every_statement_of_cluster_mode_is_on_the_cluster_with_replicated_engin
         "ReplicatedReplacingMergeTree(LastHeartbeat)",  # hb_agents
         "ReplicatedReplacingMergeTree(Version)",  # hb_api_keys
         "ReplicatedReplacingMergeTree(UpdatedAt)",  # hb_model_prices
+        "ReplicatedReplacingMergeTree(Version)",  # hb_projects
+        "ReplicatedReplacingMergeTree(Timestamp)",  # hb_agent_reports
     ]
 
 
@@ -1002,14 +1017,18 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         "hiveboard_tables",
         "api_keys_table",
         "model_prices",
+        "projects_table",
+        "agent_reports_table",
     ]
 
     commands = client.commands()
-    assert len(commands) == 18 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
+    assert len(commands) == 21 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
     inserts = [args for method, args, _ in client.calls if method == "insert"]
     assert inserts == [
         ("`hiveboard`.`hb_schema_migrations`", [[1], ["otel_exporter_tables"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[2], ["hiveboard_tables"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[3], ["api_keys_table"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[4], ["model_prices"]]),
+        ("`hiveboard`.`hb_schema_migrations`", [[5], ["projects_table"]]),
+        ("`hiveboard`.`hb_schema_migrations`", [[6], ["agent_reports_table"]]),
     ]

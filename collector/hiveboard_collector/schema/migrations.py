@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from hiveboard_collector.schema import hiveboard_tables, keys_table, otel_tables, prices_table
+from hiveboard_collector.schema import (
+    agent_reports_table,
+    hiveboard_tables,
+    keys_table,
+    otel_tables,
+    prices_table,
+    projects_table,
+)
 from hiveboard_collector.schema.ddl import engine, on_cluster, qualified, quote_identifier
 from hiveboard_collector.storage import Storage
 
@@ -67,6 +74,14 @@ def _model_prices(config: SchemaConfig) -> list[str]:
     return prices_table.statements(config.database, config.cluster_name)
 
 
+def _projects_table(config: SchemaConfig) -> list[str]:
+    return projects_table.statements(config.database, config.cluster_name)
+
+
+def _agent_reports_table(config: SchemaConfig) -> list[str]:
+    return agent_reports_table.statements(config.database, config.cluster_name, config.events_ttl_days)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "otel_exporter_tables", _otel_exporter_tables),
     # After the raw tables: the materialized views read otel_traces.
@@ -74,6 +89,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "api_keys_table", _api_keys_table),
     # After hb_llm_calls: the hb_llm_costs view reads it.
     Migration(4, "model_prices", _model_prices),
+    # Was created by the query API at startup, outside migrations (and without ON CLUSTER);
+    # IF NOT EXISTS adopts a table created that way.
+    Migration(5, "projects_table", _projects_table),
+    # After hb_events: its materialized view reads hb_events.
+    Migration(6, "agent_reports_table", _agent_reports_table),
 )
 
 

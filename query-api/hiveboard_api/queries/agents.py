@@ -46,6 +46,9 @@ GROUP BY AgentId
 ORDER BY AgentId"""
 
 
+_TASK_COLUMNS = ("AgentId", "TaskId", "Status", "StartTime", "EndTime", "DurationNs")
+
+
 def _task_states_sql(agent_id: str | None) -> str:
     since = "fromUnixTimestamp64Nano({since_ns:Int64})"
     return f"""
@@ -57,7 +60,7 @@ SELECT AgentId,
     countIf(Status = '{FAILED}' AND EndTime >= {since}) AS Failed,
     countIf(Status != '{PROCESSING}' AND EndTime >= {since}) AS Ended,
     avgIf(DurationNs, Status != '{PROCESSING}' AND EndTime >= {since}) AS AvgDurationNs
-FROM ({latest_tasks_sql(_agent_condition(agent_id))})
+FROM ({latest_tasks_sql(_agent_condition(agent_id), _TASK_COLUMNS)})
 GROUP BY AgentId"""
 
 
@@ -117,7 +120,7 @@ def agent_rows(
     costs = {row["AgentId"]: row for row in storage.query(_costs_sql(agent_id), parameters).dicts()}
     depths = queue_depths(storage, scope, agent_id)
     issues = active_issues(storage, scope, agent_id)
-    approvals = pending_approvals(storage, scope, agent_id)
+    approvals = pending_approvals(storage, scope, agent_id, with_approvers=False)
     return [
         (
             _summary(

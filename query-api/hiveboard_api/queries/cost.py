@@ -31,10 +31,10 @@ from hiveboard_api.params import (
     decode_cursor,
     from_ns,
     ns_to_ms,
-    page,
     window_sql,
 )
-from hiveboard_api.queries.tables import LLM_COSTS_VIEW
+from hiveboard_api.queries.paging import page_of_keys
+from hiveboard_api.queries.tables import LLM_CALLS_TABLE, LLM_COSTS_VIEW
 from hiveboard_collector.storage import Storage
 
 CallSort = Literal["time", "cost"]
@@ -103,25 +103,30 @@ def cost_totals(storage: Storage, scope: DataScope, window: Window, filters: Cal
     return CostTotals(**_totals(row))
 
 
+# One scan for the totals and both breakdowns: `grouping(column)` is 0 in the rows of the set that
+# groups by `column`, 1 where it is aggregated over.
+_OVERVIEW_SQL = f"""
+SELECT grouping(ResponseModel) = 0 AS ByModel, grouping(AgentId) = 0 AS ByAgent, ResponseModel, AgentId,
+    any(Provider) AS Provider, anyIf(MatchedModel, MatchedModel != '') AS MatchedModel,
+    {_TOTALS_SQL}
+FROM {LLM_COSTS_VIEW} WHERE {{where}}
+GROUP BY GROUPING SETS ((), (ResponseModel), (AgentId))
+ORDER BY TotalCost DESC, Calls DESC, ResponseModel, AgentId"""
+
+
 def cost_overview(
     storage: Storage, scope: DataScope, time_range: TimeRange, filters: CallFilters
 ) -> CostOverview:
     """Totals of the range, by model and by agent, most expensive first."""
     window = Window.last(time_range)
     where, parameters = filters.sql()
-    parameters = scope.parameters(**window.parameters(), **parameters)
-    models_sql = f"""
-SELECT ResponseModel, any(Provider) AS Provider, anyIf(MatchedModel, MatchedModel != '') AS MatchedModel,
-    {_TOTALS_SQL}
-FROM {LLM_COSTS_VIEW} WHERE {where}
-GROUP BY ResponseModel ORDER BY TotalCost DESC, Calls DESC, ResponseModel"""
-    agents_sql = f"""
-SELECT AgentId, {_TOTALS_SQL}
-FROM {LLM_COSTS_VIEW} WHERE {where}
-GROUP BY AgentId ORDER BY TotalCost DESC, Calls DESC, AgentId"""
+    rows = storage.query(
+        _OVERVIEW_SQL.format(where=where), scope.parameters(**window.parameters(), **parameters)
+    ).dicts()
+    totals = next((row for row in rows if not row["ByModel"] and not row["ByAgent"]), None)
     return CostOverview(
         range=time_range,
-        totals=cost_totals(storage, scope, window, filters),
+        totals=CostTotals(**_totals(totals)) if totals else _no_calls(),
         by_model=[
             ModelCost(
                 model=row["ResponseModel"],
@@ -129,13 +134,18 @@ GROUP BY AgentId ORDER BY TotalCost DESC, Calls DESC, AgentId"""
                 matched_model=row["MatchedModel"],
                 **_totals(row),
             )
-            for row in storage.query(models_sql, parameters).dicts()
+            for row in rows
+            if row["ByModel"]
         ],
-        by_agent=[
-            AgentCost(agent_id=row["AgentId"], **_totals(row))
-            for row in storage.query(agents_sql, parameters).dicts()
-        ],
+        by_agent=[AgentCost(agent_id=row["AgentId"], **_totals(row)) for row in rows if row["ByAgent"]],
     )
+
+
+def _no_calls() -> CostTotals:
+    return CostTotals(
+        call_count=0, tokens_in=0, tokens_out=0, cache_read_tokens=0, cache_write_tokens=0, cost=0.0,
+        reported_cost=0.0, estimated_cost=0.0, reported_calls=0, estimated_calls=0, unpriced_calls=0,
+    )  # fmt: skip
 
 
 _SORT_KEYS = {
@@ -154,7 +164,12 @@ def list_calls(
     limit: int,
     cursor: str | None = None,
 ) -> LlmCallPage:
-    """LLM calls with their previews, newest or most expensive first, with the totals of the filter."""
+    """LLM calls with their previews, newest or most expensive first, with the totals of the filter.
+
+    The page is chosen on its sort key alone, then its rows are read (previews included) and priced:
+    the newest calls come from `hb_llm_calls` in its key order, without pricing the calls of the
+    range; only sorting by cost, or filtering on it, prices them all.
+    """
     window = Window.last(time_range)
     where, parameters = filters.sql()
     sort_key, sort_type = _SORT_KEYS[sort]
@@ -162,16 +177,45 @@ def list_calls(
         value, span_id = decode_cursor(cursor, 2)
         where += f" AND ({sort_key}, SpanId) < ({{cursor_value:{sort_type}}}, {{cursor_id:String}})"
         parameters.update(cursor_value=value, cursor_id=span_id)
-    sql = f"""
-SELECT *, toUnixTimestamp64Nano(Timestamp) AS StartNs, {sort_key} AS SortValue
-FROM {LLM_COSTS_VIEW} WHERE {where}
+        if sort == "time":  # also as a bound on the key column, so that the scan starts there
+            where += " AND Timestamp <= fromUnixTimestamp64Nano({cursor_value:Int64})"
+    priced = sort == "cost" or filters.cost_source is not None
+    keys_sql = f"""
+SELECT SpanId, toUnixTimestamp64Nano(Timestamp) AS StartNs, {sort_key} AS SortValue
+FROM {LLM_COSTS_VIEW if priced else LLM_CALLS_TABLE} WHERE {where}
 ORDER BY SortValue DESC, SpanId DESC
 LIMIT {{limit:UInt32}}"""
-    rows = storage.query(sql, scope.parameters(**window.parameters(), **parameters, limit=limit + 1)).dicts()
-    calls = page([(_call(row), (row["SortValue"], row["SpanId"])) for row in rows], limit)
+    keys = storage.query(
+        keys_sql, scope.parameters(**window.parameters(), **parameters, limit=limit + 1)
+    ).dicts()
+    rows = _calls_by_span(storage, scope, keys[:limit])
+    calls = page_of_keys(
+        keys,
+        lambda key: _call(rows[key["SpanId"]]) if key["SpanId"] in rows else None,
+        lambda key: (key["SortValue"], key["SpanId"]),
+        limit,
+    )
     return LlmCallPage(
         data=calls.data, pagination=calls.pagination, totals=cost_totals(storage, scope, window, filters)
     )
+
+
+def _calls_by_span(
+    storage: Storage, scope: DataScope, keys: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The rows of the calls of `keys`, with their cost, found by time (the table's key) and span id."""
+    if not keys:
+        return {}
+    sql = f"""
+SELECT *, toUnixTimestamp64Nano(Timestamp) AS StartNs
+FROM {LLM_COSTS_VIEW}
+WHERE {SCOPE_SQL} AND {window_sql("Timestamp")} AND SpanId IN {{span_ids:Array(String)}}"""
+    parameters = scope.parameters(
+        start_ns=min(key["StartNs"] for key in keys),
+        end_ns=max(key["StartNs"] for key in keys),
+        span_ids=[key["SpanId"] for key in keys],
+    )
+    return {row["SpanId"]: row for row in storage.query(sql, parameters).dicts()}
 
 
 def _call(row: dict[str, Any]) -> LlmCall:

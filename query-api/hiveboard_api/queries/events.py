@@ -12,7 +12,8 @@ from typing import Any
 
 from hiveboard_api.auth import OTEL_SCOPE_SQL, SCOPE_SQL, DataScope
 from hiveboard_api.models.events import Event, EventGroup
-from hiveboard_api.params import Page, Window, decode_cursor, from_ns, ns_to_ms, page, window_sql
+from hiveboard_api.params import Page, Window, decode_cursor, from_ns, ns_to_ms, window_sql
+from hiveboard_api.queries.paging import page_of_keys
 from hiveboard_api.queries.tables import (
     ACTION_COMPLETED,
     ACTION_FAILED,
@@ -75,13 +76,12 @@ _COLUMNS: dict[str, str] = {
     "ApprovalDecision": "''",
 }
 EVENT_COLUMNS_SQL = "toUnixTimestamp64Nano(Timestamp) AS TimestampNs, " + ", ".join(_COLUMNS)
-_EMPTY_ATTRIBUTES = "CAST(map(), 'Map(LowCardinality(String), String)')"
 
 
 def _heartbeats_sql() -> str:
     expressions = ", ".join(f"{expression} AS {column}" for column, expression in _COLUMNS.items())
     return f"""
-SELECT toUnixTimestamp64Nano(Timestamp) AS TimestampNs, {expressions}, SpanAttributes AS Attributes
+SELECT toUnixTimestamp64Nano(Timestamp) AS TimestampNs, {expressions}, SpanAttributes AS Attributes, Timestamp
 FROM {TRACES_TABLE}
 WHERE SpanName = '{EVENT.HEARTBEAT}' AND SpanAttributes['{HIVEBOARD_EVENT_TYPE}'] = '{EVENT.HEARTBEAT}'
     AND {OTEL_SCOPE_SQL} AND {window_sql("Timestamp")}"""
@@ -134,49 +134,96 @@ def list_events(
     limit: int,
     cursor: str | None = None,
 ) -> Page[Event]:
-    """Events of `window` matching `filters`, newest first, with their attributes."""
+    """Events of `window` matching `filters`, newest first, with their attributes.
+
+    The page is chosen on hb_events' sort key (time, span id) alone, then its rows are read whole:
+    reading every column of each candidate row would cost more than the sort. Heartbeats, when
+    asked for, are read from `otel_traces` for the time the page covers only.
+    """
     condition, parameters = filters.sql()
-    source = f"SELECT {EVENT_COLUMNS_SQL}, {_EMPTY_ATTRIBUTES} AS Attributes FROM {EVENTS_TABLE} " + (
-        f"WHERE {SCOPE_SQL} AND {window_sql('Timestamp')}"
-    )
-    if not filters.exclude_heartbeats:
-        source += f"\nUNION ALL{_heartbeats_sql()}"
     if cursor is not None:
         timestamp_ns, span_id = decode_cursor(cursor, 2)
-        condition += " AND (TimestampNs, SpanId) < ({cursor_ns:Int64}, {cursor_id:String})"
+        condition += (
+            " AND (TimestampNs, SpanId) < ({cursor_ns:Int64}, {cursor_id:String})"
+            " AND Timestamp <= fromUnixTimestamp64Nano({cursor_ns:Int64})"
+        )
         parameters.update(cursor_ns=timestamp_ns, cursor_id=span_id)
+    parameters = scope.parameters(**window.parameters(), **parameters, limit=limit + 1)
+    keys_sql = f"""
+SELECT toUnixTimestamp64Nano(Timestamp) AS TimestampNs, SpanId, AgentId
+FROM {EVENTS_TABLE}
+WHERE {SCOPE_SQL} AND {window_sql("Timestamp")} AND {condition}
+ORDER BY Timestamp DESC, SpanId DESC
+LIMIT {{limit:UInt32}}"""
+    keys = storage.query(keys_sql, parameters).dicts()
+    heartbeats = (
+        [] if filters.exclude_heartbeats else _heartbeats(storage, keys, condition, parameters, limit)
+    )
+    if heartbeats:
+        keys = sorted(keys + heartbeats, key=lambda key: (key["TimestampNs"], key["SpanId"]), reverse=True)
+    rows = {row["SpanId"]: row for row in heartbeats}
+    rows |= _rows_by_span(
+        storage,
+        scope,
+        [key for key in keys[:limit] if key["SpanId"] not in rows],
+        f"{EVENT_COLUMNS_SQL}, Attributes",
+    )
+    return page_of_keys(
+        keys[: limit + 1],
+        lambda key: (
+            event_of(rows[key["SpanId"]], rows[key["SpanId"]]["Attributes"])
+            if key["SpanId"] in rows
+            else None
+        ),
+        lambda key: (key["TimestampNs"], key["SpanId"]),
+        limit,
+    )
+
+
+def _heartbeats(
+    storage: Storage, keys: list[dict[str, Any]], condition: str, parameters: dict[str, Any], limit: int
+) -> list[dict[str, Any]]:
+    """The heartbeats (whole rows) that may enter the page whose hb_events `keys` are given: those
+    since the oldest key of a full page, read from `otel_traces` (hb_events has none)."""
+    since_ns = keys[limit]["TimestampNs"] if len(keys) > limit else parameters["start_ns"]
     sql = f"""
-SELECT * FROM ({source})
+SELECT * FROM ({_heartbeats_sql()})
 WHERE {condition}
 ORDER BY TimestampNs DESC, SpanId DESC
 LIMIT {{limit:UInt32}}"""
-    rows = storage.query(sql, scope.parameters(**window.parameters(), **parameters, limit=limit + 1)).dicts()
-    attributes = _attributes(storage, scope, rows[:limit])
-    events = [
-        (event_of(row, attributes.get(row["SpanId"], row["Attributes"])), (row["TimestampNs"], row["SpanId"]))
-        for row in rows
-    ]
-    return page(events, limit)
+    return storage.query(sql, {**parameters, "start_ns": max(since_ns, parameters["start_ns"])}).dicts()
 
 
-def _attributes(
+def event_attributes(
     storage: Storage, scope: DataScope, rows: Sequence[dict[str, Any]]
 ) -> dict[str, dict[str, str]]:
-    """The `Attributes` of the page's hb_events rows, read for those rows only."""
-    rows = [row for row in rows if row["EventType"] != EVENT.HEARTBEAT]
-    if not rows:
+    """The `Attributes` of hb_events rows (with their `AgentId`, `TimestampNs`, `SpanId`), by span id.
+
+    `Attributes` is the heaviest column: queries find their rows on typed columns first, then read it
+    for those rows only, through the table's key (agent, time)."""
+    return {
+        span_id: row["Attributes"]
+        for span_id, row in _rows_by_span(storage, scope, rows, "SpanId, Attributes").items()
+    }
+
+
+def _rows_by_span(
+    storage: Storage, scope: DataScope, keys: Sequence[dict[str, Any]], columns: str
+) -> dict[str, dict[str, Any]]:
+    """`columns` of the hb_events rows of `keys` (`AgentId`, `TimestampNs`, `SpanId`), by span id."""
+    if not keys:
         return {}
     sql = f"""
-SELECT SpanId, Attributes FROM {EVENTS_TABLE}
+SELECT {columns} FROM {EVENTS_TABLE}
 WHERE {SCOPE_SQL} AND AgentId IN {{agents:Array(String)}} AND {window_sql("Timestamp")}
     AND SpanId IN {{span_ids:Array(String)}}"""
     parameters = scope.parameters(
-        agents=sorted({row["AgentId"] for row in rows}),
-        start_ns=min(row["TimestampNs"] for row in rows),
-        end_ns=max(row["TimestampNs"] for row in rows),
-        span_ids=[row["SpanId"] for row in rows],
+        agents=sorted({key["AgentId"] for key in keys}),
+        start_ns=min(key["TimestampNs"] for key in keys),
+        end_ns=max(key["TimestampNs"] for key in keys),
+        span_ids=[key["SpanId"] for key in keys],
     )
-    return dict(storage.query(sql, parameters).rows)
+    return {row["SpanId"]: row for row in storage.query(sql, parameters).dicts()}
 
 
 def event_of(row: dict[str, Any], attributes: dict[str, str] | None) -> Event:

@@ -30,39 +30,45 @@ def _filters(agent_id: str | None, project: str | None) -> str:
     return " AND ".join(conditions)
 
 
+# Each query returns its totals (the row where `grouping(Bucket)` is 1) and its buckets in one scan.
+_BUCKETS_AND_TOTAL = "GROUP BY GROUPING SETS ((Bucket), ())"
+_TASK_COLUMNS = ("AgentId", "Project", "Status", "EndTime", "DurationNs")
+
+
 def _tasks_sql(filters: str, bucket: str) -> str:
     return f"""
-SELECT {bucket} AS Bucket,
+SELECT grouping(Bucket) AS Total, {bucket} AS Bucket,
     countIf(Status = '{COMPLETED}' AND {window_sql("EndTime")}) AS Completed,
     countIf(Status = '{FAILED}' AND {window_sql("EndTime")}) AS Failed,
     countIf({_ENDED}) AS Ended,
     countIf(Status = '{PROCESSING}') AS Processing,
     avgIf(DurationNs, {_ENDED}) AS AvgDurationNs,
     quantileIf(0.95)(DurationNs, {_ENDED}) AS P95DurationNs
-FROM ({latest_tasks_sql(filters)})
-GROUP BY Bucket"""
+FROM ({latest_tasks_sql(filters, _TASK_COLUMNS)})
+{_BUCKETS_AND_TOTAL}"""
 
 
 def _llm_sql(filters: str, bucket: str) -> str:
     return f"""
-SELECT {bucket} AS Bucket, count() AS Calls, sum(InputTokens) AS TokensIn, sum(OutputTokens) AS TokensOut,
+SELECT grouping(Bucket) AS Total, {bucket} AS Bucket,
+    count() AS Calls, sum(InputTokens) AS TokensIn, sum(OutputTokens) AS TokensOut,
     ifNull(sum(Cost), 0) AS TotalCost, countIf(Cost IS NULL) AS Unpriced
 FROM {LLM_COSTS_VIEW}
 WHERE {SCOPE_SQL} AND {window_sql("Timestamp")}{f" AND {filters}" if filters else ""}
-GROUP BY Bucket"""
+{_BUCKETS_AND_TOTAL}"""
 
 
 def _errors_sql(filters: str, bucket: str) -> str:
     return f"""
-SELECT {bucket} AS Bucket, count() AS Errors
+SELECT grouping(Bucket) AS Total, {bucket} AS Bucket, count() AS Errors
 FROM {EVENTS_TABLE}
 WHERE {SCOPE_SQL} AND {window_sql("Timestamp")} AND Severity = 'error'{f" AND {filters}" if filters else ""}
-GROUP BY Bucket"""
+{_BUCKETS_AND_TOTAL}"""
 
 
-def _bucket(column: str, seconds: int | None) -> str:
-    """The start (in seconds) of `column`'s bucket, or 0 for one bucket over everything."""
-    return f"intDiv(toUnixTimestamp({column}), {seconds}) * {seconds}" if seconds else "0"
+def _bucket(column: str, seconds: int) -> str:
+    """The start (in seconds) of `column`'s bucket."""
+    return f"intDiv(toUnixTimestamp({column}), {seconds}) * {seconds}"
 
 
 def metrics(
@@ -77,20 +83,17 @@ def metrics(
     filters = _filters(agent_id, project)
     parameters = scope.parameters(**window.parameters(), agent_id=agent_id, project=project)
 
-    def by_bucket(sql: str) -> dict[int, dict[str, Any]]:
-        return {row["Bucket"]: row for row in storage.query(sql, parameters).dicts()}
-
     bucket_seconds = time_range.bucket_seconds
-    totals = [
-        by_bucket(_tasks_sql(filters, "0")).get(0, {}),
-        by_bucket(_llm_sql(filters, "0")).get(0, {}),
-        by_bucket(_errors_sql(filters, "0")).get(0, {}),
-    ]
-    series = [
-        by_bucket(_tasks_sql(filters, _bucket("EndTime", bucket_seconds))),
-        by_bucket(_llm_sql(filters, _bucket("Timestamp", bucket_seconds))),
-        by_bucket(_errors_sql(filters, _bucket("Timestamp", bucket_seconds))),
-    ]
+    totals: list[dict[str, Any]] = []
+    series: list[dict[int, dict[str, Any]]] = []
+    for sql in (
+        _tasks_sql(filters, _bucket("EndTime", bucket_seconds)),
+        _llm_sql(filters, _bucket("Timestamp", bucket_seconds)),
+        _errors_sql(filters, _bucket("Timestamp", bucket_seconds)),
+    ):
+        rows = storage.query(sql, parameters).dicts()
+        totals.append(next((row for row in rows if row["Total"]), {}))
+        series.append({row["Bucket"]: row for row in rows if not row["Total"]})
     first = window.start_ns // SECOND_NS // bucket_seconds * bucket_seconds
     last = window.end_ns // SECOND_NS // bucket_seconds * bucket_seconds
     points = [

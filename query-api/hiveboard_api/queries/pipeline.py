@@ -1,9 +1,10 @@
 """The Pipeline tab: active issues, latest queue snapshot, open TODOs, scheduled work and pending
-approvals of each agent, all from `hb_events`.
+approvals of each agent.
 
-Queries that need an event's JSON payload (queue items, scheduled items) first find the latest event
-per agent on typed columns, then read `Attributes` of those rows only: `(AgentId, Timestamp)` is a
-prefix of the table's key after the scope, so the lookup reads a few granules.
+Issues, TODOs and approvals come from `hb_events`: they are found on typed columns, then the
+`Attributes` of the few open ones are read (`event_attributes`: one granule of maps per row, so
+never for every event). The latest queue snapshot and scheduled-work report of each agent come from
+`hb_agent_reports`, which keeps them with their payloads as columns.
 """
 
 from __future__ import annotations
@@ -23,15 +24,11 @@ from hiveboard_api.models.pipeline import (
     ScheduledWork,
     Todo,
 )
-from hiveboard_api.queries.tables import EVENT, EVENTS_TABLE
+from hiveboard_api.queries.events import event_attributes
+from hiveboard_api.queries.tables import AGENT_REPORTS_TABLE, EVENT, EVENTS_TABLE
 from hiveboard_collector.storage import Storage
 from hiveboard_semconv.attributes import (
     HIVEBOARD_APPROVAL_APPROVER,
-    HIVEBOARD_QUEUE_ITEMS,
-    HIVEBOARD_QUEUE_OLDEST_AGE_SECONDS,
-    HIVEBOARD_QUEUE_PROCESSING,
-    HIVEBOARD_QUEUE_SOURCE,
-    HIVEBOARD_SCHEDULED_ITEMS,
     HIVEBOARD_TODO_DUE_BY,
     HIVEBOARD_TODO_PRIORITY,
     HIVEBOARD_TODO_SOURCE,
@@ -81,99 +78,107 @@ ORDER BY AgentId, indexOf(['critical', 'high', 'medium', 'low'], IssueSeverity) 
     return issues
 
 
-def _latest_per_agent_sql(event_type: str, columns: str, agent_id: str | None) -> str:
-    """The latest `event_type` event of each agent, `columns` of it."""
-    condition = f"{SCOPE_SQL} AND EventType = '{event_type}'{_agent_condition(agent_id)}"
-    return f"""
-SELECT AgentId, Timestamp, {columns}
-FROM {EVENTS_TABLE}
-WHERE {condition}
-    AND (AgentId, Timestamp) IN (
-        SELECT AgentId, max(Timestamp) FROM {EVENTS_TABLE} WHERE {condition} GROUP BY AgentId)
-ORDER BY AgentId, SpanId
-LIMIT 1 BY AgentId"""
+# Queries that need an event's attributes (TODO details, the approver) are in two steps: `_*_rows`
+# finds the events on typed columns, then a builder takes the attributes of those events, which
+# `fleet_pipeline` reads for both sections at once (see `event_attributes`). The latest queue and
+# scheduled-work reports, read for every agent, have their payloads in hb_agent_reports' columns.
+Attributes = dict[str, dict[str, str]]
+_REPORT_COLUMNS = (
+    "QueueDepth",
+    "QueueItems",
+    "QueueProcessing",
+    "QueueOldestAgeSeconds",
+    "QueueSource",
+    "ScheduledItems",
+)
 
 
 def queue_depths(storage: Storage, scope: DataScope, agent_id: str | None = None) -> dict[str, int]:
     """Per agent, the depth of its latest queue snapshot."""
     sql = f"""
 SELECT AgentId, argMax(QueueDepth, Timestamp) AS Depth
-FROM {EVENTS_TABLE}
+FROM {AGENT_REPORTS_TABLE}
 WHERE {SCOPE_SQL} AND EventType = '{EVENT.QUEUE_SNAPSHOT}'{_agent_condition(agent_id)}
 GROUP BY AgentId"""
     rows = storage.query(sql, scope.parameters(agent_id=agent_id)).rows
     return {agent: int(depth or 0) for agent, depth in rows}
 
 
-def latest_queues(
+def latest_reports(
     storage: Storage, scope: DataScope, agent_id: str | None = None
-) -> dict[str, QueueSnapshot]:
-    """Per agent, its latest queue snapshot with its items."""
-    columns = (
-        f"QueueDepth, Attributes['{HIVEBOARD_QUEUE_ITEMS}'] AS Items, "
-        f"Attributes['{HIVEBOARD_QUEUE_PROCESSING}'] AS Processing, "
-        f"toFloat64OrNull(Attributes['{HIVEBOARD_QUEUE_OLDEST_AGE_SECONDS}']) AS OldestAge, "
-        f"Attributes['{HIVEBOARD_QUEUE_SOURCE}'] AS Source"
-    )
-    sql = _latest_per_agent_sql(EVENT.QUEUE_SNAPSHOT, columns, agent_id)
-    return {
-        row["AgentId"]: QueueSnapshot(
-            depth=int(row["QueueDepth"] or 0),
-            oldest_age_seconds=row["OldestAge"],
-            items=_json_objects(row["Items"]),
-            processing=_json_object(row["Processing"]),
-            source=row["Source"],
-            reported_at=row["Timestamp"],
-        )
-        for row in storage.query(sql, scope.parameters(agent_id=agent_id)).dicts()
-    }
+) -> tuple[dict[str, QueueSnapshot], dict[str, ScheduledWork]]:
+    """Per agent, its latest queue snapshot with its items, and its latest report of scheduled work."""
+    latest = ",\n    ".join(f"argMax({column}, Timestamp) AS {column}" for column in _REPORT_COLUMNS)
+    sql = f"""
+SELECT AgentId, EventType, max(Timestamp) AS LatestAt,
+    {latest}
+FROM {AGENT_REPORTS_TABLE}
+WHERE {SCOPE_SQL}{_agent_condition(agent_id)}
+GROUP BY AgentId, EventType"""
+    queues: dict[str, QueueSnapshot] = {}
+    scheduled: dict[str, ScheduledWork] = {}
+    for row in storage.query(sql, scope.parameters(agent_id=agent_id)).dicts():
+        if row["EventType"] == EVENT.SCHEDULED:
+            scheduled[row["AgentId"]] = ScheduledWork(
+                items=_json_objects(row["ScheduledItems"]), reported_at=row["LatestAt"]
+            )
+        else:
+            queues[row["AgentId"]] = QueueSnapshot(
+                depth=int(row["QueueDepth"] or 0),
+                oldest_age_seconds=row["QueueOldestAgeSeconds"],
+                items=_json_objects(row["QueueItems"]),
+                processing=_json_object(row["QueueProcessing"]),
+                source=row["QueueSource"],
+                reported_at=row["LatestAt"],
+            )
+    return queues, scheduled
 
 
-def latest_scheduled(
-    storage: Storage, scope: DataScope, agent_id: str | None = None
-) -> dict[str, ScheduledWork]:
-    """Per agent, its latest report of scheduled work."""
-    sql = _latest_per_agent_sql(
-        EVENT.SCHEDULED, f"Attributes['{HIVEBOARD_SCHEDULED_ITEMS}'] AS Items", agent_id
-    )
-    return {
-        row["AgentId"]: ScheduledWork(items=_json_objects(row["Items"]), reported_at=row["Timestamp"])
-        for row in storage.query(sql, scope.parameters(agent_id=agent_id)).dicts()
-    }
-
-
-def open_todos(storage: Storage, scope: DataScope, agent_id: str | None = None) -> dict[str, list[Todo]]:
-    """Per agent, TODOs whose latest action is not completed or dismissed, oldest first."""
-
-    def latest_attribute(key: str) -> str:
-        return f"argMaxIf(Attributes['{key}'], Timestamp, Attributes['{key}'] != '')"
-
+def _todo_rows(storage: Storage, scope: DataScope, agent_id: str | None) -> list[dict[str, Any]]:
+    """Per agent, TODOs whose latest action is not completed or dismissed, oldest first, with their
+    events (priority, source and due date are the latest non-empty ones of their attributes)."""
     sql = f"""
 SELECT AgentId, TodoId,
     argMax(TodoAction, Timestamp) AS Status,
     argMaxIf(Summary, Timestamp, TodoAction = 'created') AS CreatedSummary,
     argMax(Summary, Timestamp) AS LatestSummary,
-    {latest_attribute(HIVEBOARD_TODO_PRIORITY)} AS Priority,
-    {latest_attribute(HIVEBOARD_TODO_SOURCE)} AS Source,
-    {latest_attribute(HIVEBOARD_TODO_DUE_BY)} AS DueBy,
     min(Timestamp) AS CreatedAt,
-    max(Timestamp) AS UpdatedAt
+    max(Timestamp) AS UpdatedAt,
+    groupArray((toUnixTimestamp64Nano(Timestamp), SpanId)) AS Events
 FROM {EVENTS_TABLE}
 WHERE {SCOPE_SQL} AND EventType = '{EVENT.TODO}'{_agent_condition(agent_id)}
 GROUP BY AgentId, TodoId
 HAVING Status NOT IN {{closed:Array(String)}}
 ORDER BY AgentId, CreatedAt"""
-    todos: dict[str, list[Todo]] = defaultdict(list)
     parameters = scope.parameters(agent_id=agent_id, closed=list(CLOSED_TODO_ACTIONS))
-    for row in storage.query(sql, parameters).dicts():
+    return storage.query(sql, parameters).dicts()
+
+
+def _todo_events(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events of the open TODOs of `rows`, as `event_attributes` takes them."""
+    return [
+        {"AgentId": row["AgentId"], "TimestampNs": timestamp_ns, "SpanId": span_id}
+        for row in rows
+        for timestamp_ns, span_id in row["Events"]
+    ]
+
+
+def _todos(rows: list[dict[str, Any]], attributes: Attributes) -> dict[str, list[Todo]]:
+    todos: dict[str, list[Todo]] = defaultdict(list)
+    for row in rows:
+        in_time_order = [attributes.get(span_id, {}) for _, span_id in sorted(row["Events"])]
+
+        def latest(key: str, reports: list[dict[str, str]] = in_time_order) -> str:
+            return next((report[key] for report in reversed(reports) if report.get(key)), "")
+
         todos[row["AgentId"]].append(
             Todo(
                 todo_id=row["TodoId"],
                 summary=row["CreatedSummary"] or row["LatestSummary"],
                 status=row["Status"],
-                priority=row["Priority"],
-                source=row["Source"],
-                due_by=row["DueBy"],
+                priority=latest(HIVEBOARD_TODO_PRIORITY),
+                source=latest(HIVEBOARD_TODO_SOURCE),
+                due_by=latest(HIVEBOARD_TODO_DUE_BY),
                 created_at=row["CreatedAt"],
                 updated_at=row["UpdatedAt"],
             )
@@ -182,16 +187,23 @@ ORDER BY AgentId, CreatedAt"""
 
 
 def pending_approvals(
-    storage: Storage, scope: DataScope, agent_id: str | None = None
+    storage: Storage, scope: DataScope, agent_id: str | None = None, *, with_approvers: bool = True
 ) -> dict[str, list[PendingApproval]]:
     """Per agent, approval requests no `approval_received` answered yet.
 
     An answer settles the oldest open request of its own task; an answer given outside the task
     (the integration guide's `agent.event("approval_received", ...)` from another handler) settles
-    the agent's oldest open request.
+    the agent's oldest open request. The approver (an attribute) is read for the open requests only,
+    and not at all without `with_approvers` (The Hive counts them).
     """
+    pending = _pending_requests(storage, scope, agent_id)
+    return _approvals(pending, event_attributes(storage, scope, pending) if with_approvers else {})
+
+
+def _pending_requests(storage: Storage, scope: DataScope, agent_id: str | None) -> list[dict[str, Any]]:
+    """The approval requests still open, in time order per agent."""
     sql = f"""
-SELECT AgentId, TaskId, EventType, Timestamp, Summary, Attributes['{HIVEBOARD_APPROVAL_APPROVER}'] AS Approver
+SELECT AgentId, TaskId, EventType, Timestamp, toUnixTimestamp64Nano(Timestamp) AS TimestampNs, SpanId, Summary
 FROM {EVENTS_TABLE}
 WHERE {SCOPE_SQL} AND EventType IN ('{EVENT.APPROVAL_REQUESTED}', '{EVENT.APPROVAL_RECEIVED}')
     {_agent_condition(agent_id)}
@@ -206,18 +218,24 @@ ORDER BY AgentId, Timestamp, EventType DESC"""
         answered = same_task[0] if same_task else (requests[0] if requests else None)
         if answered is not None:
             requests.remove(answered)
+    return [request for requests in open_requests.values() for request in requests]
+
+
+def _approvals(pending: list[dict[str, Any]], attributes: Attributes) -> dict[str, list[PendingApproval]]:
+    by_agent: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for request in pending:
+        by_agent[request["AgentId"]].append(request)
     return {
         agent: [
             PendingApproval(
                 task_id=request["TaskId"],
                 summary=request["Summary"],
-                approver=request["Approver"],
+                approver=attributes.get(request["SpanId"], {}).get(HIVEBOARD_APPROVAL_APPROVER, ""),
                 requested_at=request["Timestamp"],
             )
             for request in requests
         ]
-        for agent, requests in open_requests.items()
-        if requests
+        for agent, requests in by_agent.items()
     }
 
 
@@ -228,11 +246,14 @@ def agent_pipeline(storage: Storage, scope: DataScope, agent_id: str) -> AgentPi
 
 def fleet_pipeline(storage: Storage, scope: DataScope, agent_id: str | None = None) -> FleetPipeline:
     """The pipeline of every agent with something in it (or of `agent_id`, even if empty)."""
-    queues = latest_queues(storage, scope, agent_id)
+    queues, scheduled = latest_reports(storage, scope, agent_id)
+    todo_rows = _todo_rows(storage, scope, agent_id)
+    pending = _pending_requests(storage, scope, agent_id)
+    # One read of the attributes of both sections' events.
+    attributes = event_attributes(storage, scope, _todo_events(todo_rows) + pending)
+    todos = _todos(todo_rows, attributes)
+    approvals = _approvals(pending, attributes)
     issues = active_issues(storage, scope, agent_id)
-    todos = open_todos(storage, scope, agent_id)
-    scheduled = latest_scheduled(storage, scope, agent_id)
-    approvals = pending_approvals(storage, scope, agent_id)
     agents = sorted({*queues, *issues, *todos, *scheduled, *approvals} | ({agent_id} if agent_id else set()))
     pipelines = [
         AgentPipeline(
@@ -252,6 +273,13 @@ def fleet_pipeline(storage: Storage, scope: DataScope, agent_id: str | None = No
         pending_approvals=sum(len(p.pending_approvals) for p in pipelines),
     )
     return FleetPipeline(totals=totals, agents=pipelines)
+
+
+def _float(text: str) -> float | None:
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
 
 
 def _json_object(text: str) -> dict[str, Any] | None:

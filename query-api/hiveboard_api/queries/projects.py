@@ -1,8 +1,9 @@
 """Projects: the ones created (or edited) through the API, stored in `hb_projects`, plus every
 project a task names, listed on first use without being stored.
 
-`hb_projects` keeps one row per project and version (ReplacingMergeTree: the highest `Version`
-wins, read with FINAL); a deletion is a row with `Deleted = 1`. Deleting hides a project until a
+`hb_projects` (migration 5, `hiveboard_collector.schema.projects_table`) keeps one row per project
+and version (ReplacingMergeTree: the highest `Version` wins, read with FINAL); a deletion is a row
+with `Deleted = 1`. Deleting hides a project until a
 task started after the deletion names it again; its tasks are not touched.
 """
 
@@ -16,40 +17,8 @@ from hiveboard_api.auth import SCOPE_SQL, DataScope
 from hiveboard_api.models.projects import Project
 from hiveboard_api.queries.tables import TASKS_TABLE
 from hiveboard_collector.schema.ddl import qualified
+from hiveboard_collector.schema.projects_table import PROJECTS_COLUMNS, PROJECTS_TABLE
 from hiveboard_collector.storage import Storage
-
-PROJECTS_TABLE = "hb_projects"
-_COLUMNS = (
-    "TenantId",
-    "KeyType",
-    "Slug",
-    "Name",
-    "Description",
-    "CreatedAt",
-    "UpdatedAt",
-    "Deleted",
-    "Version",
-)
-
-
-def projects_table_sql(database: str) -> str:
-    return f"""CREATE TABLE IF NOT EXISTS {qualified(database, PROJECTS_TABLE)} (
-    TenantId LowCardinality(String),
-    KeyType LowCardinality(String),
-    Slug String,
-    Name String,
-    Description String,
-    CreatedAt DateTime64(6, 'UTC'),
-    UpdatedAt DateTime64(6, 'UTC'),
-    Deleted UInt8,
-    Version UInt64
-) ENGINE = ReplacingMergeTree(Version)
-ORDER BY (TenantId, KeyType, Slug)
-COMMENT 'Projects created or edited through the query API; the latest Version wins'"""
-
-
-def ensure_projects_table(storage: Storage) -> None:
-    storage.command(projects_table_sql(storage.database))
 
 
 def _rows(storage: Storage, scope: DataScope, slug: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -137,4 +106,4 @@ def save_project(
         int(deleted),
         version,
     ]
-    storage.insert(qualified(storage.database, PROJECTS_TABLE), _COLUMNS, [row])
+    storage.insert(qualified(storage.database, PROJECTS_TABLE), PROJECTS_COLUMNS, [row])

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from hiveboard_collector.schema.agent_reports_table import AGENT_REPORTS_TABLE
 from hiveboard_collector.schema.hiveboard_tables import (
     ACTION_COMPLETED,
     ACTION_FAILED,
     AGENTS_TABLE,
     EVENTS_TABLE,
     LLM_CALL,
+    LLM_CALLS_TABLE,
     PROCESSING,
     STATUS_ERROR,
     TASK_COMPLETED,
@@ -25,6 +27,7 @@ COMPLETED = HiveboardTaskStatusValues.COMPLETED
 FAILED = HiveboardTaskStatusValues.FAILED
 
 __all__ = [
+    "AGENT_REPORTS_TABLE",
     "ACTION_COMPLETED",
     "ACTION_FAILED",
     "AGENTS_TABLE",
@@ -33,6 +36,7 @@ __all__ = [
     "EVENTS_TABLE",
     "FAILED",
     "LLM_CALL",
+    "LLM_CALLS_TABLE",
     "LLM_COSTS_VIEW",
     "PROCESSING",
     "STATUS_ERROR",

@@ -2,17 +2,24 @@
 
 `hb_tasks` holds a 'processing' row (Version 0, from the `task_started` marker) and, once the task
 ends, its final row (Version 1); `latest_tasks_sql` keeps the latest version of each task span.
+
+A page is read in three queries: the page's keys, chosen on the few columns it sorts and filters on
+(with every task's cost only when sorting by cost, every task's flags only when filtering on the
+derived status); the page's task rows with their flags and event counts (one scan of their events,
+by agent and time); their LLM costs (bounded by the tasks' own time span).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from hiveboard_api.auth import SCOPE_SQL, DataScope
 from hiveboard_api.models.tasks import TaskStatus, TaskSummary
-from hiveboard_api.params import SECOND_NS, Page, Window, decode_cursor, from_ns, ns_to_ms, page
+from hiveboard_api.params import SECOND_NS, Page, Window, decode_cursor, from_ns, ns_to_ms
+from hiveboard_api.queries.paging import page_of_keys
 from hiveboard_api.queries.tables import (
     ACTION_COMPLETED,
     ACTION_FAILED,
@@ -30,6 +37,19 @@ from hiveboard_collector.storage import Storage
 TaskSort = Literal["started_at", "duration_ms", "cost"]
 # An LLM span starts `duration_ms` before it is recorded, possibly before its task's start.
 LLM_START_SLACK_NS = 3600 * SECOND_NS
+# The spans of a task end by the end of its task span; the slack covers other processes' clocks.
+TASK_END_SLACK_NS = 60 * SECOND_NS
+# An open task's spans end up to now; the bound only keeps lookups off later data.
+OPEN_TASK_HORIZON_NS = 24 * 3600 * SECOND_NS
+
+
+def spans_end_bound_ns(ends_ns: Sequence[int | None]) -> int:
+    """The latest time a span of tasks ending at `ends_ns` (None: still open) can carry."""
+    if any(end is None for end in ends_ns):
+        return time.time_ns() + OPEN_TASK_HORIZON_NS
+    return max(end for end in ends_ns if end is not None) + TASK_END_SLACK_NS
+
+
 SortOrder = Literal["desc", "asc"]
 
 _TASK_COLUMNS = (
@@ -49,25 +69,30 @@ _TASK_COLUMNS = (
 )
 
 
-def latest_tasks_sql(where: str = "") -> str:
-    """Each task span's latest row among the scoped rows matching `where` (columns that do not change
-    between a task's versions: ids, agent, type, project). Needs `DataScope.parameters()`."""
-    latest = ",\n    ".join(f"argMax({column}, Version) AS {column}" for column in _TASK_COLUMNS)
+def latest_tasks_sql(where: str = "", columns: Sequence[str] = _TASK_COLUMNS) -> str:
+    """Each task span's latest row among the scoped rows matching `where` (conditions on columns that
+    do not change between a task's versions: ids, agent, type, project), with `columns` of it: name
+    only those the query reads, every one is an aggregate over all the rows. Needs
+    `DataScope.parameters()`."""
+    latest = ",\n    ".join(f"argMax({column}, Version) AS {column}" for column in columns)
     # The filter sits in a subquery: in this SELECT the column names are the aggregates' aliases.
     rows = f"SELECT * FROM {TASKS_TABLE} WHERE {SCOPE_SQL}{f' AND {where}' if where else ''}"
     return f"SELECT TaskSpanId,\n    {latest}\nFROM ({rows})\nGROUP BY TaskSpanId"
 
 
-# Per task: escalations and whether its latest approval event is a request still unanswered.
-_FLAGS_SQL = f"""
+def _flags_sql(tasks: str = "") -> str:
+    """Per task: escalations and whether its latest approval event is a request still unanswered;
+    `tasks` (a condition) restricts it to some tasks."""
+    return f"""
 SELECT TraceId AS FlagTraceId, TaskId AS FlagTaskId,
     countIf(EventType = '{EVENT.ESCALATED}') AS Escalations,
     argMaxIf(EventType, Timestamp, EventType != '{EVENT.ESCALATED}') = '{EVENT.APPROVAL_REQUESTED}'
         AS PendingApproval
 FROM {EVENTS_TABLE}
 WHERE {SCOPE_SQL} AND TaskId != '' AND Timestamp >= fromUnixTimestamp64Nano({{start_ns:Int64}})
-    AND EventType IN ('{EVENT.ESCALATED}', '{EVENT.APPROVAL_REQUESTED}', '{EVENT.APPROVAL_RECEIVED}')
+    AND EventType IN ('{EVENT.ESCALATED}', '{EVENT.APPROVAL_REQUESTED}', '{EVENT.APPROVAL_RECEIVED}'){tasks}
 GROUP BY FlagTraceId, FlagTaskId"""
+
 
 _DERIVED_STATUS_SQL = f"""multiIf(
         t.Status = '{FAILED}', 'failed',
@@ -77,28 +102,69 @@ _DERIVED_STATUS_SQL = f"""multiIf(
         'completed')"""
 
 
-def _cost_by_task_sql(page_only: bool) -> str:
-    """LLM calls, tokens and cost per task; `page_only` restricts it to the `pairs` parameter."""
-    pairs = " AND (TraceId, TaskId) IN {pairs:Array(Tuple(String, String))}" if page_only else ""
+def _cost_by_task_sql(where: str) -> str:
+    """LLM calls, tokens and cost per task of the calls matching `where`."""
     return f"""
 SELECT TraceId, TaskId, count() AS LlmCalls, sum(InputTokens) AS TokensIn, sum(OutputTokens) AS TokensOut,
     sum(Cost) AS TaskCost, countIf(Cost IS NULL) AS Unpriced
 FROM {LLM_COSTS_VIEW}
-WHERE {SCOPE_SQL} AND Timestamp >= fromUnixTimestamp64Nano({{llm_start_ns:Int64}}) AND TaskId != ''{pairs}
+WHERE {SCOPE_SQL} AND TaskId != '' AND {where}
 GROUP BY TraceId, TaskId"""
 
 
-_EVENT_COUNTS_SQL = f"""
-SELECT TraceId, TaskId,
+# Every task's LLM calls since the window's start.
+_ALL_COSTS_WHERE = (
+    "Timestamp >= fromUnixTimestamp64Nano({llm_start_ns:Int64})"
+    " AND Timestamp <= fromUnixTimestamp64Nano({spans_end_ns:Int64})"
+)
+_PAGE_PAIRS = "(TraceId, TaskId) IN {pairs:Array(Tuple(String, String))}"
+
+
+def _time_span_sql(
+    rows: Sequence[dict[str, Any]], start_slack_ns: int, agent: bool
+) -> tuple[str, dict[str, Any]]:
+    """A condition on `Timestamp` (and `AgentId` when `agent`) holding for the spans of the tasks of
+    `rows` (with `AgentId`, `StartNs`, `DurationNs`): from the first start (less `start_slack_ns`)
+    to the last end, the leading columns of a key (agent, time) or (time). One range per task, OR-ed,
+    was measured slower: evaluating it on every row costs more than the granules it skips."""
+    ends_ns = [None if row["DurationNs"] is None else row["StartNs"] + row["DurationNs"] for row in rows]
+    parameters: dict[str, Any] = {
+        "span_from": min(row["StartNs"] for row in rows) - start_slack_ns,
+        "span_to": spans_end_bound_ns(ends_ns),
+    }
+    condition = (
+        "Timestamp >= fromUnixTimestamp64Nano({span_from:Int64})"
+        " AND Timestamp <= fromUnixTimestamp64Nano({span_to:Int64})"
+    )
+    if agent:
+        parameters["span_agents"] = sorted({row["AgentId"] for row in rows})
+        condition = f"AgentId IN {{span_agents:Array(String)}} AND {condition}"
+    return condition, parameters
+
+
+def _page_events_sql(time_spans: str) -> str:
+    """Per task of a page, in one scan of its events (`time_spans`, from `_time_span_sql`): its
+    flags (as `_flags_sql`) and its counts."""
+    return f"""
+SELECT TraceId AS FlagTraceId, TaskId AS FlagTaskId,
+    countIf(EventType = '{EVENT.ESCALATED}') AS Escalations,
+    argMaxIf(EventType, Timestamp, EventType IN ('{EVENT.APPROVAL_REQUESTED}', '{EVENT.APPROVAL_RECEIVED}'))
+        = '{EVENT.APPROVAL_REQUESTED}' AS PendingApproval,
     countIf(EventType IN ('{ACTION_COMPLETED}', '{ACTION_FAILED}')) AS Actions,
     countIf(EventType IN ('{ACTION_FAILED}', '{TASK_FAILED}')
         OR (EventType = '{LLM_CALL}' AND Severity = 'error')) AS Errors,
     countIf(EventType = '{EVENT.RETRY_STARTED}') AS Retries
 FROM {EVENTS_TABLE}
-WHERE {SCOPE_SQL} AND AgentId IN {{agents:Array(String)}}
-    AND Timestamp >= fromUnixTimestamp64Nano({{start_ns:Int64}})
-    AND (TraceId, TaskId) IN {{pairs:Array(Tuple(String, String))}}
-GROUP BY TraceId, TaskId"""
+WHERE {SCOPE_SQL} AND {time_spans} AND {_PAGE_PAIRS}
+GROUP BY FlagTraceId, FlagTaskId"""
+
+
+# The cost columns of `_cost_by_task_sql`, as the cost sort's join carries them.
+_COST_COLUMNS = ", c.LlmCalls AS LlmCalls, c.TokensIn AS TokensIn, c.TokensOut AS TokensOut, " + (
+    "c.TaskCost AS TaskCost, c.Unpriced AS Unpriced"
+)
+# What the page of `list_tasks` is chosen on: sort keys, status, and the ids flags and costs join on.
+_PAGE_KEY_COLUMNS = ("TraceId", "TaskId", "AgentId", "Status", "StartTime", "DurationNs")
 
 _SORT_KEYS = {
     "started_at": ("toUnixTimestamp64Nano(t.StartTime)", "Int64"),
@@ -145,57 +211,93 @@ def list_tasks(
             f"({sort_key}, t.TaskSpanId) {comparison} ({{cursor_value:{sort_type}}}, {{cursor_id:String}})"
         )
         parameters.update(cursor_value=value, cursor_id=span_id)
-    # Sorting by cost needs every task's cost; other sorts join costs for the page only (below).
+    # Sorting by cost needs every task's cost, filtering on the derived status every task's flags;
+    # otherwise both are read for the page only (below).
     cost_join = (
-        "LEFT JOIN (SELECT TraceId AS CostTraceId, TaskId AS CostTaskId, TaskCost "
-        f"FROM ({_cost_by_task_sql(page_only=False)})) AS c "
+        "LEFT JOIN (SELECT TraceId AS CostTraceId, TaskId AS CostTaskId, LlmCalls, TokensIn, TokensOut, "
+        f"TaskCost, Unpriced FROM ({_cost_by_task_sql(_ALL_COSTS_WHERE)})) AS c "
         "ON c.CostTraceId = t.TraceId AND c.CostTaskId = t.TaskId"
         if sort == "cost"
         else ""
     )
-    sql = f"""
-SELECT t.*, {_DERIVED_STATUS_SQL} AS DerivedStatus, f.Escalations AS Escalations,
-    toUnixTimestamp64Nano(t.StartTime) AS StartNs, {sort_key} AS SortValue
-FROM ({latest_tasks_sql(where)}) AS t
-LEFT JOIN ({_FLAGS_SQL}) AS f ON f.FlagTraceId = t.TraceId AND f.FlagTaskId = t.TaskId
+    flags_join = (
+        f"LEFT JOIN ({_flags_sql()}) AS f ON f.FlagTraceId = t.TraceId AND f.FlagTaskId = t.TaskId"
+        if filters.status is not None
+        else ""
+    )
+    derived_status = f", {_DERIVED_STATUS_SQL} AS DerivedStatus" if filters.status is not None else ""
+    # The page is chosen on the few columns it sorts and filters on; its rows are read whole after.
+    keys_sql = f"""
+SELECT t.TaskSpanId AS TaskSpanId, t.TraceId AS TraceId, t.TaskId AS TaskId, t.AgentId AS AgentId,
+    toUnixTimestamp64Nano(t.StartTime) AS StartNs, t.DurationNs AS DurationNs,
+    {sort_key} AS SortValue{derived_status}{_COST_COLUMNS if cost_join else ""}
+FROM ({latest_tasks_sql(where, _PAGE_KEY_COLUMNS)}) AS t
+{flags_join}
 {cost_join}
 WHERE {" AND ".join(conditions)}
 ORDER BY SortValue {order}, t.TaskSpanId {order}
 LIMIT {{limit:UInt32}}"""
     parameters["llm_start_ns"] = window.start_ns - LLM_START_SLACK_NS
-    rows = storage.query(sql, scope.parameters(**window.parameters(), **parameters, limit=limit + 1)).dicts()
-    summaries = task_summaries(storage, scope, rows)
-    return page(
-        [
-            (summary, (row["SortValue"], row["TaskSpanId"]))
-            for summary, row in zip(summaries, rows, strict=True)
-        ],
+    parameters["spans_end_ns"] = spans_end_bound_ns([None])  # costs of tasks open or ended
+    parameters = scope.parameters(**window.parameters(), **parameters, limit=limit + 1)
+    keys = storage.query(keys_sql, parameters).dicts()
+    rows = _task_rows(storage, scope, keys[:limit])
+    shown = [key for key in keys[:limit] if key["TaskSpanId"] in rows]
+    costs = {(key["TraceId"], key["TaskId"]): key for key in shown}
+    summaries = task_summaries(
+        storage, scope, [rows[key["TaskSpanId"]] for key in shown], costs if cost_join else None
+    )
+    by_span = {key["TaskSpanId"]: summary for key, summary in zip(shown, summaries, strict=True)}
+    return page_of_keys(
+        keys,
+        lambda key: by_span.get(key["TaskSpanId"]),
+        lambda key: (key["SortValue"], key["TaskSpanId"]),
         limit,
     )
 
 
-def task_summaries(storage: Storage, scope: DataScope, rows: Sequence[dict[str, Any]]) -> list[TaskSummary]:
-    """`TaskSummary`s of task rows (from `list_tasks`' SQL), with their LLM, action and error counts."""
+def _task_rows(storage: Storage, scope: DataScope, keys: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The latest rows of the task spans of `keys` (columns `_PAGE_KEY_COLUMNS` and `TaskSpanId`),
+    with their derived status and the counts of their events, by span id. Tasks are looked up by
+    the table's key; their events by agent and time, the leading columns of hb_events' key."""
+    if not keys:
+        return {}
+    time_spans, span_parameters = _time_span_sql(keys, 0, agent=True)
+    sql = f"""
+SELECT t.*, {_DERIVED_STATUS_SQL} AS DerivedStatus, f.Escalations AS Escalations,
+    f.Actions AS Actions, f.Errors AS Errors, f.Retries AS Retries,
+    toUnixTimestamp64Nano(t.StartTime) AS StartNs
+FROM ({latest_tasks_sql("TaskSpanId IN {span_ids:Array(String)}")}) AS t
+LEFT JOIN ({_page_events_sql(time_spans)}) AS f
+    ON f.FlagTraceId = t.TraceId AND f.FlagTaskId = t.TaskId"""
+    parameters = scope.parameters(
+        **span_parameters,
+        span_ids=[key["TaskSpanId"] for key in keys],
+        pairs=[(key["TraceId"], key["TaskId"]) for key in keys],
+    )
+    return {row["TaskSpanId"]: row for row in storage.query(sql, parameters).dicts()}
+
+
+def task_summaries(
+    storage: Storage,
+    scope: DataScope,
+    rows: Sequence[dict[str, Any]],
+    costs: dict[tuple[str, str], dict[str, Any]] | None = None,
+) -> list[TaskSummary]:
+    """`TaskSummary`s of task rows (from `_task_rows`), with their LLM calls, tokens and cost;
+    `costs` (by trace and task id, columns of `_cost_by_task_sql`) when they were already read."""
     if not rows:
         return []
     pairs = [(row["TraceId"], row["TaskId"]) for row in rows]
-    start_ns = min(row["StartNs"] for row in rows)
-    parameters = scope.parameters(
-        start_ns=start_ns,
-        llm_start_ns=start_ns - LLM_START_SLACK_NS,
-        pairs=pairs,
-        agents=sorted({row["AgentId"] for row in rows}),
-    )
-    cost_sql = _cost_by_task_sql(page_only=True)
-    costs = {(r["TraceId"], r["TaskId"]): r for r in storage.query(cost_sql, parameters).dicts()}
-    counts = {(r["TraceId"], r["TaskId"]): r for r in storage.query(_EVENT_COUNTS_SQL, parameters).dicts()}
-    return [
-        _summary(row, costs.get(pair, {}), counts.get(pair, {}))
-        for row, pair in zip(rows, pairs, strict=True)
-    ]
+    if costs is None:
+        time_spans, span_parameters = _time_span_sql(rows, LLM_START_SLACK_NS, agent=False)
+        cost_sql = _cost_by_task_sql(f"{time_spans} AND {_PAGE_PAIRS}")
+        parameters = scope.parameters(**span_parameters, pairs=pairs)
+        costs = {(r["TraceId"], r["TaskId"]): r for r in storage.query(cost_sql, parameters).dicts()}
+    return [_summary(row, costs.get(pair, {})) for row, pair in zip(rows, pairs, strict=True)]
 
 
-def _summary(row: dict[str, Any], cost: dict[str, Any], counts: dict[str, Any]) -> TaskSummary:
+def _summary(row: dict[str, Any], cost: dict[str, Any]) -> TaskSummary:
     tokens_in = int(cost.get("TokensIn") or 0)
     tokens_out = int(cost.get("TokensOut") or 0)
     llm_calls = int(cost.get("LlmCalls") or 0)
@@ -222,10 +324,10 @@ def _summary(row: dict[str, Any], cost: dict[str, Any], counts: dict[str, Any]) 
         total_tokens=tokens_in + tokens_out,
         cost=cost.get("TaskCost") if llm_calls > unpriced else None,
         unpriced_calls=unpriced,
-        action_count=int(counts.get("Actions") or 0),
-        error_count=int(counts.get("Errors") or 0),
+        action_count=int(row["Actions"] or 0),
+        error_count=int(row["Errors"] or 0),
         escalation_count=int(row["Escalations"] or 0),
-        retry_count=int(counts.get("Retries") or 0),
+        retry_count=int(row["Retries"] or 0),
     )
 
 

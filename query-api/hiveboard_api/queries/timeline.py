@@ -41,7 +41,7 @@ from hiveboard_api.queries.tables import (
     TASK_COMPLETED,
     TASK_FAILED,
 )
-from hiveboard_api.queries.tasks import LLM_START_SLACK_NS, TaskFilters, list_tasks
+from hiveboard_api.queries.tasks import LLM_START_SLACK_NS, TaskFilters, list_tasks, spans_end_bound_ns
 from hiveboard_collector.schema.otel_tables import TRACES_TABLE
 from hiveboard_collector.storage import Storage
 from hiveboard_semconv.attributes import (
@@ -66,6 +66,7 @@ SELECT {EVENT_COLUMNS_SQL}, Attributes
 FROM {EVENTS_TABLE}
 WHERE {SCOPE_SQL} AND AgentId = {{agent_id:String}}
     AND Timestamp >= fromUnixTimestamp64Nano({{start_ns:Int64}})
+    AND Timestamp <= fromUnixTimestamp64Nano({{spans_end_ns:Int64}})
     AND TraceId = {{trace_id:String}} AND TaskId = {{task_id:String}}
 ORDER BY TimestampNs, SpanId"""
 
@@ -74,12 +75,14 @@ SELECT SpanId, CallName, ResponseModel, toUnixTimestamp64Nano(Timestamp) AS Star
     InputTokens, OutputTokens, Cost, CostSource, StatusCode
 FROM {LLM_COSTS_VIEW}
 WHERE {SCOPE_SQL} AND Timestamp >= fromUnixTimestamp64Nano({{llm_start_ns:Int64}})
+    AND Timestamp <= fromUnixTimestamp64Nano({{spans_end_ns:Int64}})
     AND TraceId = {{trace_id:String}} AND TaskId = {{task_id:String}}"""
 
 _STACKTRACES_SQL = f"""
 SELECT SpanId, arrayFirst(a -> a['{EXCEPTION_STACKTRACE}'] != '', Events.Attributes)['{EXCEPTION_STACKTRACE}']
 FROM {TRACES_TABLE}
 WHERE TraceId = {{trace_id:String}} AND Timestamp >= fromUnixTimestamp64Nano({{start_ns:Int64}})
+    AND Timestamp <= fromUnixTimestamp64Nano({{spans_end_ns:Int64}})
     AND StatusCode = '{STATUS_ERROR}' AND SpanId IN {{span_ids:Array(String)}} AND {OTEL_SCOPE_SQL}"""
 
 
@@ -104,6 +107,7 @@ def task_timeline(
         task_id=task.task_id,
         start_ns=start_ns,
         llm_start_ns=start_ns - LLM_START_SLACK_NS,
+        spans_end_ns=spans_end_bound_ns([_end_ns(task)]),
     )
     rows = storage.query(_EVENTS_SQL, parameters).dicts()
     llm_calls = {row["SpanId"]: row for row in storage.query(_LLM_CALLS_SQL, parameters).dicts()}
@@ -123,6 +127,12 @@ def task_timeline(
         duration_breakdown=_breakdown(task, tree, llm_calls),
         payload=_task_payload(rows),
     )
+
+
+def _end_ns(task: TaskSummary) -> int | None:
+    if task.ended_at is None:
+        return None
+    return int(task.ended_at.timestamp() * SECOND_NS)
 
 
 def _timeline_event(row: dict[str, Any]) -> TimelineEvent:

@@ -1,0 +1,596 @@
+"""How fast the query API answers over a fleet of 1,000,000 spans.
+
+Run `python bench/query.py` (generates 1,000,000 spans, then times every endpoint; several minutes),
+`python bench/query.py --data-dir /tmp/hb-bench` to keep the data and reuse it on the next run
+(generation is the slow part), or `python bench/query.py --quick` for a smoke run (100,000 spans,
+fewer requests). It prints its numbers and exits 0; PASS/FAIL are in the table.
+
+The fleet, written through the real write path:
+
+* A template is recorded with the real HiveLoop SDK (`hiveloop.testing.capture(deterministic=False)`:
+  real clock, random ids). Part one is `hiveboard demo`'s fleet (15 agents of the four kinds: plans
+  with failed steps and replans, retries, escalations, approvals, issues, queue snapshots, TODOs,
+  scheduled work, custom events, LLM calls of several models with and without a reported cost),
+  played at `SPEED` times real time. Part two is 10 LLM-heavy coding agents written here (plans
+  whose steps are agentic loops of LLM turns and tool actions), paced the same way, because the
+  demo's agents make about two LLM calls per task and the issue asks for hundreds of thousands.
+* Each part's timestamps and durations are scaled back by `SPEED` (to the simulated time the fleet
+  would have taken at speed 1), together with the agents' heartbeat interval and stuck threshold.
+  The coding agents record `CODING_TIME_FACTOR` times longer, so a replica is a session of about
+  2 simulated hours in which the demo agents work the first 40 minutes (then sit idle) and the
+  coding agents all of it.
+* The template's OTLP requests (512 spans each, as the batch processor sends them) are decoded once
+  with the collector's `trace_rows`. Replica `r` of the template is those rows with fresh trace and
+  span ids (a replica prefix replaces the first hex digits: unique per replica, random below), task
+  ids suffixed with the replica, agent ids of agent group `r % AGENT_GROUPS` (2 groups of 25
+  agents: 50 agents), and times shifted so that the replicas of each group follow one another up
+  to now. The rows go through the collector's `traces_writer` (`Collector(storage,
+  KeyStore(storage))`): batched INSERTs into `otel_traces`, whose materialized views fill the
+  `hb_*` tables, and new models are priced, as in production. Nothing is written to the `hb_*`
+  tables directly. A data directory is reused only for the same seed and schema version (a later
+  migration's table would not hold the data written before it).
+
+The requests go through `fastapi.testclient.TestClient` to the real app (`create_app`), in this
+process (no network): every endpoint gets `--repeats` requests, each with parameters drawn at random
+(seeded) from its variants: agents, filters, sorts, second pages through cursors, ranges 1h-30d,
+task ids of old and recent tasks. One request per endpoint warms up first and is not counted.
+The table names the slowest request of each endpoint. Not timed: the live stream (`WS /v1/stream`)
+and the writes (projects, API keys). The same seed gives the same fleet activity; ids and the
+interleaving of the template's threads vary from run to run.
+Target (issue 4): p95 <= 150 ms for every endpoint at 1M spans, on the machine it runs on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi.testclient import TestClient
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.trace import ReadableSpan
+
+import hiveloop
+from hiveboard_api import create_app
+from hiveboard_api.demo import run_demo
+from hiveboard_collector.keys import KeyStore
+from hiveboard_collector.schema import SchemaConfig, migrate
+from hiveboard_collector.schema.migrations import MIGRATIONS
+from hiveboard_collector.service import Collector
+from hiveboard_collector.storage import ChDBStorage, Storage
+from hiveboard_collector.trace_rows import TRACE_COLUMNS, trace_rows
+from hiveloop.testing import capture
+
+TENANT = "bench"
+TARGET_P95_MS = 150.0
+SPEED = 200  # the template plays this many times faster than real time
+AGENT_GROUPS = 2  # template agents (25) x groups = 50 agents
+DEMO_AGENTS = 15
+CODING_AGENTS = 10
+CODING_TIME_FACTOR = 3  # the coding agents record 3x longer: most LLM calls come from them
+SPANS_PER_REQUEST = 512  # the OTel batch processor's default batch
+WRITE_BATCH_ROWS = 50_000
+END_MARGIN_S = 60  # the newest replica ends this long before generation starts
+SCHEMA_VERSION = max(migration.version for migration in MIGRATIONS)
+DATASET_FILE = "bench-query.json"  # in --data-dir: what was generated, and the key to read it
+
+MODELS = (  # (model, reported cost per million in/out tokens or None: estimated or unpriced)
+    ("claude-sonnet-4-20250514", (3.0, 15.0)),
+    ("gpt-4o", None),
+    ("claude-haiku-4-5-20251001", (1.0, 5.0)),
+    ("acme-coder-34b", None),  # unknown to genai-prices: unpriced
+)
+PROJECTS = ("checkout", "search", "billing", "mobile-app", "infra")
+
+
+@dataclass(frozen=True)
+class Settings:
+    spans: int
+    template_seconds: float  # real seconds each template part records
+    repeats: int  # timed requests per endpoint
+
+
+FULL = Settings(spans=1_000_000, template_seconds=12.0, repeats=40)
+QUICK = Settings(spans=100_000, template_seconds=4.0, repeats=8)
+
+
+# ---- the template: real HiveLoop spans -----------------------------------------------------------
+
+
+def demo_fleet_spans(seed: int, seconds: float) -> list[ReadableSpan]:
+    """`hiveboard demo`'s fleet, every feature of the seeds, at `SPEED`."""
+    with capture(deterministic=False) as captured:
+        run_demo("http://localhost:1", "hb_live_bench", duration_s=seconds, agents=DEMO_AGENTS,
+                 speed=SPEED, seed=seed)  # fmt: skip
+        return list(captured.spans)
+
+
+def coding_fleet_spans(seed: int, seconds: float) -> list[ReadableSpan]:
+    """LLM-heavy agents: each task is a plan whose steps are loops of LLM turns and tool actions."""
+    with capture(deterministic=False) as captured:
+        hb = hiveloop.init(api_key="hb_live_bench", environment="bench", flush_interval=1.0)
+        stop = threading.Event()
+        threads = [
+            threading.Thread(target=_coding_agent, args=(hb, n, random.Random(f"{seed}:{n}"), stop))
+            for n in range(CODING_AGENTS)
+        ]
+        for thread in threads:
+            thread.start()
+        time.sleep(seconds)
+        stop.set()
+        for thread in threads:
+            thread.join()
+        hiveloop.shutdown()
+        return list(captured.spans)
+
+
+def _coding_agent(hb: Any, number: int, rng: random.Random, stop: threading.Event) -> None:
+    def wait(simulated_s: float) -> None:
+        time.sleep(simulated_s / SPEED)
+
+    agent = hb.agent(
+        f"coding-agent-{number}",
+        type="coding",
+        version="1.4.0",
+        heartbeat_interval=5.0 / SPEED,
+        stuck_threshold=1,
+        heartbeat_payload=lambda: {"repo": "acme/monorepo"},
+    )
+    task_number = 0
+    while not stop.is_set():
+        task_number += 1
+        steps = ["read issue", "locate code", "write patch", "run tests"][: rng.randint(2, 4)]
+        try:
+            with agent.task(f"pr-{number}-{task_number}-{rng.getrandbits(24):06x}",
+                            project=rng.choice(PROJECTS), type="code_change") as task:  # fmt: skip
+                task.plan(f"Fix issue #{rng.randint(100, 9999)}", steps)
+                for index, step in enumerate(steps):
+                    task.plan_step(index, "started", step)
+                    for turn in range(rng.randint(2, 5)):
+                        model, rates = rng.choice(MODELS)
+                        tokens_in, tokens_out = rng.randint(2_000, 60_000), rng.randint(100, 3_000)
+                        latency_s = rng.uniform(1.0, 12.0)
+                        wait(latency_s)
+                        task.llm_call(
+                            f"{step.replace(' ', '_')}_turn",
+                            model,
+                            tokens_in=tokens_in,
+                            tokens_out=tokens_out,
+                            cost=None
+                            if rates is None
+                            else (tokens_in * rates[0] + tokens_out * rates[1]) / 1e6,
+                            duration_ms=latency_s * 1000 / SPEED,
+                            prompt_preview=f"Step {step}, turn {turn}: the file tree and the failing test",
+                            response_preview="I will edit src/handlers.py to guard against None",
+                            metadata={"turn_number": turn},
+                        )
+                        if rng.random() < 0.5:
+                            with agent.track_context(rng.choice(("run_tests", "grep", "edit_file"))):
+                                wait(rng.uniform(0.5, 20.0))
+                                if rng.random() < 0.04:
+                                    raise RuntimeError("tool crashed")
+                    task.plan_step(index, "completed", f"{step}: done")
+        except RuntimeError:
+            pass  # HiveLoop recorded the failed task; a real agent moves on
+        wait(rng.uniform(5.0, 30.0))
+
+
+# ---- the replicas: fresh ids, agents and times, written through the collector ---------------------
+
+_COLUMN = {name: index for index, name in enumerate(TRACE_COLUMNS)}
+_TIMING_ATTRIBUTES = ("hiveboard.agent.heartbeat_interval", "hiveboard.agent.stuck_threshold")
+
+
+@dataclass
+class Template:
+    """Rows of one recorded fleet part, times as simulated offsets from its start (ns)."""
+
+    rows: list[list[Any]]
+    duration_ns: int
+    agents: list[str]
+
+
+def template_of(spans: list[ReadableSpan]) -> Template:
+    """The spans as the collector decodes them, their times scaled back by `SPEED`."""
+    rows: list[list[Any]] = []
+    for start in range(0, len(spans), SPANS_PER_REQUEST):
+        request = encode_spans(spans[start : start + SPANS_PER_REQUEST])
+        rows += [list(row) for row in trace_rows(request, TENANT, "live").rows]
+    origin = min(row[_COLUMN["Timestamp"]] for row in rows)
+    agents: set[str] = set()
+    for row in rows:
+        row[_COLUMN["Timestamp"]] = (row[_COLUMN["Timestamp"]] - origin) * SPEED
+        row[_COLUMN["Duration"]] *= SPEED
+        row[_COLUMN["Events.Timestamp"]] = [(t - origin) * SPEED for t in row[_COLUMN["Events.Timestamp"]]]
+        attributes = row[_COLUMN["SpanAttributes"]]
+        for key in _TIMING_ATTRIBUTES:
+            if key in attributes:
+                attributes[key] = str(max(1, round(float(attributes[key]) * SPEED)))
+        if attributes.get("hiveboard.agent.id"):
+            agents.add(attributes["hiveboard.agent.id"])
+    end = max(row[_COLUMN["Timestamp"]] + row[_COLUMN["Duration"]] for row in rows)
+    return Template(rows, end, sorted(agents))
+
+
+def replica_rows(template: Template, replica: int, group: int, offset_ns: int) -> list[list[Any]]:
+    """The template's rows as a fresh run: new ids, the agents of `group`, times from `offset_ns`."""
+    trace_prefix, span_prefix = f"{replica:06x}", f"{replica:04x}"
+    agent_of = {agent: f"{agent}-g{group}" for agent in template.agents}
+    task_suffix = f"-r{replica}"
+    timestamp = _COLUMN["Timestamp"]
+    trace_id, span_id, parent = _COLUMN["TraceId"], _COLUMN["SpanId"], _COLUMN["ParentSpanId"]
+    event_times, attributes_at = _COLUMN["Events.Timestamp"], _COLUMN["SpanAttributes"]
+    links_trace, links_span = _COLUMN["Links.TraceId"], _COLUMN["Links.SpanId"]
+    rows = []
+    for source in template.rows:
+        row = list(source)
+        row[timestamp] = source[timestamp] + offset_ns
+        row[trace_id] = trace_prefix + source[trace_id][6:]
+        row[span_id] = span_prefix + source[span_id][4:]
+        if source[parent]:
+            row[parent] = span_prefix + source[parent][4:]
+        if source[event_times]:
+            row[event_times] = [t + offset_ns for t in source[event_times]]
+        if source[links_trace]:
+            row[links_trace] = [trace_prefix + t[6:] for t in source[links_trace]]
+            row[links_span] = [span_prefix + s[4:] for s in source[links_span]]
+        attributes = dict(source[attributes_at])
+        for key in ("hiveboard.agent.id", "gen_ai.agent.name"):
+            if key in attributes:
+                attributes[key] = agent_of.get(attributes[key], attributes[key])
+        if "hiveboard.task.id" in attributes:
+            attributes["hiveboard.task.id"] += task_suffix
+        row[attributes_at] = attributes
+        rows.append(row)
+    return rows
+
+
+@dataclass
+class Dataset:
+    """What `generate` wrote (saved as `DATASET_FILE` in the data directory)."""
+
+    spans: int
+    seed: int
+    key: str
+    generated_at_ns: int
+    first_ns: int
+    last_ns: int
+    generation_s: float
+    schema_version: int  # tables a later migration adds were not filled from this data
+
+
+def generate(storage: Storage, key_store: KeyStore, target_spans: int, seed: int, seconds: float) -> Dataset:
+    started = time.perf_counter()
+    print(
+        f"recording the template at {SPEED}x: demo fleet for {seconds:.0f} s, "
+        f"coding agents for {CODING_TIME_FACTOR * seconds:.0f} s ..."
+    )
+    templates = [
+        template_of(demo_fleet_spans(seed, seconds)),
+        template_of(coding_fleet_spans(seed, CODING_TIME_FACTOR * seconds)),
+    ]
+    template_spans = sum(len(t.rows) for t in templates)
+    session_ns = max(t.duration_ns for t in templates)  # a replica: both parts side by side
+    replicas = max(AGENT_GROUPS, -(-target_spans // template_spans))
+    print(
+        f"template: {template_spans:,} spans, {session_ns / 1e9 / 3600:.2f} h simulated, "
+        f"{sum(len(t.agents) for t in templates)} agents; writing {replicas} replicas ..."
+    )
+    plaintext, _ = key_store.create("live", tenant_id=TENANT, name="bench/query.py")
+    now_ns = time.time_ns()
+    newest_end_ns = now_ns - END_MARGIN_S * 1_000_000_000
+    collector = Collector(storage, key_store)
+    written, pending = 0, []
+    first_ns = newest_end_ns
+    try:
+        for replica in range(replicas):
+            group = replica % AGENT_GROUPS
+            # Replicas of a group follow one another, the newest ending at `newest_end_ns`.
+            offset_ns = newest_end_ns - (replica // AGENT_GROUPS + 1) * session_ns
+            first_ns = min(first_ns, offset_ns)
+            for template in templates:
+                pending += replica_rows(template, replica, group, offset_ns)
+                if len(pending) >= WRITE_BATCH_ROWS:
+                    collector.traces_writer.write(pending)
+                    written += len(pending)
+                    pending = []
+            print(f"  replica {replica + 1}/{replicas}: {written:,} spans written", flush=True)
+        collector.traces_writer.write(pending)
+        written += len(pending)
+    finally:
+        collector.close()
+    return Dataset(
+        written,
+        seed,
+        plaintext,
+        now_ns,
+        first_ns,
+        newest_end_ns,
+        time.perf_counter() - started,
+        SCHEMA_VERSION,
+    )
+
+
+def open_dataset(data_dir: Path, target_spans: int, seed: int, seconds: float) -> tuple[ChDBStorage, Dataset]:
+    """The storage of `data_dir` with its dataset, generated unless the same one is already there."""
+    record = data_dir / DATASET_FILE
+    if record.exists():
+        dataset = Dataset(**{"schema_version": 0, **json.loads(record.read_text())})
+        if (dataset.seed, dataset.schema_version) == (seed, SCHEMA_VERSION) and dataset.spans >= target_spans:
+            print(f"reusing {dataset.spans:,} spans in {data_dir} (seed {seed})")
+            return ChDBStorage(data_dir), dataset
+        print(
+            f"{data_dir} holds another dataset ({dataset.spans:,} spans, seed {dataset.seed}): replacing it"
+        )
+        shutil.rmtree(data_dir)
+    storage = ChDBStorage(data_dir)
+    migrate(storage, SchemaConfig())
+    dataset = generate(storage, KeyStore(storage, dev_key=None), target_spans, seed, seconds)
+    record.write_text(json.dumps(asdict(dataset)))
+    return storage, dataset
+
+
+# ---- the requests --------------------------------------------------------------------------------
+
+RANGES = ("1h", "6h", "24h", "7d", "30d")
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Values requests draw their parameters from, read from the data."""
+
+    agents: list[str]
+    projects: list[str]
+    models: list[str]
+    task_ids: list[str]  # of every age
+    counts: dict[str, int]
+
+
+def samples(storage: Storage, rng: random.Random) -> Samples:
+    def column(sql: str) -> list[Any]:
+        return [row[0] for row in storage.query(sql).rows]
+
+    scope = f"TenantId = '{TENANT}' AND KeyType = 'live'"
+    task_ids = column(f"SELECT TaskId FROM hb_tasks WHERE {scope} AND Version = 1")
+    counts = {
+        "spans": column("SELECT count() FROM otel_traces")[0],
+        "tasks": len(task_ids),
+        "LLM calls": column(f"SELECT count() FROM hb_llm_calls WHERE {scope}")[0],
+        "events": column(f"SELECT count() FROM hb_events WHERE {scope}")[0],
+    }
+    return Samples(
+        agents=column(f"SELECT DISTINCT AgentId FROM hb_agents WHERE {scope} ORDER BY AgentId"),
+        projects=column(f"SELECT DISTINCT Project FROM hb_tasks WHERE {scope} AND Project != '' ORDER BY 1"),
+        models=column(f"SELECT DISTINCT ResponseModel FROM hb_llm_calls WHERE {scope} ORDER BY 1"),
+        task_ids=rng.sample(task_ids, min(500, len(task_ids))),
+        counts=counts,
+    )
+
+
+Request = tuple[str, dict[str, Any]]
+
+
+def endpoints(s: Samples, rng: random.Random) -> dict[str, Callable[[], Request]]:
+    """Each endpoint's request generator: a path and parameters drawn at random."""
+
+    def pick(values: list[Any] | tuple[Any, ...]) -> Any:
+        return rng.choice(values)
+
+    def maybe(value: Any, probability: float = 0.5) -> Any:
+        return value if rng.random() < probability else None
+
+    def params(**values: Any) -> dict[str, Any]:
+        return {key: value for key, value in values.items() if value is not None}
+
+    return {
+        "GET /v1/agents": lambda: ("/v1/agents", params(status=maybe(pick(("idle", "stuck", "error")), 0.3))),
+        "GET /v1/agents/{id}": lambda: (f"/v1/agents/{pick(s.agents)}", {}),
+        "GET /v1/agents/{id}/pipeline": lambda: (f"/v1/agents/{pick(s.agents)}/pipeline", {}),
+        "GET /v1/pipeline": lambda: ("/v1/pipeline", {}),
+        "GET /v1/tasks": lambda: (
+            "/v1/tasks",
+            params(
+                range=pick(RANGES),
+                agent_id=maybe(pick(s.agents), 0.3),
+                project=maybe(pick(s.projects), 0.2),
+                status=maybe(pick(("completed", "failed", "escalated")), 0.2),
+                sort=pick(("started_at", "started_at", "duration_ms")),
+                order=pick(("desc", "desc", "asc")),
+            ),
+        ),
+        "GET /v1/tasks?sort=cost": lambda: (
+            "/v1/tasks",
+            params(range=pick(RANGES), sort="cost", agent_id=maybe(pick(s.agents), 0.3)),
+        ),
+        "GET /v1/tasks (page 2)": lambda: ("/v1/tasks", params(range=pick(RANGES), _page=2)),
+        "GET /v1/tasks/{id}/timeline": lambda: (f"/v1/tasks/{pick(s.task_ids)}/timeline", {}),
+        "GET /v1/events": lambda: (
+            "/v1/events",
+            params(
+                range=pick(RANGES),
+                agent_id=maybe(pick(s.agents), 0.3),
+                group=maybe(pick(("task", "action", "error", "llm", "pipeline", "human", "plan")), 0.4),
+                severity=maybe("error", 0.1),
+                exclude_heartbeats=maybe("false", 0.1),
+            ),
+        ),
+        "GET /v1/events (page 2)": lambda: ("/v1/events", params(range=pick(RANGES), _page=2)),
+        "GET /v1/metrics": lambda: (
+            "/v1/metrics",
+            params(
+                range=pick(RANGES), agent_id=maybe(pick(s.agents), 0.3), project=maybe(pick(s.projects), 0.2)
+            ),
+        ),
+        "GET /v1/cost": lambda: (
+            "/v1/cost",
+            params(range=pick(RANGES), agent_id=maybe(pick(s.agents), 0.3), model=maybe(pick(s.models), 0.2)),
+        ),
+        "GET /v1/cost/calls": lambda: (
+            "/v1/cost/calls",
+            params(range=pick(RANGES), agent_id=maybe(pick(s.agents), 0.3), _page=pick((1, 2))),
+        ),
+        "GET /v1/cost/timeseries": lambda: (
+            "/v1/cost/timeseries",
+            params(range=pick(RANGES), group_by=pick(("total", "model", "agent"))),
+        ),
+        "GET /v1/llm-calls": lambda: (
+            "/v1/llm-calls",
+            params(
+                range=pick(RANGES),
+                agent_id=maybe(pick(s.agents), 0.3),
+                model=maybe(pick(s.models), 0.2),
+                cost_source=maybe(pick(("reported", "estimated", "unpriced")), 0.2),
+                _page=pick((1, 1, 2)),
+            ),
+        ),
+        "GET /v1/projects": lambda: ("/v1/projects", {}),
+        "GET /v1/projects/{slug}": lambda: (f"/v1/projects/{pick(s.projects)}", {}),
+        "GET /v1/api-keys": lambda: ("/v1/api-keys", {}),
+        "GET /health": lambda: ("/health", {}),
+    }
+
+
+@dataclass
+class Timing:
+    endpoint: str
+    latencies_ms: list[float]
+    errors: Counter[str]
+    slowest: str = ""  # the request of the highest latency
+
+    def percentile(self, fraction: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
+
+
+def timed_get(client: TestClient, path: str, parameters: dict[str, Any], key: str) -> tuple[float, Any]:
+    """One request; a `_page` parameter of 2 first fetches page 1 (untimed) for its cursor."""
+    headers = {"Authorization": f"Bearer {key}"}
+    parameters = dict(parameters)
+    if parameters.pop("_page", 1) == 2:
+        first = client.get(path, params=parameters, headers=headers).json()
+        cursor = first.get("pagination", {}).get("next_cursor")
+        if cursor:
+            parameters["cursor"] = cursor
+    started = time.perf_counter()
+    response = client.get(path, params=parameters, headers=headers)
+    return (time.perf_counter() - started) * 1000, response
+
+
+def time_endpoints(
+    client: TestClient, key: str, s: Samples, repeats: int, seed: int, only: str | None
+) -> list[Timing]:
+    rng = random.Random(seed)
+    generators = {name: make for name, make in endpoints(s, rng).items() if not only or only in name}
+    timings = {name: Timing(name, [], Counter()) for name in generators}
+    for generator in generators.values():  # warm-up: not counted
+        timed_get(client, *generator(), key)
+    for _ in range(repeats):  # round-robin: background noise spreads over every endpoint
+        for name, generator in generators.items():
+            path, parameters = generator()
+            latency_ms, response = timed_get(client, path, parameters, key)
+            if response.status_code >= 400 and response.status_code != 404:
+                timings[name].errors[f"HTTP {response.status_code}"] += 1
+            timing = timings[name]
+            if not timing.latencies_ms or latency_ms > max(timing.latencies_ms):
+                timing.slowest = f"{path}?{urlencode(parameters)}"
+            timing.latencies_ms.append(latency_ms)
+    return list(timings.values())
+
+
+# ---- the report ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def data_directory(path: str | None) -> Iterator[Path]:
+    if path:
+        yield Path(path)
+        return
+    directory = Path(tempfile.mkdtemp(prefix="hiveboard-bench-query-"))
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def machine() -> str:
+    model = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor() or platform.machine(),
+    )  # fmt: skip
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return (
+        f"{model}, {os.cpu_count()} cores, {memory_gib:.0f} GiB, Python {platform.python_version()}, "
+        f"load average {load}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--spans", type=int, help="spans to generate (default 1,000,000; --quick 100,000)")
+    parser.add_argument(
+        "--seed", type=int, default=1, help="seed of the fleet and of the requests (default 1)"
+    )
+    parser.add_argument("--data-dir", help="keep the data here and reuse it when it holds the same dataset")
+    parser.add_argument("--repeats", type=int, help="timed requests per endpoint (default 40; --quick 8)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 100,000 spans, 8 requests each")
+    parser.add_argument("--only", help="time only the endpoints whose label contains this text")
+    args = parser.parse_args()
+    settings = QUICK if args.quick else FULL
+    target_spans = args.spans or settings.spans
+    repeats = args.repeats or settings.repeats
+
+    print(f"machine: {machine()}")
+    with data_directory(args.data_dir) as directory:
+        storage, dataset = open_dataset(directory, target_spans, args.seed, settings.template_seconds)
+        with storage:
+            if dataset.generation_s:
+                print(f"data: generated in {dataset.generation_s:.0f} s")
+            s = samples(storage, random.Random(args.seed))
+            age_h = (time.time_ns() - dataset.last_ns) / 3.6e12
+            span_h = (dataset.last_ns - dataset.first_ns) / 3.6e12
+            print(
+                "data: " + ", ".join(f"{count:,} {name}" for name, count in s.counts.items())
+                + f", {len(s.agents)} agents, {span_h:.1f} h of activity ending {age_h:.1f} h ago"
+            )  # fmt: skip
+            app = create_app(storage, KeyStore(storage, dev_key=None))
+            with TestClient(app) as client:
+                timings = time_endpoints(client, dataset.key, s, repeats, args.seed, args.only)
+    print()
+    print(f"{'endpoint':<32} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  result  slowest request")
+    for timing in timings:
+        p95 = timing.percentile(0.95)
+        errors = f"  ({sum(timing.errors.values())} errors: {dict(timing.errors)})" if timing.errors else ""
+        verdict = "PASS" if p95 <= TARGET_P95_MS and not timing.errors else "FAIL"
+        p50 = statistics.median(timing.latencies_ms)
+        print(
+            f"{timing.endpoint:<32} {len(timing.latencies_ms):>4} {p50:>8.1f} "
+            f"{p95:>8.1f} {max(timing.latencies_ms):>8.1f}  {verdict}    {timing.slowest}{errors}"
+        )
+    failing = [
+        timing.endpoint for timing in timings if timing.percentile(0.95) > TARGET_P95_MS or timing.errors
+    ]
+    print()
+    print(
+        f"{'PASS' if not failing else 'FAIL'}  p95 <= {TARGET_P95_MS:.0f} ms for every endpoint at "
+        f"{s.counts['spans']:,} spans" + (f" (over: {', '.join(failing)})" if failing else "")
+    )
+
+
+if __name__ == "__main__":
+    main()
