@@ -2,7 +2,8 @@
 """The five HiveBoard dashboards as data: variables, panels and their ClickHouse SQL.
 
 Every panel reads live-key data only (`KeyType = 'live'`) and the agent status follows the query
-API's rules: stuck = no heartbeat within the agent's own `StuckThreshold`; waiting_approval = an
+API's rules: stuck = no heartbeat within the agent's own `StuckThreshold` (an agent with heartbeats
+disabled gives no liveness signal, so it is never stuck); waiting_approval = an
 `approval_requested` without a later `approval_received`; processing = an open task (`hb_tasks`
 'processing', read with FINAL); error = its last ended task failed; idle otherwise, in that order.
 Costs come from `hb_llm_costs` (`hb_llm_calls` plus the reported or estimated `Cost`).
@@ -180,7 +181,8 @@ AGENT_STATUS = f"""SELECT
     agent.AgentId AS AgentId,
     agent.AgentType AS AgentType,
     multiIf(
-        dateDiff('second', agent.LastHeartbeat, now64(9)) > agent.StuckThreshold, 'stuck',
+        agent.HeartbeatInterval > 0 AND agent.StuckThreshold > 0
+            AND dateDiff('second', agent.LastHeartbeat, now64(9)) > agent.StuckThreshold, 'stuck',
         approval.waiting = 1, 'waiting_approval',
         work.open_tasks > 0, 'processing',
         work.last_ended_status = 'failed', 'error',
@@ -190,7 +192,7 @@ AGENT_STATUS = f"""SELECT
     issues.active AS ActiveIssues,
     work.current_task AS CurrentTask
 FROM (
-    SELECT TenantId, AgentId, AgentType, LastHeartbeat, StuckThreshold
+    SELECT TenantId, AgentId, AgentType, LastHeartbeat, StuckThreshold, HeartbeatInterval
     FROM hb_agents FINAL
     WHERE {AGENT_SCOPE}
 ) AS agent

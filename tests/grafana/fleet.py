@@ -42,8 +42,9 @@ def run_fleet() -> list[ReadableSpan]:
     """The spans of the production fleet, in the order they ended."""
     with capture() as captured:
         hb = hiveloop.init(api_key="hb_live_dev000000000000000000000000000000", environment="production")
-        # Registered first and silent since: stuck after its 30 s threshold.
-        night_watch = hb.agent("night-watch", type="ops", heartbeat_interval=0, stuck_threshold=30)
+        # Registered first and silent since (its first heartbeat is an hour away): stuck after its 30 s
+        # threshold. Agents with heartbeats disabled are never stuck: they give no liveness signal.
+        night_watch = hb.agent("night-watch", type="ops", heartbeat_interval=3600, stuck_threshold=30)
         with night_watch.task("nightly-001", project="ops", type="audit") as task:
             task.llm_call("audit_summary", "gpt-4o", tokens_in=900, tokens_out=120, duration_ms=800)
 

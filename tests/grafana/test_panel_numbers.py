@@ -1,15 +1,20 @@
-"""Panel numbers against an independent computation over the raw spans in `otel_traces`: cost by
-model (with the collector's cost rules), stuck agents and active issues, and every agent's status."""
+"""Panel numbers against an independent computation over the raw spans in `otel_traces` (cost by
+model with the collector's cost rules, stuck agents, active issues, every agent's status), and the
+same numbers against the query API on the same data."""
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from hiveboard_api import create_app
 from hiveboard_collector.cost import cost_for_span
+from hiveboard_collector.keys import KeyStore
 from hiveboard_collector.storage import Storage
 from tests.grafana.fleet import AGENT_STATUSES
 from tests.grafana.grafana_files import dashboards
@@ -59,7 +64,8 @@ def test_stuck_agents_are_those_silent_for_longer_than_their_own_threshold(
         attributes = span["attributes"]
         if attributes["hiveboard.event.type"] in ("agent_registered", "heartbeat"):
             threshold_s = int(attributes["hiveboard.agent.stuck_threshold"])
-            last_seen[attributes["hiveboard.agent.id"]] = (span["start_ns"], threshold_s)
+            if float(attributes["hiveboard.agent.heartbeat_interval"]) > 0:  # else never stuck
+                last_seen[attributes["hiveboard.agent.id"]] = (span["start_ns"], threshold_s)
     now_ns = time.time_ns()
     expected = {
         agent for agent, (seen_ns, threshold_s) in last_seen.items() if now_ns - seen_ns > threshold_s * 1e9
@@ -98,3 +104,59 @@ def test_active_issues_are_those_whose_last_report_is_not_resolved(
         per_agent[agent] += 1
     agents = panel_rows(fleet_storage, last_hour, "hiveboard-hive", "Agents")
     assert {row["AgentId"]: row["ActiveIssues"] for row in agents if row["ActiveIssues"]} == per_agent
+
+
+# ---- the same numbers through the query API ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def api(fleet_storage: Storage) -> Iterator[TestClient]:
+    """The query API over the fleet's storage, with a live key of the fleet's tenant (live data, as
+    the dashboards show)."""
+    key, _ = KeyStore(fleet_storage, dev_key=None).create("live", tenant_id="default")
+    app = create_app(fleet_storage, KeyStore(fleet_storage, dev_key=None))
+    with TestClient(app, headers={"Authorization": f"Bearer {key}"}) as client:
+        yield client
+
+
+def test_cost_by_model_agrees_with_the_api(
+    fleet_storage: Storage, last_hour: TimeRange, api: TestClient
+) -> None:
+    panel = {
+        row["Model"]: row["Cost"]
+        for row in panel_rows(fleet_storage, last_hour, "hiveboard-cost", "Cost by model")
+    }
+    by_model = api.get("/v1/cost", params={"range": "1h"}).json()["by_model"]
+    costs: dict[str, float | None] = defaultdict(float)
+    for row in by_model:  # the API splits a model by provider; the panel sums it
+        costs[row["model"]] += row["cost"]
+    unpriced = {row["model"] for row in by_model if row["unpriced_calls"] == row["call_count"]}
+    assert unpriced and all(
+        panel[model] is None for model in unpriced
+    )  # the API shows 0 with an unpriced count
+    assert {model: cost for model, cost in panel.items() if cost is not None} == pytest.approx(
+        {model: cost for model, cost in costs.items() if model not in unpriced}
+    )
+
+
+def test_agent_statuses_and_stuck_agents_agree_with_the_api(
+    fleet_storage: Storage, last_hour: TimeRange, api: TestClient
+) -> None:
+    panel = {
+        row["AgentId"]: row["Status"]
+        for row in panel_rows(fleet_storage, last_hour, "hiveboard-hive", "Agents")
+    }
+    agents = {agent["agent_id"]: agent["derived_status"] for agent in api.get("/v1/agents").json()["data"]}
+    assert panel == agents == AGENT_STATUSES
+    assert "stuck" in agents.values()
+
+
+def test_active_issues_agree_with_the_api(
+    fleet_storage: Storage, last_hour: TimeRange, api: TestClient
+) -> None:
+    table = panel_rows(fleet_storage, last_hour, "hiveboard-pipeline", "Active issues by agent")
+    pipeline = api.get("/v1/pipeline").json()
+    from_api = {
+        (agent["agent_id"], issue["issue_id"]) for agent in pipeline["agents"] for issue in agent["issues"]
+    }
+    assert from_api and {(row["AgentId"], row["IssueId"]) for row in table} == from_api
