@@ -296,7 +296,7 @@ def percentile(values: list[float], fraction: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spans", type=int, default=1_000_000, help="spans per protocol (default 1,000,000)")
-    parser.add_argument("--senders", type=int, default=8, help="concurrent senders (default 8)")
+    parser.add_argument("--senders", type=int, default=16, help="concurrent senders (default 16)")
     parser.add_argument("--distinct", type=int, default=102_400, help="distinct spans generated and replayed")
     parser.add_argument("--no-baseline", action="store_true", help="skip the in-process baseline")
     args = parser.parse_args()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from hiveboard_api.cli import build_parser
 from tests.grafana.grafana_files import DASHBOARD_PROVIDERS_FILE, DATASOURCES_FILE, PLUGIN_ID, REPO, load_yaml
 
 DEPLOY = REPO / "deploy"
@@ -76,3 +77,11 @@ def test_the_readme_names_every_service_and_mounted_file() -> None:
     for service in services():
         for source in mounts(service).values():
             assert source.relative_to(REPO).as_posix() in readme, source
+
+
+def test_the_hiveboard_services_run_real_commands_listening_beyond_the_container() -> None:
+    parser = build_parser()
+    for name in ("hiveboard-collector", "hiveboard-api"):
+        args = parser.parse_args(services()[name]["command"])  # exits (fails the test) on an unknown flag
+        assert args.clickhouse_url.startswith("http://"), name
+        assert args.host == "0.0.0.0", f"{name} must listen on every interface of its container"
