@@ -22,7 +22,7 @@ from hiveboard_collector import cli as collector_cli
 from hiveboard_collector.keys import DEV_KEY_ENV, AuthenticationError, KeyStore
 from hiveboard_collector.service import Collector, CollectorConfig, Listener, Listening, serve
 from hiveboard_collector.storage import Storage, StorageError
-from hiveloop._internal.version import VERSION
+from hiveloop import __version__ as VERSION
 
 # Where `hiveboard serve` keeps the key it created on first start (keys are stored hashed, so the
 # plaintext shown at every start must live somewhere: next to the data, readable by its owner only).
