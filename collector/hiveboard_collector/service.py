@@ -29,10 +29,12 @@ from hiveboard_collector.row_encoding import LOGS_INPUT, TRACES_INPUT
 from hiveboard_collector.storage import Storage, StorageError
 from hiveboard_collector.trace_rows import TRACE_COLUMNS
 from hiveboard_collector.writer import BatchWriter, Rows, WriterConfig
+from hiveboard_semconv.attributes import GEN_AI_REQUEST_MODEL, GEN_AI_RESPONSE_MODEL
 
 logger = logging.getLogger(__name__)
 
 _SPAN_ATTRIBUTES = TRACE_COLUMNS.index("SpanAttributes")
+_MODEL_KEYS = frozenset({GEN_AI_REQUEST_MODEL, GEN_AI_RESPONSE_MODEL})
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,13 @@ class Collector:
 
     def _price_models(self, rows: Rows) -> None:
         """Price the models of LLM spans just written, so their cost shows before the next refresh."""
-        pairs = {pair for row in rows for pair in call_models(row[_SPAN_ATTRIBUTES])}
+        # Most spans are not LLM calls: skip them before building their (provider, model) pairs.
+        pairs = {
+            pair
+            for row in rows
+            if _MODEL_KEYS & row[_SPAN_ATTRIBUTES].keys()
+            for pair in call_models(row[_SPAN_ATTRIBUTES])
+        }
         if pairs:
             self.pricer.price_models(pairs)
 
