@@ -71,13 +71,14 @@ _TASK_COLUMNS = (
 
 def latest_tasks_sql(where: str = "", columns: Sequence[str] = _TASK_COLUMNS) -> str:
     """Each task span's latest row among the scoped rows matching `where` (conditions on columns that
-    do not change between a task's versions: ids, agent, type, project), with `columns` of it: name
-    only those the query reads, every one is an aggregate over all the rows. Needs
-    `DataScope.parameters()`."""
-    latest = ",\n    ".join(f"argMax({column}, Version) AS {column}" for column in columns)
-    # The filter sits in a subquery: in this SELECT the column names are the aggregates' aliases.
-    rows = f"SELECT * FROM {TASKS_TABLE} WHERE {SCOPE_SQL}{f' AND {where}' if where else ''}"
-    return f"SELECT TaskSpanId,\n    {latest}\nFROM ({rows})\nGROUP BY TaskSpanId"
+    do not change between a task's versions: ids, agent, type, project), with `TaskSpanId` and
+    `columns` of it. Needs `DataScope.parameters()`.
+
+    `FINAL` merges the versions in the table's key order, several times faster than grouping by span
+    id; conditions of the enclosing query on `Status` or times apply after it (ClickHouse keeps a
+    WHERE of a FINAL read out of PREWHERE), so they see the latest version only."""
+    selected = ", ".join(("TaskSpanId", *columns))
+    return f"SELECT {selected}\nFROM {TASKS_TABLE} FINAL\nWHERE {SCOPE_SQL}{f' AND {where}' if where else ''}"
 
 
 def _flags_sql(tasks: str = "") -> str:
@@ -117,7 +118,9 @@ _ALL_COSTS_WHERE = (
     "Timestamp >= fromUnixTimestamp64Nano({llm_start_ns:Int64})"
     " AND Timestamp <= fromUnixTimestamp64Nano({spans_end_ns:Int64})"
 )
-_PAGE_PAIRS = "(TraceId, TaskId) IN {pairs:Array(Tuple(String, String))}"
+# The traces of a page's tasks. Rows of other tasks in those traces are grouped apart and dropped by
+# the lookup on (trace, task); a filter on the (TraceId, TaskId) pair was measured twice as slow.
+_PAGE_TRACES = "TraceId IN {traces:Array(String)}"
 
 
 def _time_span_sql(
@@ -155,7 +158,7 @@ SELECT TraceId AS FlagTraceId, TaskId AS FlagTaskId,
         OR (EventType = '{LLM_CALL}' AND Severity = 'error')) AS Errors,
     countIf(EventType = '{EVENT.RETRY_STARTED}') AS Retries
 FROM {EVENTS_TABLE}
-WHERE {SCOPE_SQL} AND {time_spans} AND {_PAGE_PAIRS}
+WHERE {SCOPE_SQL} AND {time_spans} AND {_PAGE_TRACES}
 GROUP BY FlagTraceId, FlagTaskId"""
 
 
@@ -273,7 +276,7 @@ LEFT JOIN ({_page_events_sql(time_spans)}) AS f
     parameters = scope.parameters(
         **span_parameters,
         span_ids=[key["TaskSpanId"] for key in keys],
-        pairs=[(key["TraceId"], key["TaskId"]) for key in keys],
+        traces=sorted({key["TraceId"] for key in keys}),
     )
     return {row["TaskSpanId"]: row for row in storage.query(sql, parameters).dicts()}
 
@@ -291,8 +294,8 @@ def task_summaries(
     pairs = [(row["TraceId"], row["TaskId"]) for row in rows]
     if costs is None:
         time_spans, span_parameters = _time_span_sql(rows, LLM_START_SLACK_NS, agent=False)
-        cost_sql = _cost_by_task_sql(f"{time_spans} AND {_PAGE_PAIRS}")
-        parameters = scope.parameters(**span_parameters, pairs=pairs)
+        cost_sql = _cost_by_task_sql(f"{time_spans} AND {_PAGE_TRACES}")
+        parameters = scope.parameters(**span_parameters, traces=sorted({trace for trace, _ in pairs}))
         costs = {(r["TraceId"], r["TaskId"]): r for r in storage.query(cost_sql, parameters).dicts()}
     return [_summary(row, costs.get(pair, {})) for row, pair in zip(rows, pairs, strict=True)]
 
