@@ -168,7 +168,9 @@ def list_calls(
 
     The page is chosen on its sort key alone, then its rows are read (previews included) and priced:
     the newest calls come from `hb_llm_calls` in its key order, without pricing the calls of the
-    range; only sorting by cost, or filtering on it, prices them all.
+    range; only sorting by cost, or filtering on it, prices them all. The most expensive calls lie
+    anywhere in the range, so reading them again by span id would scan and price it a second time:
+    sorted by cost, the rows are read whole in the scan that chooses them.
     """
     window = Window.last(time_range)
     where, parameters = filters.sql()
@@ -180,15 +182,16 @@ def list_calls(
         if sort == "time":  # also as a bound on the key column, so that the scan starts there
             where += " AND Timestamp <= fromUnixTimestamp64Nano({cursor_value:Int64})"
     priced = sort == "cost" or filters.cost_source is not None
+    whole = sort == "cost"
     keys_sql = f"""
-SELECT SpanId, toUnixTimestamp64Nano(Timestamp) AS StartNs, {sort_key} AS SortValue
+SELECT {"*" if whole else "SpanId"}, toUnixTimestamp64Nano(Timestamp) AS StartNs, {sort_key} AS SortValue
 FROM {LLM_COSTS_VIEW if priced else LLM_CALLS_TABLE} WHERE {where}
 ORDER BY SortValue DESC, SpanId DESC
 LIMIT {{limit:UInt32}}"""
     keys = storage.query(
         keys_sql, scope.parameters(**window.parameters(), **parameters, limit=limit + 1)
     ).dicts()
-    rows = _calls_by_span(storage, scope, keys[:limit])
+    rows = {key["SpanId"]: key for key in keys} if whole else _calls_by_span(storage, scope, keys[:limit])
     calls = page_of_keys(
         keys,
         lambda key: _call(rows[key["SpanId"]]) if key["SpanId"] in rows else None,

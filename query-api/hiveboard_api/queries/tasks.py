@@ -6,7 +6,8 @@ ends, its final row (Version 1); `latest_tasks_sql` keeps the latest version of 
 A page is read in three queries: the page's keys, chosen on the few columns it sorts and filters on
 (with every task's cost only when sorting by cost, every task's flags only when filtering on the
 derived status); the page's task rows with their flags and event counts (one scan of their events,
-by agent and time); their LLM costs (bounded by the tasks' own time span).
+by agent and time); their LLM costs (bounded by the tasks' own time span), which for a timeline
+(`latest_task`, then `task_costs` with its calls) also bring the task's calls.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Literal
 
 from hiveboard_api.auth import SCOPE_SQL, DataScope
 from hiveboard_api.models.tasks import TaskStatus, TaskSummary
-from hiveboard_api.params import SECOND_NS, Page, Window, decode_cursor, from_ns, ns_to_ms
+from hiveboard_api.params import SECOND_NS, Page, TimeRange, Window, decode_cursor, from_ns, ns_to_ms
 from hiveboard_api.queries.paging import page_of_keys
 from hiveboard_api.queries.tables import (
     ACTION_COMPLETED,
@@ -103,11 +104,13 @@ _DERIVED_STATUS_SQL = f"""multiIf(
         'completed')"""
 
 
-def _cost_by_task_sql(where: str) -> str:
-    """LLM calls, tokens and cost per task of the calls matching `where`."""
+def _cost_by_task_sql(where: str, call_columns: Sequence[str] = ()) -> str:
+    """LLM calls, tokens and cost per task of the calls matching `where`, and with `call_columns` the
+    calls themselves (`Calls`: one tuple of those columns per call), read in the same scan."""
+    calls = f",\n    groupArray(tuple({', '.join(call_columns)})) AS Calls" if call_columns else ""
     return f"""
 SELECT TraceId, TaskId, count() AS LlmCalls, sum(InputTokens) AS TokensIn, sum(OutputTokens) AS TokensOut,
-    sum(Cost) AS TaskCost, countIf(Cost IS NULL) AS Unpriced
+    sum(Cost) AS TaskCost, countIf(Cost IS NULL) AS Unpriced{calls}
 FROM {LLM_COSTS_VIEW}
 WHERE {SCOPE_SQL} AND TaskId != '' AND {where}
 GROUP BY TraceId, TaskId"""
@@ -198,6 +201,48 @@ def list_tasks(
     cursor: str | None = None,
 ) -> Page[TaskSummary]:
     """Tasks started in `window`, plus those still open whenever they started, sorted, one page."""
+    keys = _page_keys(storage, scope, window, filters, sort, order, limit, cursor)
+    rows = _task_rows(storage, scope, keys[:limit])
+    shown = [rows[key["TaskSpanId"]] for key in keys[:limit] if key["TaskSpanId"] in rows]
+    # Sorting by cost read the costs with the keys.
+    costs = (
+        {(key["TraceId"], key["TaskId"]): key for key in keys}
+        if sort == "cost"
+        else task_costs(storage, scope, shown)
+    )
+    by_span = {
+        row["TaskSpanId"]: task_summary(row, costs.get((row["TraceId"], row["TaskId"]), {})) for row in shown
+    }
+    return page_of_keys(
+        keys,
+        lambda key: by_span.get(key["TaskSpanId"]),
+        lambda key: (key["SortValue"], key["TaskSpanId"]),
+        limit,
+    )
+
+
+def latest_task(
+    storage: Storage, scope: DataScope, task_id: str, task_span_id: str | None = None
+) -> dict[str, Any] | None:
+    """The row (as `_task_rows` reads it) of the latest execution of `task_id` in the last month, or of
+    the one with `task_span_id`; None when there is none."""
+    filters = TaskFilters(task_id=task_id, task_span_id=task_span_id)
+    keys = _page_keys(storage, scope, Window.last(TimeRange.MONTH), filters, "started_at", "desc", 1, None)
+    return next(iter(_task_rows(storage, scope, keys[:1]).values()), None)
+
+
+def _page_keys(
+    storage: Storage,
+    scope: DataScope,
+    window: Window,
+    filters: TaskFilters,
+    sort: TaskSort,
+    order: SortOrder,
+    limit: int,
+    cursor: str | None,
+) -> list[dict[str, Any]]:
+    """The keys of the page's tasks and of the next one (`limit + 1` rows): their ids, agent, start,
+    duration and `SortValue`, and when sorting by cost the columns of `_cost_by_task_sql`."""
     where, parameters = _where(filters)
     sort_key, sort_type = _SORT_KEYS[sort]
     conditions = [
@@ -243,20 +288,7 @@ LIMIT {{limit:UInt32}}"""
     parameters["llm_start_ns"] = window.start_ns - LLM_START_SLACK_NS
     parameters["spans_end_ns"] = spans_end_bound_ns([None])  # costs of tasks open or ended
     parameters = scope.parameters(**window.parameters(), **parameters, limit=limit + 1)
-    keys = storage.query(keys_sql, parameters).dicts()
-    rows = _task_rows(storage, scope, keys[:limit])
-    shown = [key for key in keys[:limit] if key["TaskSpanId"] in rows]
-    costs = {(key["TraceId"], key["TaskId"]): key for key in shown}
-    summaries = task_summaries(
-        storage, scope, [rows[key["TaskSpanId"]] for key in shown], costs if cost_join else None
-    )
-    by_span = {key["TaskSpanId"]: summary for key, summary in zip(shown, summaries, strict=True)}
-    return page_of_keys(
-        keys,
-        lambda key: by_span.get(key["TaskSpanId"]),
-        lambda key: (key["SortValue"], key["TaskSpanId"]),
-        limit,
-    )
+    return storage.query(keys_sql, parameters).dicts()
 
 
 def _task_rows(storage: Storage, scope: DataScope, keys: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -281,26 +313,25 @@ LEFT JOIN ({_page_events_sql(time_spans)}) AS f
     return {row["TaskSpanId"]: row for row in storage.query(sql, parameters).dicts()}
 
 
-def task_summaries(
-    storage: Storage,
-    scope: DataScope,
-    rows: Sequence[dict[str, Any]],
-    costs: dict[tuple[str, str], dict[str, Any]] | None = None,
-) -> list[TaskSummary]:
-    """`TaskSummary`s of task rows (from `_task_rows`), with their LLM calls, tokens and cost;
-    `costs` (by trace and task id, columns of `_cost_by_task_sql`) when they were already read."""
+def task_costs(
+    storage: Storage, scope: DataScope, rows: Sequence[dict[str, Any]], call_columns: Sequence[str] = ()
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The LLM calls, tokens and cost (columns of `_cost_by_task_sql`) of the tasks of `rows` (from
+    `_task_rows`), by trace and task id; with `call_columns`, their calls too (`Calls`: dicts)."""
     if not rows:
-        return []
-    pairs = [(row["TraceId"], row["TaskId"]) for row in rows]
-    if costs is None:
-        time_spans, span_parameters = _time_span_sql(rows, LLM_START_SLACK_NS, agent=False)
-        cost_sql = _cost_by_task_sql(f"{time_spans} AND {_PAGE_TRACES}")
-        parameters = scope.parameters(**span_parameters, traces=sorted({trace for trace, _ in pairs}))
-        costs = {(r["TraceId"], r["TaskId"]): r for r in storage.query(cost_sql, parameters).dicts()}
-    return [_summary(row, costs.get(pair, {})) for row, pair in zip(rows, pairs, strict=True)]
+        return {}
+    time_spans, span_parameters = _time_span_sql(rows, LLM_START_SLACK_NS, agent=False)
+    sql = _cost_by_task_sql(f"{time_spans} AND {_PAGE_TRACES}", call_columns)
+    parameters = scope.parameters(**span_parameters, traces=sorted({row["TraceId"] for row in rows}))
+    costs = {(row["TraceId"], row["TaskId"]): row for row in storage.query(sql, parameters).dicts()}
+    if call_columns:
+        for cost in costs.values():
+            cost["Calls"] = [dict(zip(call_columns, call, strict=True)) for call in cost["Calls"]]
+    return costs
 
 
-def _summary(row: dict[str, Any], cost: dict[str, Any]) -> TaskSummary:
+def task_summary(row: dict[str, Any], cost: dict[str, Any]) -> TaskSummary:
+    """The `TaskSummary` of a task row (from `_task_rows`) with its `task_costs` ({} without calls)."""
     tokens_in = int(cost.get("TokensIn") or 0)
     tokens_out = int(cost.get("TokensOut") or 0)
     llm_calls = int(cost.get("LlmCalls") or 0)

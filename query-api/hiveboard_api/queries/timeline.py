@@ -2,9 +2,9 @@
 the time went.
 
 Reads the task's rows of `hb_events` (with their `Attributes`: one task is few rows, found through
-the task's agent and start time, leading columns of the table's key), the costs of its LLM calls,
-and, for failed actions only, their exception events in `otel_traces` (pruned by the trace id's
-bloom filter and the task's time span).
+the task's agent and start time, leading columns of the table's key), its LLM calls with their costs
+(in the scan that sums them for the task's summary), and, for failed actions only, their exception
+events in `otel_traces` (pruned by the trace id's bloom filter and the task's time span).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from hiveboard_api.models.tasks import (
     Timeline,
     TimelineEvent,
 )
-from hiveboard_api.params import SECOND_NS, TimeRange, Window, from_ns, ns_to_ms
+from hiveboard_api.params import SECOND_NS, from_ns, ns_to_ms
 from hiveboard_api.queries.events import EVENT_COLUMNS_SQL
 from hiveboard_api.queries.tables import (
     ACTION_COMPLETED,
@@ -36,12 +36,11 @@ from hiveboard_api.queries.tables import (
     EVENT,
     EVENTS_TABLE,
     LLM_CALL,
-    LLM_COSTS_VIEW,
     STATUS_ERROR,
     TASK_COMPLETED,
     TASK_FAILED,
 )
-from hiveboard_api.queries.tasks import LLM_START_SLACK_NS, TaskFilters, list_tasks, spans_end_bound_ns
+from hiveboard_api.queries.tasks import latest_task, spans_end_bound_ns, task_costs, task_summary
 from hiveboard_collector.schema.otel_tables import TRACES_TABLE
 from hiveboard_collector.storage import Storage
 from hiveboard_semconv.attributes import (
@@ -70,13 +69,17 @@ WHERE {SCOPE_SQL} AND AgentId = {{agent_id:String}}
     AND TraceId = {{trace_id:String}} AND TaskId = {{task_id:String}}
 ORDER BY TimestampNs, SpanId"""
 
-_LLM_CALLS_SQL = f"""
-SELECT SpanId, CallName, ResponseModel, toUnixTimestamp64Nano(Timestamp) AS StartNs, DurationNs,
-    InputTokens, OutputTokens, Cost, CostSource, StatusCode
-FROM {LLM_COSTS_VIEW}
-WHERE {SCOPE_SQL} AND Timestamp >= fromUnixTimestamp64Nano({{llm_start_ns:Int64}})
-    AND Timestamp <= fromUnixTimestamp64Nano({{spans_end_ns:Int64}})
-    AND TraceId = {{trace_id:String}} AND TaskId = {{task_id:String}}"""
+# What the action tree and the duration split read of each LLM call.
+_LLM_CALL_COLUMNS = (
+    "SpanId",
+    "CallName",
+    "ResponseModel",
+    "DurationNs",
+    "InputTokens",
+    "OutputTokens",
+    "Cost",
+    "CostSource",
+)
 
 _STACKTRACES_SQL = f"""
 SELECT SpanId, arrayFirst(a -> a['{EXCEPTION_STACKTRACE}'] != '', Events.Attributes)['{EXCEPTION_STACKTRACE}']
@@ -90,27 +93,22 @@ def task_timeline(
     storage: Storage, scope: DataScope, task_id: str, task_span_id: str | None = None
 ) -> Timeline | None:
     """The timeline of the latest execution of `task_id` (or of the one with `task_span_id`)."""
-    tasks = list_tasks(
-        storage,
-        scope,
-        Window.last(TimeRange.MONTH),
-        TaskFilters(task_id=task_id, task_span_id=task_span_id),
-        limit=1,
-    )
-    if not tasks.data:
+    task_row = latest_task(storage, scope, task_id, task_span_id)
+    if task_row is None:
         return None
-    task = tasks.data[0]
+    costs = task_costs(storage, scope, [task_row], _LLM_CALL_COLUMNS)
+    cost = costs.get((task_row["TraceId"], task_row["TaskId"]), {})
+    task = task_summary(task_row, cost)
+    llm_calls = {call["SpanId"]: call for call in cost.get("Calls", [])}
     start_ns = int(task.started_at.timestamp() * SECOND_NS) - SECOND_NS
     parameters = scope.parameters(
         agent_id=task.agent_id,
         trace_id=task.trace_id,
         task_id=task.task_id,
         start_ns=start_ns,
-        llm_start_ns=start_ns - LLM_START_SLACK_NS,
         spans_end_ns=spans_end_bound_ns([_end_ns(task)]),
     )
     rows = storage.query(_EVENTS_SQL, parameters).dicts()
-    llm_calls = {row["SpanId"]: row for row in storage.query(_LLM_CALLS_SQL, parameters).dicts()}
     failed_actions = [row["SpanId"] for row in rows if row["EventType"] == ACTION_FAILED]
     stacktraces = (
         dict(storage.query(_STACKTRACES_SQL, {**parameters, "span_ids": failed_actions}).rows)
