@@ -8,6 +8,7 @@ else NULL (unpriced: tokens without a cost, never a silent $0). Ordered by time 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -96,11 +97,23 @@ def _totals(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def cost_totals(storage: Storage, scope: DataScope, window: Window, filters: CallFilters) -> CostTotals:
+# What `hb_llm_costs` adds to a call of `hb_llm_calls`.
+_COST_COLUMNS = ("Cost", "CostSource", "MatchedModel")
+
+
+def _totals_and_costs(
+    storage: Storage, scope: DataScope, window: Window, filters: CallFilters, span_ids: Sequence[str]
+) -> tuple[CostTotals, dict[str, dict[str, Any]]]:
+    """The totals of the filter and, read in the same scan, the `_COST_COLUMNS` of its calls `span_ids`
+    by span id (pricing them in a query of their own would cost about as much as the totals)."""
     where, parameters = filters.sql()
-    sql = f"SELECT {_TOTALS_SQL} FROM {LLM_COSTS_VIEW} WHERE {where}"
-    row = storage.query(sql, scope.parameters(**window.parameters(), **parameters)).dicts()[0]
-    return CostTotals(**_totals(row))
+    page = ", ".join(("SpanId", *_COST_COLUMNS))
+    costs = f", groupArrayIf(({page}), SpanId IN {{span_ids:Array(String)}}) AS Costs" if span_ids else ""
+    sql = f"SELECT {_TOTALS_SQL}{costs} FROM {LLM_COSTS_VIEW} WHERE {where}"
+    parameters = scope.parameters(**window.parameters(), **parameters, span_ids=list(span_ids))
+    row = storage.query(sql, parameters).dicts()[0]
+    by_span = {span_id: dict(zip(_COST_COLUMNS, c, strict=True)) for span_id, *c in row.get("Costs", [])}
+    return CostTotals(**_totals(row)), by_span
 
 
 # One scan for the totals and both breakdowns: `grouping(column)` is 0 in the rows of the set that
@@ -166,11 +179,12 @@ def list_calls(
 ) -> LlmCallPage:
     """LLM calls with their previews, newest or most expensive first, with the totals of the filter.
 
-    The page is chosen on its sort key alone, then its rows are read (previews included) and priced:
-    the newest calls come from `hb_llm_calls` in its key order, without pricing the calls of the
-    range; only sorting by cost, or filtering on it, prices them all. The most expensive calls lie
-    anywhere in the range, so reading them again by span id would scan and price it a second time:
-    sorted by cost, the rows are read whole in the scan that chooses them.
+    The page is chosen on its sort key alone: the newest calls come from `hb_llm_calls` in its key
+    order, without pricing the calls of the range; only sorting by cost, or filtering on it, prices
+    them all. Then the page's rows are read (previews included), and priced in the scan that sums the
+    totals of the range. The most expensive calls lie anywhere in the range, so reading them again by
+    span id would scan it a second time: sorted by cost, the rows are read whole in the scan that
+    chooses them.
     """
     window = Window.last(time_range)
     where, parameters = filters.sql()
@@ -191,27 +205,31 @@ LIMIT {{limit:UInt32}}"""
     keys = storage.query(
         keys_sql, scope.parameters(**window.parameters(), **parameters, limit=limit + 1)
     ).dicts()
-    rows = {key["SpanId"]: key for key in keys} if whole else _calls_by_span(storage, scope, keys[:limit])
+    if whole:
+        rows = {key["SpanId"]: key for key in keys}
+        totals, _ = _totals_and_costs(storage, scope, window, filters, ())
+    else:
+        calls_rows = _calls_by_span(storage, scope, keys[:limit])
+        totals, costs = _totals_and_costs(storage, scope, window, filters, list(calls_rows))
+        rows = {span_id: row | costs[span_id] for span_id, row in calls_rows.items() if span_id in costs}
     calls = page_of_keys(
         keys,
         lambda key: _call(rows[key["SpanId"]]) if key["SpanId"] in rows else None,
         lambda key: (key["SortValue"], key["SpanId"]),
         limit,
     )
-    return LlmCallPage(
-        data=calls.data, pagination=calls.pagination, totals=cost_totals(storage, scope, window, filters)
-    )
+    return LlmCallPage(data=calls.data, pagination=calls.pagination, totals=totals)
 
 
 def _calls_by_span(
     storage: Storage, scope: DataScope, keys: list[dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
-    """The rows of the calls of `keys`, with their cost, found by time (the table's key) and span id."""
+    """The rows of the calls of `keys`, without their cost, found by time (the table's key) and span id."""
     if not keys:
         return {}
     sql = f"""
 SELECT *, toUnixTimestamp64Nano(Timestamp) AS StartNs
-FROM {LLM_COSTS_VIEW}
+FROM {LLM_CALLS_TABLE}
 WHERE {SCOPE_SQL} AND {window_sql("Timestamp")} AND SpanId IN {{span_ids:Array(String)}}"""
     parameters = scope.parameters(
         start_ns=min(key["StartNs"] for key in keys),
