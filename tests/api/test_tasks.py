@@ -77,6 +77,35 @@ def test_derived_statuses(client: TestClient, telemetry: Telemetry, tenant: Tena
     assert broken[0]["error_type"] == "PermissionError" and broken[0]["error_count"] == 2
 
 
+def test_tasks_of_one_trace_keep_their_own_calls_and_counts(
+    client: TestClient, telemetry: Telemetry, tenant: Tenant
+) -> None:
+    # A task started inside another is a child span: both tasks share the trace, not their counts.
+    with telemetry.hiveloop(tenant) as run:
+        agent = run.hb.agent(AGENT, heartbeat_interval=0)
+        with agent.task("outer") as outer:
+            outer.llm_call("plan", "claude-sonnet-4-20250514", tokens_in=10, tokens_out=1, cost=0.01)
+            with agent.task("inner") as inner:
+                inner.llm_call("step", "claude-sonnet-4-20250514", tokens_in=20, tokens_out=2, cost=0.02)
+                inner.llm_call("check", "claude-sonnet-4-20250514", tokens_in=30, tokens_out=3, cost=0.03)
+                with agent.track_context("lookup"):
+                    pass
+                inner.escalate("Needs review")
+    rows = {row["task_id"]: row for row in tasks(client, tenant)["data"]}
+    outer_row, inner_row = rows["outer"], rows["inner"]
+    assert outer_row["trace_id"] == inner_row["trace_id"]
+    assert (outer_row["llm_call_count"], outer_row["tokens_in"], outer_row["action_count"]) == (1, 10, 0)
+    assert outer_row["cost"] == pytest.approx(0.01) and outer_row["derived_status"] == "completed"
+    assert (inner_row["llm_call_count"], inner_row["tokens_in"], inner_row["action_count"]) == (2, 50, 1)
+    assert inner_row["cost"] == pytest.approx(0.05) and inner_row["derived_status"] == "escalated"
+    assert [row["task_id"] for row in tasks(client, tenant, sort="cost")["data"]] == ["inner", "outer"]
+    inner_timeline = timeline(client, tenant, "inner")
+    assert inner_timeline["task"] == inner_row
+    calls = [node for node in inner_timeline["action_tree"] if node["type"] == "llm_call"]
+    assert [(call["name"], call["cost"]) for call in calls] == [("step", 0.02), ("check", 0.03)]
+    assert [node["name"] for node in timeline(client, tenant, "outer")["action_tree"]] == ["plan"]
+
+
 def test_filters_sort_and_cursor(client: TestClient, telemetry: Telemetry, tenant: Tenant) -> None:
     with telemetry.hiveloop(tenant) as run:
         agent = run.hb.agent(AGENT, heartbeat_interval=0)
