@@ -1,5 +1,6 @@
 """The processing stage between the receivers and the writers: authenticate, turn an OTLP export
-into rows for the sender's tenant, write them, and say what the receiver must answer.
+into rows for the sender's tenant (spans: checked and wrapped for ClickHouse to decode), write
+them, and say what the receiver must answer.
 
 The HTTP and gRPC receivers differ only in how they read a request and phrase the answer; both go
 through one `Ingestor`, so authentication, tenant stamping, partial success and back-pressure
@@ -29,9 +30,9 @@ from hiveboard_collector.keys import (
     authorize_ingest,
     headers_key,
 )
-from hiveboard_collector.log_rows import log_rows
+from hiveboard_collector.log_rows import LogRows, log_rows
 from hiveboard_collector.storage import StorageError
-from hiveboard_collector.trace_rows import TraceRows, trace_rows
+from hiveboard_collector.trace_rows import TraceExport, trace_export
 from hiveboard_collector.writer import BatchWriter, WriteFailedError, WriterBusyError
 
 
@@ -58,12 +59,12 @@ class Ingestor:
     ) -> ExportTraceServiceResponse:
         """Write the spans of `request`; returns once they are written, with the OTLP partial success
         of the spans rejected. Raises `WriterBusyError` or `WriteFailedError` when they could not be."""
-        rows = trace_rows(request, principal.tenant_id, principal.key_type.value)
-        await asyncio.wrap_future(self._traces.submit(rows.rows))
+        export = trace_export(request, principal.tenant_id, principal.key_type.value)
+        await asyncio.wrap_future(self._traces.submit(export.envelope, export.spans))
         response = ExportTraceServiceResponse()
-        if rows.rejected:
-            response.partial_success.rejected_spans = rows.rejected
-            response.partial_success.error_message = _rejections(rows, "spans")
+        if export.rejected:
+            response.partial_success.rejected_spans = export.rejected
+            response.partial_success.error_message = _rejections(export, "spans")
         return response
 
     async def export_logs(
@@ -71,7 +72,7 @@ class Ingestor:
     ) -> ExportLogsServiceResponse:
         """Write the log records of `request`, like `export_traces`."""
         rows = log_rows(request, principal.tenant_id, principal.key_type.value)
-        await asyncio.wrap_future(self._logs.submit(rows.rows))
+        await asyncio.wrap_future(self._logs.submit(rows.rows, len(rows.rows)))
         response = ExportLogsServiceResponse()
         if rows.rejected:
             response.partial_success.rejected_log_records = rows.rejected
@@ -79,13 +80,13 @@ class Ingestor:
         return response
 
 
-def _rejections(rows: TraceRows, items: str) -> str:
+def _rejections(result: TraceExport | LogRows, items: str) -> str:
     """The partial-success message: how many `items` were rejected, and why."""
-    reasons = "; ".join(rows.errors)
-    more = rows.rejected - len(rows.errors)
+    reasons = "; ".join(result.errors)
+    more = result.rejected - len(result.errors)
     if more > 0:
         reasons += f"; and {more} more"
-    return f"{rows.rejected} {items} rejected: {reasons}"
+    return f"{result.rejected} {items} rejected: {reasons}"
 
 
 class Refusal(NamedTuple):

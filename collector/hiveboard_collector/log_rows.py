@@ -14,14 +14,14 @@ where upstream writes 1970, which the table's TTL would silently drop.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from hiveboard_collector.trace_rows import (
+from hiveboard_collector.otlp_values import (
     MAX_ERROR_MESSAGES,
     MAX_TIME_UNIX_NANO,
-    TraceRows,
     any_value_as_string,
     attributes_to_dict,
     hex_or_empty,
@@ -51,9 +51,19 @@ LOG_COLUMNS: tuple[str, ...] = (
 MAX_SEVERITY_NUMBER = 24
 
 
-def log_rows(request: ExportLogsServiceRequest, tenant_id: str, key_type: str) -> TraceRows:
+@dataclass(slots=True)
+class LogRows:
+    """Rows for `otel_logs` in `LOG_COLUMNS` order, plus the OTLP partial-success tally: how many
+    records were `rejected`, and why (the first few `errors`)."""
+
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    rejected: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def log_rows(request: ExportLogsServiceRequest, tenant_id: str, key_type: str) -> LogRows:
     """The `otel_logs` rows of `request` (in `LOG_COLUMNS` order), stamped with tenant and key type."""
-    result = TraceRows(columns=LOG_COLUMNS)
+    result = LogRows()
     received = time.time_ns()
     for resource_index, resource_logs in enumerate(request.resource_logs):
         resource = resource_logs.resource

@@ -8,16 +8,17 @@ alike, so the rates are found in the stored calls: `ModelPricer.refresh()` price
 dated prices take effect and a model genai-prices learns later gets its rates. `PricingJob` runs
 `refresh()` periodically.
 
-HiveBoard's collector knows the models of each batch it writes: after the insert it calls
-`price_models` with the batch's pairs (`cost.call_models` of each span's attributes), so its
-calls are priced at once rather than at the next refresh. That is an in-memory set lookup when
-every pair is known, and otherwise one small query and one insert of the new pairs:
+HiveBoard's collector wakes the job after each write (`PricingJob.wake`): the job then prices the
+pairs no row of `hb_model_prices` holds yet (`price_new_models`), so new models get their rates
+within a second rather than at the next refresh. That query reads only `hb_llm_calls`' three
+LowCardinality model columns and the small prices table, and runs at most every
+`min_wake_interval_s`, however often the writer wakes it:
 
     pricer = ModelPricer(storage)
     job = PricingJob(pricer, interval_s=300)
     job.start()
     ...  # in the writer, after each insert into otel_traces
-    pricer.price_models(pair for attributes in span_attributes for pair in call_models(attributes))
+    job.wake()
     ...
     job.stop()
 """
@@ -26,7 +27,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -42,9 +44,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_AGE: Final = timedelta(days=1)
 DEFAULT_INTERVAL_S: Final = 300.0
 
-# Bounds the memory of `price_models`, which sees model names chosen by any client: past this many
-# pairs the set starts over (the pairs are then looked up in storage again, once each).
-_MAX_KNOWN_PAIRS = 10_000
+DEFAULT_MIN_WAKE_INTERVAL_S: Final = 0.5
+# Before any price: `UpdatedAt >= this` holds for every row of hb_model_prices.
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Distinct over the three LowCardinality columns first (cheap), then over the two models of each.
 _PAIRS_TO_PRICE = f"""\
@@ -56,23 +58,18 @@ WHERE Model != ''
         SELECT Provider, Model FROM {PRICES_TABLE} FINAL
         WHERE UpdatedAt >= {{fresh_since:DateTime64(3, 'UTC')}}
     )"""
-_STORED_PAIRS_OF_MODELS = (
-    f"SELECT DISTINCT Provider, Model FROM {PRICES_TABLE} WHERE Model IN {{models:Array(String)}}"
-)
 
 
 class ModelPricer:
     """Writes the `cost.price_for` rates of the models of `hb_llm_calls` to `hb_model_prices`.
 
-    Safe to share between threads (the writer's `price_models`, the job's `refresh`). Both raise
-    `StorageError` when storage fails; nothing is lost then, the next `refresh` catches up.
+    Safe to share between threads. Both methods raise `StorageError` when storage fails; nothing is
+    lost then, the next call catches up.
     """
 
     def __init__(self, storage: Storage, max_age: timedelta = DEFAULT_MAX_AGE) -> None:
         self._storage = storage
         self._max_age = max_age
-        self._known: set[tuple[str, str]] = set()
-        self._lock = threading.Lock()
 
     def refresh(self, all_models: bool = False) -> int:
         """Price each pair of `hb_llm_calls` that `hb_model_prices` lacks or has for longer than
@@ -86,34 +83,18 @@ class ModelPricer:
             clear_price_cache()
         return self._write(pairs, now)
 
-    def price_models(self, pairs: Iterable[tuple[str, str]]) -> int:
-        """Price the `(provider, model)` pairs (as `cost.call_models` gives them) that neither this
-        pricer nor `hb_model_prices` knows; returns the number of rows written.
-
-        No storage access when every pair is known; pairs with an empty model are ignored.
-        """
-        with self._lock:
-            candidates = {pair for pair in pairs if pair[1] and pair not in self._known}
-        if not candidates:
-            return 0
-        models = sorted({model for _, model in candidates})
-        stored = set(self._storage.query(_STORED_PAIRS_OF_MODELS, {"models": models}).rows)
-        self._remember(candidates & stored)
-        return self._write(sorted(candidates - stored), datetime.now(tz=UTC))
+    def price_new_models(self) -> int:
+        """Price the pairs of `hb_llm_calls` that `hb_model_prices` has no row for; returns the number
+        of rows written."""
+        pairs = self._storage.query(_PAIRS_TO_PRICE, {"fresh_since": _EPOCH}).rows
+        return self._write(pairs, datetime.now(tz=UTC))
 
     def _write(self, pairs: Sequence[tuple[str, str]], now: datetime) -> int:
         if not pairs:
             return 0
         rows = [_price_row(provider, model, now) for provider, model in pairs]
         self._storage.insert(PRICES_TABLE, PRICES_COLUMNS, rows)
-        self._remember(pairs)
         return len(rows)
-
-    def _remember(self, pairs: Iterable[tuple[str, str]]) -> None:
-        with self._lock:
-            if len(self._known) > _MAX_KNOWN_PAIRS:
-                self._known.clear()
-            self._known.update(pairs)
 
 
 def _price_row(provider: str, model: str, now: datetime) -> list[Any]:
@@ -126,16 +107,26 @@ def _price_row(provider: str, model: str, now: datetime) -> list[Any]:
 
 
 class PricingJob:
-    """Runs `pricer.refresh()` at `start()` and then every `interval_s` seconds, in a daemon thread.
+    """Runs `pricer.refresh()` at `start()` and then every `interval_s` seconds, and
+    `pricer.price_new_models()` soon after each `wake()` (at most every `min_wake_interval_s`), in a
+    daemon thread.
 
-    A failed refresh (storage down) is logged and retried at the next tick; `stop()` ends the
-    thread at once unless a refresh is running (it then waits up to `timeout_s` for it).
+    A failed run (storage down) is logged and retried at the next tick or wake; `stop()` ends the
+    thread at once unless a run is in progress (it then waits up to `timeout_s` for it).
     """
 
-    def __init__(self, pricer: ModelPricer, interval_s: float = DEFAULT_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        pricer: ModelPricer,
+        interval_s: float = DEFAULT_INTERVAL_S,
+        min_wake_interval_s: float = DEFAULT_MIN_WAKE_INTERVAL_S,
+    ) -> None:
         self._pricer = pricer
         self._interval_s = interval_s
-        self._stopping = threading.Event()
+        self._min_wake_interval_s = min_wake_interval_s
+        self._woken = False
+        self._stopping = False
+        self._signal = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="hiveboard-pricing", daemon=True)
 
     @property
@@ -146,20 +137,44 @@ class PricingJob:
     def start(self) -> None:
         self._thread.start()
 
+    def wake(self) -> None:
+        """Price the models no price row exists for yet, soon; cheap, never blocks."""
+        with self._signal:
+            self._woken = True
+            self._signal.notify()
+
     def stop(self, timeout_s: float = 10.0) -> None:
-        self._stopping.set()
+        with self._signal:
+            self._stopping = True
+            self._signal.notify()
         if self._thread.is_alive():
             self._thread.join(timeout_s)
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                written = self._pricer.refresh()
-            except StorageError as error:
-                logger.warning("pricing models failed, retrying in %s s: %s", self._interval_s, error)
-            except Exception:  # a bug must not end the pricing of every later model
-                logger.exception("pricing models failed, retrying in %s s", self._interval_s)
-            else:
-                if written:
-                    logger.info("priced %d models", written)
-            self._stopping.wait(self._interval_s)
+        next_refresh = time.monotonic()
+        while True:
+            with self._signal:
+                while not (self._stopping or self._woken) and time.monotonic() < next_refresh:
+                    self._signal.wait(next_refresh - time.monotonic())
+                if self._stopping:
+                    return
+                woken, self._woken = self._woken, False
+            if time.monotonic() >= next_refresh:
+                self._attempt(self._pricer.refresh)
+                next_refresh = time.monotonic() + self._interval_s
+            elif woken:
+                self._attempt(self._pricer.price_new_models)
+                with self._signal:  # however often the writer wakes us
+                    if not self._stopping:
+                        self._signal.wait_for(lambda: self._stopping, self._min_wake_interval_s)
+
+    def _attempt(self, pricing: Callable[[], int]) -> None:
+        try:
+            written = pricing()
+        except StorageError as error:
+            logger.warning("pricing models failed, retrying in %s s: %s", self._interval_s, error)
+        except Exception:  # a bug must not end the pricing of every later model
+            logger.exception("pricing models failed, retrying in %s s", self._interval_s)
+        else:
+            if written:
+                logger.info("priced %d models", written)

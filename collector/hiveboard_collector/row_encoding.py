@@ -1,12 +1,13 @@
-"""Rows for the exporter's tables, serialized for ClickHouse to decode (`EncodedRows`).
+"""Rows built in Python for an exporter table, serialized for ClickHouse to decode (`EncodedRows`).
 
-The collector's rows are Python tuples (`trace_rows`, `log_rows`). Handing them to clickhouse-connect
-makes Python walk every value again to build ClickHouse's Native format; one `json.dumps` of the
-columns (`JSONCompactColumns`, which ClickHouse parses in C++) costs about half as much, and in
-chDB the parsing runs without the GIL, on the other core. Times travel as integer nanoseconds and
-become `DateTime64(9)` in the INSERT's SELECT, exactly.
+`otel_logs` rows are Python tuples (`log_rows`). Handing them to clickhouse-connect makes Python
+walk every value again to build ClickHouse's Native format; one `json.dumps` of the columns
+(`JSONCompactColumns`, which ClickHouse parses in C++) costs about half as much, and in chDB the
+parsing runs without the GIL, on the other core. Times travel as integer nanoseconds and become
+`DateTime64(9)` in the INSERT's SELECT, exactly. (Spans take a faster path: ClickHouse decodes their
+OTLP protobuf itself, see `trace_rows`.)
 
->>> TRACES_INPUT.select[0]
+>>> LOGS_INPUT.select[0]
 'fromUnixTimestamp64Nano(`Timestamp`)'
 """
 
@@ -19,9 +20,8 @@ from typing import Any
 
 from hiveboard_collector.log_rows import LOG_COLUMNS
 from hiveboard_collector.schema.ddl import quote_identifier
-from hiveboard_collector.schema.otel_tables import LOGS_TABLE, TRACES_TABLE
+from hiveboard_collector.schema.otel_tables import LOGS_TABLE
 from hiveboard_collector.storage import EncodedRows, Storage
-from hiveboard_collector.trace_rows import TRACE_COLUMNS
 
 _STRING_MAP = "Map(String, String)"
 _NANOSECONDS = "Int64"
@@ -62,33 +62,13 @@ class TableInput:
         body = json.dumps(columns, ensure_ascii=False, separators=(",", ":")).encode()
         return EncodedRows(body, self.structure, self.select)
 
-    def insert(self, storage: Storage, rows: Sequence[Sequence[Any]]) -> None:
-        """Write `rows` to `table` with one INSERT."""
+    def insert(self, storage: Storage, payloads: Sequence[Sequence[Sequence[Any]]]) -> None:
+        """Write the rows of `payloads` (lists of rows, one per request) to `table` with one INSERT."""
+        rows = [row for payload in payloads for row in payload]
         storage.insert_encoded(self.table, self.columns, self.encode(rows))
 
 
 _TO_DATETIME64 = "fromUnixTimestamp64Nano({})"
-_ALL_TO_DATETIME64 = "arrayMap(time -> fromUnixTimestamp64Nano(time), {})"
-
-TRACES_INPUT = TableInput.of(
-    TRACES_TABLE,
-    TRACE_COLUMNS,
-    types={
-        "Timestamp": _NANOSECONDS,
-        "ResourceAttributes": _STRING_MAP,
-        "SpanAttributes": _STRING_MAP,
-        "Duration": "UInt64",
-        "Events.Timestamp": f"Array({_NANOSECONDS})",
-        "Events.Name": "Array(String)",
-        "Events.Attributes": f"Array({_STRING_MAP})",
-        "Links.TraceId": "Array(String)",
-        "Links.SpanId": "Array(String)",
-        "Links.TraceState": "Array(String)",
-        "Links.Attributes": f"Array({_STRING_MAP})",
-    },
-    converted={"Timestamp": _TO_DATETIME64, "Events.Timestamp": _ALL_TO_DATETIME64},
-)
-"""`otel_traces` rows from `trace_rows`."""
 
 LOGS_INPUT = TableInput.of(
     LOGS_TABLE,

@@ -19,22 +19,17 @@ from dataclasses import dataclass, field
 import uvicorn
 from fastapi import APIRouter, FastAPI
 
-from hiveboard_collector.cost import call_models
 from hiveboard_collector.ingest import Ingestor
 from hiveboard_collector.keys import KeyStore
 from hiveboard_collector.pricing import DEFAULT_INTERVAL_S, ModelPricer, PricingJob
 from hiveboard_collector.receivers.otlp_grpc import otlp_grpc_server
 from hiveboard_collector.receivers.otlp_http import DEFAULT_MAX_BODY_BYTES, otlp_http_router
-from hiveboard_collector.row_encoding import LOGS_INPUT, TRACES_INPUT
+from hiveboard_collector.row_encoding import LOGS_INPUT
 from hiveboard_collector.storage import Storage, StorageError
-from hiveboard_collector.trace_rows import TRACE_COLUMNS
-from hiveboard_collector.writer import BatchWriter, Rows, WriterConfig
-from hiveboard_semconv.attributes import GEN_AI_REQUEST_MODEL, GEN_AI_RESPONSE_MODEL
+from hiveboard_collector.trace_rows import TRACES_INPUT
+from hiveboard_collector.writer import BatchWriter, WriterConfig
 
 logger = logging.getLogger(__name__)
-
-_SPAN_ATTRIBUTES = TRACE_COLUMNS.index("SpanAttributes")
-_MODEL_KEYS = frozenset({GEN_AI_REQUEST_MODEL, GEN_AI_RESPONSE_MODEL})
 
 
 @dataclass(frozen=True)
@@ -56,12 +51,13 @@ class Collector:
         self.config = config or CollectorConfig()
         self.storage = storage
         self.pricer = ModelPricer(storage)
+        self._pricing_job = PricingJob(self.pricer, self.config.pricing_interval_s)
+        # New models get their prices soon after their first calls are written.
         self.traces_writer = BatchWriter(
-            storage, TRACES_INPUT, self.config.writer, on_written=self._price_models
+            storage, TRACES_INPUT, self.config.writer, on_written=self._pricing_job.wake
         )
         self.logs_writer = BatchWriter(storage, LOGS_INPUT, self.config.writer)
         self.ingestor = Ingestor(key_store, self.traces_writer, self.logs_writer)
-        self._pricing_job = PricingJob(self.pricer, self.config.pricing_interval_s)
 
     def start(self) -> None:
         self._pricing_job.start()
@@ -89,18 +85,6 @@ class Collector:
             return {"status": "ok"}
 
         return app
-
-    def _price_models(self, rows: Rows) -> None:
-        """Price the models of LLM spans just written, so their cost shows before the next refresh."""
-        # Most spans are not LLM calls: skip them before building their (provider, model) pairs.
-        pairs = {
-            pair
-            for row in rows
-            if _MODEL_KEYS & row[_SPAN_ATTRIBUTES].keys()
-            for pair in call_models(row[_SPAN_ATTRIBUTES])
-        }
-        if pairs:
-            self.pricer.price_models(pairs)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """The write path: rows of many requests grouped into few inserts, each request acknowledged when
 its rows are written.
 
-A `BatchWriter` owns one table. Receivers `submit` the rows of a request and wait on the returned
-future; a single writer thread takes everything pending (up to `max_batch_rows`), inserts it with one
-statement and resolves the futures of the requests it held. While an insert runs, the next batch
-gathers, so under load batches grow by themselves; when idle, a request waits at most `max_delay_s`
-for company.
+A `BatchWriter` owns one table. Receivers `submit` the rows of a request (a payload its
+`TableInput` inserts, such as the request's spans wrapped for ClickHouse to decode, and how many
+rows it holds) and wait on the returned future; a single writer thread takes everything pending (up
+to `max_batch_rows`), inserts it with one statement and resolves the futures of the requests it
+held. While an insert runs, the next batch gathers, so under load batches grow by themselves; when
+idle, a request waits at most `max_delay_s` for company.
 
 Memory is bounded: rows pending or being written never exceed `max_pending_rows`; beyond that,
 `submit` raises `WriterBusyError` at once, and the receivers answer UNAVAILABLE / 503 with
@@ -14,8 +15,8 @@ overloaded, out of disk), every request of the batch fails with a retryable `Wri
 nothing is acknowledged; when ClickHouse refuses the rows themselves (a data error), the requests
 are written one by one, so only the one whose rows are refused fails, and not retryably.
 
->>> writer = BatchWriter(storage, TRACES_INPUT)   # doctest: +SKIP
->>> writer.submit(rows).result()                  # doctest: +SKIP
+>>> writer = BatchWriter(storage, TRACES_INPUT)                  # doctest: +SKIP
+>>> writer.submit(export.envelope, export.spans).result()       # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -27,14 +28,20 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from hiveboard_collector.row_encoding import TableInput
 from hiveboard_collector.storage import Storage, StorageError
 
 logger = logging.getLogger(__name__)
 
-Rows = Sequence[Sequence[Any]]
+
+class TableInput(Protocol):
+    """How payloads reach `table`: `insert` writes those of many requests with one INSERT."""
+
+    @property
+    def table(self) -> str: ...
+
+    def insert(self, storage: Storage, payloads: Sequence[Any]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -71,12 +78,13 @@ class WriteFailedError(Exception):
 
 @dataclass
 class _Request:
-    rows: Rows
+    payload: Any
+    rows: int
     future: Future[None]
 
 
 class BatchWriter:
-    """Writes the rows of `table_input.table`; `on_written(rows)` runs in the writer thread after each
+    """Writes payloads to `table_input.table`; `on_written()` runs in the writer thread after each
     successful insert (for work that follows a write, such as pricing new models), and its failures
     are logged, never turned into a failed write."""
 
@@ -85,7 +93,7 @@ class BatchWriter:
         storage: Storage,
         table_input: TableInput,
         config: WriterConfig = WriterConfig(),
-        on_written: Callable[[Rows], None] | None = None,
+        on_written: Callable[[], None] | None = None,
     ) -> None:
         self._storage = storage
         self._input = table_input
@@ -107,8 +115,9 @@ class BatchWriter:
         """Rows accepted and not yet written (queued or being inserted)."""
         return self._pending_rows
 
-    def submit(self, rows: Rows) -> Future[None]:
-        """Queue `rows`; the future resolves once they are written, or fails with `WriteFailedError`.
+    def submit(self, payload: Any, rows: int) -> Future[None]:
+        """Queue `payload`, which holds `rows` rows; the future resolves once they are written, or
+        fails with `WriteFailedError`.
 
         Raises `WriterBusyError` when the rows would exceed `max_pending_rows` (unless nothing is
         pending: one request is always admitted, so no size of request starves), and `RuntimeError`
@@ -121,20 +130,20 @@ class BatchWriter:
         with self._condition:
             if self._closed:
                 raise RuntimeError(f"the {self.table} writer is closed")
-            if self._pending_rows and self._pending_rows + len(rows) > self._config.max_pending_rows:
+            if self._pending_rows and self._pending_rows + rows > self._config.max_pending_rows:
                 raise WriterBusyError(
                     f"{self._pending_rows} rows are waiting to be written to {self.table}; "
                     f"retry in {self._config.retry_after_s} s",
                     self._config.retry_after_s,
                 )
-            self._pending.append(_Request(rows, future))
-            self._pending_rows += len(rows)
+            self._pending.append(_Request(payload, rows, future))
+            self._pending_rows += rows
             self._condition.notify()
         return future
 
-    def write(self, rows: Rows, timeout: float | None = None) -> None:
-        """Submit `rows` and wait until they are written (raises like `submit` and its future)."""
-        self.submit(rows).result(timeout)
+    def write(self, payload: Any, rows: int, timeout: float | None = None) -> None:
+        """Submit `payload` and wait until it is written (raises like `submit` and its future)."""
+        self.submit(payload, rows).result(timeout)
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Write what is pending, then stop the thread; later `submit`s raise."""
@@ -154,7 +163,7 @@ class BatchWriter:
                 self._write(batch)
             finally:
                 with self._condition:
-                    self._pending_rows -= sum(len(request.rows) for request in batch)
+                    self._pending_rows -= sum(request.rows for request in batch)
 
     def _next_batch(self) -> list[_Request] | None:
         """Wait for requests, give late-comers up to `max_delay_s`, take up to `max_batch_rows`."""
@@ -172,19 +181,18 @@ class BatchWriter:
                 self._condition.wait(remaining)
             batch: list[_Request] = []
             rows = 0
-            while self._pending and (not batch or rows + len(self._pending[0].rows) <= config.max_batch_rows):
+            while self._pending and (not batch or rows + self._pending[0].rows <= config.max_batch_rows):
                 request = self._pending.popleft()
                 batch.append(request)
-                rows += len(request.rows)
+                rows += request.rows
             return batch
 
     def _queued_rows(self) -> int:
-        return sum(len(request.rows) for request in self._pending)
+        return sum(request.rows for request in self._pending)
 
     def _write(self, batch: list[_Request]) -> None:
-        rows = [row for request in batch for row in request.rows]
         try:
-            self._input.insert(self._storage, rows)
+            self._input.insert(self._storage, [request.payload for request in batch])
         except Exception as error:  # whatever it is, the batch's senders must get an answer
             if len(batch) > 1 and _refuses_data(error):
                 for request in batch:  # find the request(s) whose rows ClickHouse refuses
@@ -194,26 +202,26 @@ class BatchWriter:
             return
         for request in batch:
             request.future.set_result(None)
-        self._after_write(rows)
+        self._after_write()
 
     def _fail(self, batch: list[_Request], error: Exception) -> None:
         retryable = not _refuses_data(error)
         if retryable:
             logger.warning("cannot write %s (the senders will retry): %s", self.table, error)
         else:
-            logger.error("%s refused %d rows: %s", self.table, sum(len(r.rows) for r in batch), error)
+            logger.error("%s refused %d rows: %s", self.table, sum(r.rows for r in batch), error)
         message = f"could not write to {self.table}: {error}"
         failure = WriteFailedError(message, retryable=retryable, retry_after_s=self._config.retry_after_s)
         for request in batch:
             request.future.set_exception(failure)
 
-    def _after_write(self, rows: Rows) -> None:
+    def _after_write(self) -> None:
         if self._on_written is None:
             return
         try:
-            self._on_written(rows)
+            self._on_written()
         except Exception:  # a follow-up must never fail or stop the write path
-            logger.exception("after writing %d rows to %s", len(rows), self.table)
+            logger.exception("after writing to %s", self.table)
 
 
 def _refuses_data(error: Exception) -> bool:

@@ -47,9 +47,7 @@ from opentelemetry.trace import (
 from opentelemetry.trace.status import Status, StatusCode
 
 import hiveloop
-from hiveboard_collector.service import Collector
 from hiveboard_collector.storage import Storage
-from hiveboard_collector.trace_rows import trace_rows
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
 from tests.collector.otlp_harness import (
     JSON,
@@ -58,11 +56,9 @@ from tests.collector.otlp_harness import (
     Tenant,
     assert_same_rows,
     decode_http_answer,
-    make_span,
     new_span_id,
     new_trace_id,
     table_columns,
-    trace_request,
 )
 from tests.running_collector import RunningCollector
 
@@ -475,12 +471,14 @@ def run_hiveloop_agent(running: RunningCollector, key: str, task_id: str) -> Non
     assert hiveloop.flush(timeout=20)
 
 
-def wait_for_work_after_writes(collector: Collector) -> None:
-    """Return once the work that follows each write acknowledged so far (pricing its models) is done:
-    the trace writer does it in its thread after each insert, before it takes the next batch, so a
-    later write's acknowledgement proves it (the marker span goes to a tenant of its own)."""
-    rows = trace_rows(trace_request([make_span("after-write marker")]), "tests-after-write", "live")
-    collector.traces_writer.write(rows.rows, timeout=20)
+def wait_for_prices(storage: Storage, models: list[str]) -> None:
+    """Return once `hb_model_prices` holds a row for each of `models`: the collector prices the
+    models of new calls soon after writing them, without waiting for its periodic refresh."""
+    deadline = time.monotonic() + 10
+    query = "SELECT uniqExact(Model) FROM hb_model_prices WHERE Model IN {models:Array(String)}"
+    while storage.query(query, {"models": models}).rows[0][0] < len(models):
+        assert time.monotonic() < deadline, f"{models} were not priced within 10 s"
+        time.sleep(0.05)
 
 
 def tenant_rows(storage: Storage, sql: str, tenant: Tenant, **parameters: str) -> list[dict[str, Any]]:
@@ -564,7 +562,7 @@ def test_an_llm_call_without_a_reported_cost_gets_an_estimate_and_an_unknown_mod
     storage: Storage, running: RunningCollector, tenant: Tenant
 ) -> None:
     run_hiveloop_agent(running, tenant.live, "task-cost")
-    wait_for_work_after_writes(running.collector)
+    wait_for_prices(storage, [MODEL, "in-house-model-x"])
 
     costs = tenant_rows(
         storage,

@@ -19,7 +19,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Final
 
@@ -93,28 +93,37 @@ class QueryResult:
 class EncodedRows:
     """Rows already serialized in a ClickHouse input format, to be decoded by ClickHouse in C++.
 
-    The fastest insert from Python for wide rows with maps: one `json.dumps` of the columns makes
-    `body` (`JSONCompactColumns`), and no Python code walks the values again. `structure` declares
-    the columns of `body` (`Timestamp Int64, SpanAttributes Map(String, String), ...`); `select`
-    holds one expression per target column over them, e.g. `fromUnixTimestamp64Nano(Timestamp)`
-    for a `DateTime64(9)` sent as integer nanoseconds.
+    `body` is in `format`; `structure` declares its columns (`Timestamp Int64, SpanAttributes
+    Map(String, String), ...`); `select` holds one expression per target column over them, e.g.
+    `fromUnixTimestamp64Nano(Timestamp)` for a `DateTime64(9)` sent as integer nanoseconds, which
+    may use the lambdas of `with_clause` and the names `joins` (`ARRAY JOIN ...`) introduces.
+    `settings` apply to the INSERT (e.g. the schema of a `Protobuf` body).
     """
 
     body: bytes
     structure: str
     select: tuple[str, ...]
     format: str = "JSONCompactColumns"
+    with_clause: str = ""
+    joins: str = ""
+    settings: Mapping[str, str | int] = field(default_factory=dict)
 
     def insert_select(self, table: str, column_names: Sequence[str], source: str) -> str:
-        """`INSERT INTO table (columns) SELECT <select> FROM <source>`, `source` reading `body`.
+        """`INSERT INTO table (columns) [WITH ...] SELECT <select> FROM <source> [joins]`, `source`
+        reading `body`.
 
         ClickHouse refuses an INSERT that creates parts in more than 100 partitions (days); a batch
         of late or far-future spans may span more, and losing it would be worse than many parts.
         """
         columns = ", ".join(quote_identifier(name) for name in column_names)
+        with_clause = f"WITH {self.with_clause} " if self.with_clause else ""
+        settings = {"throw_on_max_partitions_per_insert_block": 0, **self.settings}
+        listed = ", ".join(
+            f"{name} = {value if isinstance(value, int) else format_str(value)}" for name, value in settings.items()
+        )
         return (
-            f"INSERT INTO {table} ({columns}) SELECT {', '.join(self.select)} FROM {source} "
-            "SETTINGS throw_on_max_partitions_per_insert_block = 0"
+            f"INSERT INTO {table} ({columns}) {with_clause}SELECT {', '.join(self.select)} FROM {source} "
+            f"{self.joins} SETTINGS {listed}"
         )
 
 
