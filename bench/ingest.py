@@ -42,10 +42,10 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 import hiveloop
-from hiveboard_collector.row_encoding import TRACES_INPUT
 from hiveboard_collector.schema import SchemaConfig, migrate
 from hiveboard_collector.storage import ChDBStorage
-from hiveboard_collector.trace_rows import trace_rows
+from hiveboard_collector.trace_rows import TRACES_INPUT, trace_export
+from hiveboard_collector.writer import WriterConfig
 from hiveloop.testing import capture
 
 KEY = "hb_live_bench00000000000000000000000000000"
@@ -266,20 +266,24 @@ def free_port() -> int:
 
 
 def baseline(requests: list[bytes], target_spans: int) -> float:
-    """Spans/s of the collector's own row building + insert, in this process, batches of 50k rows."""
+    """Spans/s of the collector's own span checks + insert, in this process, in batches of the writer's
+    `max_batch_rows`."""
     with tempfile.TemporaryDirectory() as directory, ChDBStorage(directory) as storage:
         migrate(storage, SchemaConfig())
         parsed = [ExportTraceServiceRequest.FromString(body) for body in requests]
         written = 0
         started = time.perf_counter()
         index = 0
+        batch_rows = WriterConfig().max_batch_rows
         while written < target_spans:
-            rows = []
-            while len(rows) < 50_000:
-                rows += trace_rows(parsed[index % len(parsed)], "default", "live").rows
+            envelopes, spans = [], 0
+            while spans < batch_rows:
+                export = trace_export(parsed[index % len(parsed)], "default", "live")
+                envelopes.append(export.envelope)
+                spans += export.spans
                 index += 1
-            TRACES_INPUT.insert(storage, rows)
-            written += len(rows)
+            TRACES_INPUT.insert(storage, envelopes)
+            written += spans
         return written / (time.perf_counter() - started)
 
 

@@ -5,7 +5,8 @@ Run `python bench/query.py` (generates 1,000,000 spans, then times every endpoin
 (generation is the slow part), or `python bench/query.py --quick` for a smoke run (100,000 spans,
 fewer requests). It prints its numbers and exits 0; PASS/FAIL are in the table.
 
-The fleet, written through the real write path:
+The fleet: spans decoded by the collector's own code, copied in SQL into `otel_traces`, whose
+materialized views fill the `hb_*` tables as in production:
 
 * A template is recorded with the real HiveLoop SDK (`hiveloop.testing.capture(deterministic=False)`:
   real clock, random ids). Part one is `hiveboard demo`'s fleet (15 agents of the four kinds: plans
@@ -14,21 +15,26 @@ The fleet, written through the real write path:
   played at `SPEED` times real time. Part two is 10 LLM-heavy coding agents written here (plans
   whose steps are agentic loops of LLM turns and tool actions), paced the same way, because the
   demo's agents make about two LLM calls per task and the issue asks for hundreds of thousands.
+* Each part's OTLP requests (512 spans each, as the batch processor sends them) are checked and
+  wrapped by the collector's `trace_export` and decoded by ClickHouse with its `TracesInput`, into a
+  scratch table of `otel_traces`' structure without its views (`TEMPLATE_TABLE`, dropped at the
+  end): the rows the collector would store.
 * Each part's timestamps and durations are scaled back by `SPEED` (to the simulated time the fleet
   would have taken at speed 1), together with the agents' heartbeat interval and stuck threshold.
   The coding agents record `CODING_TIME_FACTOR` times longer, so a replica is a session of about
   2 simulated hours in which the demo agents work the first 40 minutes (then sit idle) and the
   coding agents all of it.
-* The template's OTLP requests (512 spans each, as the batch processor sends them) are decoded once
-  with the collector's `trace_rows`. Replica `r` of the template is those rows with fresh trace and
-  span ids (a replica prefix replaces the first hex digits: unique per replica, random below), task
-  ids suffixed with the replica, agent ids of agent group `r % AGENT_GROUPS` (2 groups of 25
-  agents: 50 agents), and times shifted so that the replicas of each group follow one another up
-  to now. The rows go through the collector's `traces_writer` (`Collector(storage,
-  KeyStore(storage))`): batched INSERTs into `otel_traces`, whose materialized views fill the
-  `hb_*` tables, and new models are priced, as in production. Nothing is written to the `hb_*`
-  tables directly. A data directory is reused only for the same seed and schema version (a later
-  migration's table would not hold the data written before it).
+* Replica `r` of the template is its rows with fresh trace and span ids (a replica prefix replaces
+  the first hex digits: unique per replica, random below), task ids suffixed with the replica, agent
+  ids of agent group `r % AGENT_GROUPS` (2 groups of 25 agents: 50 agents), and times shifted so
+  that the replicas of each group follow one another up to now. Replicas are written by
+  `INSERT INTO otel_traces SELECT` from the scratch tables (`replicas_sql`: the scaling and the
+  replica rules above as SQL over the template's columns, several replicas per INSERT, up to about
+  `WRITE_BATCH_ROWS` rows), not through the collector's `BatchWriter`; the `hb_*` tables are filled
+  only by `otel_traces`' materialized views, never written directly. Then the new models are priced
+  (`ModelPricer.refresh()`), as the collector's pricing job does after its writes. A data directory
+  is reused only for the same seed and schema version (a later migration's table would not hold the
+  data written before it).
 
 The requests go through `fastapi.testclient.TestClient` to the real app (`create_app`), in this
 process (no network): every endpoint gets `--repeats` requests, each with parameters drawn at random
@@ -60,6 +66,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from clickhouse_connect.driver.binding import format_str
 from fastapi.testclient import TestClient
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
@@ -68,11 +75,12 @@ import hiveloop
 from hiveboard_api import create_app
 from hiveboard_api.demo import run_demo
 from hiveboard_collector.keys import KeyStore
+from hiveboard_collector.pricing import ModelPricer
 from hiveboard_collector.schema import SchemaConfig, migrate
 from hiveboard_collector.schema.migrations import MIGRATIONS
-from hiveboard_collector.service import Collector
+from hiveboard_collector.schema.otel_tables import TRACES_TABLE
 from hiveboard_collector.storage import ChDBStorage, Storage
-from hiveboard_collector.trace_rows import TRACE_COLUMNS, trace_rows
+from hiveboard_collector.trace_rows import TRACE_COLUMNS, TracesInput, trace_export
 from hiveloop.testing import capture
 
 TENANT = "bench"
@@ -189,74 +197,107 @@ def _coding_agent(hb: Any, number: int, rng: random.Random, stop: threading.Even
         wait(rng.uniform(5.0, 30.0))
 
 
-# ---- the replicas: fresh ids, agents and times, written through the collector ---------------------
+# ---- the replicas: fresh ids, agents and times, copied in SQL -----------------------------------
 
-_COLUMN = {name: index for index, name in enumerate(TRACE_COLUMNS)}
+_AGENT_ATTRIBUTES = ("hiveboard.agent.id", "gen_ai.agent.name")  # values: agent ids
+_TASK_ATTRIBUTE = "hiveboard.task.id"
 _TIMING_ATTRIBUTES = ("hiveboard.agent.heartbeat_interval", "hiveboard.agent.stuck_threshold")
+TEMPLATE_TABLE = "bench_query_template"  # scratch tables, `_0` and `_1`: dropped after generation
 
 
 @dataclass
 class Template:
-    """Rows of one recorded fleet part, times as simulated offsets from its start (ns)."""
+    """One recorded fleet part, stored in its scratch `table` as the collector stores spans (times
+    real): `origin_ns` is its first span's start, `duration_ns` its length scaled back by `SPEED`."""
 
-    rows: list[list[Any]]
+    table: str
+    spans: int
+    origin_ns: int
     duration_ns: int
     agents: list[str]
 
 
-def template_of(spans: list[ReadableSpan]) -> Template:
-    """The spans as the collector decodes them, their times scaled back by `SPEED`."""
-    rows: list[list[Any]] = []
-    for start in range(0, len(spans), SPANS_PER_REQUEST):
-        request = encode_spans(spans[start : start + SPANS_PER_REQUEST])
-        rows += [list(row) for row in trace_rows(request, TENANT, "live").rows]
-    origin = min(row[_COLUMN["Timestamp"]] for row in rows)
-    agents: set[str] = set()
-    for row in rows:
-        row[_COLUMN["Timestamp"]] = (row[_COLUMN["Timestamp"]] - origin) * SPEED
-        row[_COLUMN["Duration"]] *= SPEED
-        row[_COLUMN["Events.Timestamp"]] = [(t - origin) * SPEED for t in row[_COLUMN["Events.Timestamp"]]]
-        attributes = row[_COLUMN["SpanAttributes"]]
-        for key in _TIMING_ATTRIBUTES:
-            if key in attributes:
-                attributes[key] = str(max(1, round(float(attributes[key]) * SPEED)))
-        if attributes.get("hiveboard.agent.id"):
-            agents.add(attributes["hiveboard.agent.id"])
-    end = max(row[_COLUMN["Timestamp"]] + row[_COLUMN["Duration"]] for row in rows)
-    return Template(rows, end, sorted(agents))
+def template_of(storage: Storage, spans: list[ReadableSpan], table: str) -> Template:
+    """The spans written to `table` (created with `otel_traces`' structure but none of its views) by
+    the collector's own decoding: `trace_export` envelopes of `SPANS_PER_REQUEST` spans each, decoded
+    by ClickHouse (`TracesInput`)."""
+    storage.command(f"DROP TABLE IF EXISTS {table}")
+    storage.command(f"CREATE TABLE {table} AS {TRACES_TABLE}")
+    exports = [
+        trace_export(encode_spans(spans[start : start + SPANS_PER_REQUEST]), TENANT, "live")
+        for start in range(0, len(spans), SPANS_PER_REQUEST)
+    ]
+    rejected = sum(export.rejected for export in exports)
+    if rejected:
+        raise RuntimeError(f"the collector rejects {rejected} template spans: {exports[0].errors}")
+    table_input = TracesInput(table=table)
+    batch: list[bytes] = []
+    batch_spans = 0
+    for export in exports:
+        batch.append(export.envelope)
+        batch_spans += export.spans
+        if batch_spans >= WRITE_BATCH_ROWS or export is exports[-1]:
+            table_input.insert(storage, batch)
+            batch, batch_spans = [], 0
+    agent = format_str(_AGENT_ATTRIBUTES[0])
+    count, origin_ns, end_ns, agents = storage.query(
+        f"SELECT count(), min(toUnixTimestamp64Nano(Timestamp)), "
+        f"max(toUnixTimestamp64Nano(Timestamp) + toInt64(Duration)), "
+        f"arraySort(groupUniqArrayIf(SpanAttributes[{agent}], SpanAttributes[{agent}] != '')) FROM {table}"
+    ).rows[0]
+    return Template(table, count, origin_ns, (end_ns - origin_ns) * SPEED, list(agents))
 
 
-def replica_rows(template: Template, replica: int, group: int, offset_ns: int) -> list[list[Any]]:
-    """The template's rows as a fresh run: new ids, the agents of `group`, times from `offset_ns`."""
-    trace_prefix, span_prefix = f"{replica:06x}", f"{replica:04x}"
-    agent_of = {agent: f"{agent}-g{group}" for agent in template.agents}
-    task_suffix = f"-r{replica}"
-    timestamp = _COLUMN["Timestamp"]
-    trace_id, span_id, parent = _COLUMN["TraceId"], _COLUMN["SpanId"], _COLUMN["ParentSpanId"]
-    event_times, attributes_at = _COLUMN["Events.Timestamp"], _COLUMN["SpanAttributes"]
-    links_trace, links_span = _COLUMN["Links.TraceId"], _COLUMN["Links.SpanId"]
-    rows = []
-    for source in template.rows:
-        row = list(source)
-        row[timestamp] = source[timestamp] + offset_ns
-        row[trace_id] = trace_prefix + source[trace_id][6:]
-        row[span_id] = span_prefix + source[span_id][4:]
-        if source[parent]:
-            row[parent] = span_prefix + source[parent][4:]
-        if source[event_times]:
-            row[event_times] = [t + offset_ns for t in source[event_times]]
-        if source[links_trace]:
-            row[links_trace] = [trace_prefix + t[6:] for t in source[links_trace]]
-            row[links_span] = [span_prefix + s[4:] for s in source[links_span]]
-        attributes = dict(source[attributes_at])
-        for key in ("hiveboard.agent.id", "gen_ai.agent.name"):
-            if key in attributes:
-                attributes[key] = agent_of.get(attributes[key], attributes[key])
-        if "hiveboard.task.id" in attributes:
-            attributes["hiveboard.task.id"] += task_suffix
-        row[attributes_at] = attributes
-        rows.append(row)
-    return rows
+def replicas_sql(template: Template, replicas: range, newest_end_ns: int, session_ns: int) -> str:
+    """`INSERT INTO otel_traces SELECT` of replicas `replicas` of `template` (one row per span and
+    replica `hb_replica`): times as simulated offsets from the template's start (scaled by `SPEED`)
+    plus the replica's offset, so that the replicas of each agent group follow one another, the
+    newest ending at `newest_end_ns`; fresh trace and span ids (the replica in hex replaces their
+    first 6 / 4 hex digits: unique per replica, random below); the agents of group
+    `hb_replica % AGENT_GROUPS` (`<agent>-g<group>`); task ids suffixed `-r<replica>`; the agents'
+    heartbeat interval and stuck threshold scaled by `SPEED`."""
+    replica = "hb_replica"
+    offset = f"(toInt64({newest_end_ns}) - toInt64(intDiv({replica}, {AGENT_GROUPS}) + 1) * {session_ns})"
+
+    def shifted(value: str) -> str:
+        simulated = f"(toUnixTimestamp64Nano({value}) - {template.origin_ns}) * {SPEED}"
+        return f"fromUnixTimestamp64Nano({offset} + {simulated})"
+
+    def fresh(value: str, prefix_digits: int) -> str:
+        prefix = f"leftPad(lower(hex({replica})), {prefix_digits}, '0')"
+        return f"if({value} = '', '', concat({prefix}, substring({value}, {prefix_digits + 1})))"
+
+    agents = _sql_list(template.agents)
+    scaled = f"toString(greatest(1, toInt64(round(toFloat64OrZero(hb_v) * {SPEED}))))"
+    attributes = (
+        "mapApply((hb_k, hb_v) -> (hb_k, multiIf("
+        f"has({_sql_list(_AGENT_ATTRIBUTES)}, hb_k) AND has({agents}, hb_v), "
+        f"concat(hb_v, '-g', toString({replica} % {AGENT_GROUPS})), "
+        f"hb_k = {format_str(_TASK_ATTRIBUTE)}, concat(hb_v, '-r', toString({replica})), "
+        f"has({_sql_list(_TIMING_ATTRIBUTES)}, hb_k), {scaled}, hb_v)), SpanAttributes)"
+    )
+    rewritten = {
+        "Timestamp": shifted("Timestamp"),
+        "TraceId": fresh("TraceId", 6),
+        "SpanId": fresh("SpanId", 4),
+        "ParentSpanId": fresh("ParentSpanId", 4),
+        "SpanAttributes": attributes,
+        "Duration": f"Duration * {SPEED}",
+        "Events.Timestamp": f"arrayMap(hb_t -> {shifted('hb_t')}, `Events.Timestamp`)",
+        "Links.TraceId": f"arrayMap(hb_id -> {fresh('hb_id', 6)}, `Links.TraceId`)",
+        "Links.SpanId": f"arrayMap(hb_id -> {fresh('hb_id', 4)}, `Links.SpanId`)",
+    }
+    columns = ", ".join(f"`{name}`" for name in TRACE_COLUMNS)
+    select = ", ".join(rewritten.get(name, f"`{name}`") for name in TRACE_COLUMNS)
+    return (
+        f"INSERT INTO {TRACES_TABLE} ({columns}) SELECT {select} FROM {template.table} "
+        f"ARRAY JOIN range({replicas.start}, {replicas.stop}) AS {replica} "
+        "SETTINGS throw_on_max_partitions_per_insert_block = 0"
+    )
+
+
+def _sql_list(values: list[str] | tuple[str, ...]) -> str:
+    return "[" + ", ".join(format_str(value) for value in values) + "]"
 
 
 @dataclass
@@ -279,40 +320,37 @@ def generate(storage: Storage, key_store: KeyStore, target_spans: int, seed: int
         f"recording the template at {SPEED}x: demo fleet for {seconds:.0f} s, "
         f"coding agents for {CODING_TIME_FACTOR * seconds:.0f} s ..."
     )
-    templates = [
-        template_of(demo_fleet_spans(seed, seconds)),
-        template_of(coding_fleet_spans(seed, CODING_TIME_FACTOR * seconds)),
-    ]
-    template_spans = sum(len(t.rows) for t in templates)
-    session_ns = max(t.duration_ns for t in templates)  # a replica: both parts side by side
-    replicas = max(AGENT_GROUPS, -(-target_spans // template_spans))
-    print(
-        f"template: {template_spans:,} spans, {session_ns / 1e9 / 3600:.2f} h simulated, "
-        f"{sum(len(t.agents) for t in templates)} agents; writing {replicas} replicas ..."
-    )
-    plaintext, _ = key_store.create("live", tenant_id=TENANT, name="bench/query.py")
-    now_ns = time.time_ns()
-    newest_end_ns = now_ns - END_MARGIN_S * 1_000_000_000
-    collector = Collector(storage, key_store)
-    written, pending = 0, []
-    first_ns = newest_end_ns
+    recorded = [demo_fleet_spans(seed, seconds), coding_fleet_spans(seed, CODING_TIME_FACTOR * seconds)]
+    templates: list[Template] = []
     try:
-        for replica in range(replicas):
-            group = replica % AGENT_GROUPS
-            # Replicas of a group follow one another, the newest ending at `newest_end_ns`.
-            offset_ns = newest_end_ns - (replica // AGENT_GROUPS + 1) * session_ns
-            first_ns = min(first_ns, offset_ns)
+        for part, spans in enumerate(recorded):
+            templates.append(template_of(storage, spans, f"{TEMPLATE_TABLE}_{part}"))
+        template_spans = sum(t.spans for t in templates)
+        session_ns = max(t.duration_ns for t in templates)  # a replica: both parts side by side
+        replicas = max(AGENT_GROUPS, -(-target_spans // template_spans))
+        print(
+            f"template: {template_spans:,} spans, {session_ns / 1e9 / 3600:.2f} h simulated, "
+            f"{sum(len(t.agents) for t in templates)} agents; writing {replicas} replicas ..."
+        )
+        plaintext, _ = key_store.create("live", tenant_id=TENANT, name="bench/query.py")
+        now_ns = time.time_ns()
+        newest_end_ns = now_ns - END_MARGIN_S * 1_000_000_000
+        # Replicas of a group follow one another, the newest ending at `newest_end_ns`.
+        first_ns = newest_end_ns - ((replicas - 1) // AGENT_GROUPS + 1) * session_ns
+        per_insert = max(1, WRITE_BATCH_ROWS // template_spans)
+        written = 0
+        for first in range(0, replicas, per_insert):
+            batch = range(first, min(replicas, first + per_insert))
             for template in templates:
-                pending += replica_rows(template, replica, group, offset_ns)
-                if len(pending) >= WRITE_BATCH_ROWS:
-                    collector.traces_writer.write(pending)
-                    written += len(pending)
-                    pending = []
-            print(f"  replica {replica + 1}/{replicas}: {written:,} spans written", flush=True)
-        collector.traces_writer.write(pending)
-        written += len(pending)
+                storage.command(replicas_sql(template, batch, newest_end_ns, session_ns))
+            written += len(batch) * template_spans
+            print(f"  replicas {batch.stop}/{replicas}: {written:,} spans written", flush=True)
     finally:
-        collector.close()
+        for part in range(len(recorded)):
+            storage.command(f"DROP TABLE IF EXISTS {TEMPLATE_TABLE}_{part}")
+    # New models get their rates, as the collector's pricing job does after its writes.
+    priced = ModelPricer(storage).refresh()
+    print(f"priced {priced} models")
     return Dataset(
         written,
         seed,

@@ -52,7 +52,7 @@ from hiveboard_collector.otlp_values import (
     go_json_string,
 )
 from hiveboard_collector.schema.otel_tables import TRACES_TABLE
-from hiveboard_collector.storage import EncodedRows, Storage
+from hiveboard_collector.storage import EncodedRows, ProtobufSchema, Storage
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
 
 TRACE_COLUMNS: tuple[str, ...] = (
@@ -508,12 +508,10 @@ class TracesInput:
                 "ARRAY JOIN hb_scope.spans AS hb_span"
             ),
             settings={
-                "format_schema_source": "string",
-                "format_schema": _proto_schema(self.depth),
-                "format_schema_message_name": "Envelope",
                 "input_format_protobuf_oneof_presence": 1,
                 "output_format_json_escape_forward_slashes": 0,
             },
+            schema=ProtobufSchema(_proto_schema(self.depth), "Envelope"),
         )
 
     def insert(self, storage: Storage, envelopes: Sequence[bytes]) -> None:
@@ -523,4 +521,3 @@ class TracesInput:
 
 TRACES_INPUT = TracesInput()
 """`otel_traces` rows from `trace_export` envelopes."""
-

@@ -20,9 +20,14 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from hiveboard_collector.keys import KeyStore
+from hiveboard_collector.otlp_values import (
+    MAX_NESTING_DEPTH,
+    MAX_VALUE_BYTES,
+    NESTING_MARKER,
+    TRUNCATION_MARKER,
+)
 from hiveboard_collector.service import CollectorConfig
 from hiveboard_collector.storage import Storage
-from hiveboard_collector.trace_rows import MAX_VALUE_BYTES, NESTING_MARKER, TRUNCATION_MARKER
 from tests.collector.otlp_harness import (
     JSON,
     LOGS_PATH,
@@ -190,7 +195,7 @@ def test_a_deeply_nested_attribute_is_stored_up_to_the_nesting_limit(
 
     assert outcome == "ok", message
     stored = stored_attribute(storage, span, "deep")
-    assert stored == "[" * 32 + json.dumps(NESTING_MARKER) + "]" * 32
+    assert stored == "[" * MAX_NESTING_DEPTH + json.dumps(NESTING_MARKER) + "]" * MAX_NESTING_DEPTH
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)

@@ -10,7 +10,8 @@ import statistics
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from genai_prices import Usage, calc_price
 from hiveboard_collector.cost import call_models, cost_for_span
 from hiveboard_collector.pricing import ModelPricer, PricingJob
 from hiveboard_collector.schema import SchemaConfig, migrate
+from hiveboard_collector.schema.prices_table import PRICES_COLUMNS
 from hiveboard_collector.storage import ChDBStorage, QueryResult, Storage
 from tests.collector.test_schema import (
     NOW_NS,
@@ -266,32 +268,53 @@ def test_refresh_reprices_the_rows_older_than_the_max_age(storage: ChDBStorage, 
     assert stored_at(storage, models)[models[0]] > first[models[0]]
 
 
-def test_price_models_writes_only_new_pairs_and_remembers_them(storage: ChDBStorage) -> None:
-    counting = StorageProxy(storage)
-    pricer = ModelPricer(counting)
-    new_model = f"gpt-4o-{new_id()}"  # unknown to genai-prices, so stored unpriced
-    pairs = [("openai", "gpt-4o-mini"), ("openai", new_model), ("openai", new_model), ("openai", "")]
-    known = storage.query(
-        "SELECT count() FROM hb_model_prices WHERE (Provider, Model) = ('openai', 'gpt-4o-mini')"
+def insert_price(storage: Storage, provider: str, model: str, updated_at: datetime) -> None:
+    """A row of hb_model_prices for a model genai-prices does not know, as the pricer writes it."""
+    storage.insert(
+        "hb_model_prices",
+        PRICES_COLUMNS,
+        [[provider, model, None, None, None, None, "", False, False, updated_at]],
     )
-    already_stored = 1 if known.rows[0][0] else 0
-
-    assert pricer.price_models(pairs) == 2 - already_stored
-    statements = counting.statements
-    assert pricer.price_models(pairs) == 0
-    assert counting.statements == statements  # known pairs: no storage access at all
-
-    # A second process finds them in storage and writes nothing.
-    assert ModelPricer(storage).price_models(pairs) == 0
-    rows = storage.query(
-        "SELECT Model, Priced, MatchedModel FROM hb_model_prices FINAL"
-        " WHERE Provider = 'openai' AND Model IN ('gpt-4o-mini', {model:String})",
-        {"model": new_model},
-    ).rows
-    assert sorted(rows) == sorted([("gpt-4o-mini", True, "gpt-4o-mini"), (new_model, False, "")])
 
 
-def test_price_models_takes_the_pairs_of_call_models(storage: ChDBStorage, tenant: str) -> None:
+def test_price_new_models_prices_only_the_pairs_without_any_row(storage: ChDBStorage, tenant: str) -> None:
+    pricer = ModelPricer(storage)
+    pricer.price_new_models()  # the calls of earlier tests
+    stale, new = insert_unknown_models(storage, tenant, 2)
+    long_ago = datetime.now(tz=UTC) - timedelta(days=30)  # far older than the max age
+    insert_price(storage, "", stale, long_ago)
+
+    assert pricer.price_new_models() == 1
+    assert pricer.price_new_models() == 0
+    assert ModelPricer(storage).price_new_models() == 0  # nothing in memory: another process agrees
+    priced = stored_at(storage, [stale, new])
+    assert priced[stale] < long_ago + timedelta(seconds=1)  # untouched, however old
+    assert priced[new] > long_ago + timedelta(days=29)
+
+    assert pricer.refresh() >= 1  # a refresh, unlike price_new_models, prices the stale row again
+    assert stored_at(storage, [stale])[stale] > long_ago
+
+
+def test_price_new_models_stores_a_model_unknown_to_genai_prices_unpriced(
+    storage: ChDBStorage, tenant: str
+) -> None:
+    ModelPricer(storage).price_new_models()
+    span_id, model = new_id(), f"gpt-4o-{new_id()}"  # unknown to genai-prices
+    call = {"gen_ai.provider.name": "openai", "gen_ai.request.model": model, "gen_ai.usage.input_tokens": 9}
+    insert_spans(storage, genai_call(tenant, call, span_id))
+
+    assert ModelPricer(storage).price_new_models() == 1
+
+    stored = storage.query(
+        "SELECT Priced, MatchedModel, Input FROM hb_model_prices FINAL"
+        " WHERE Provider = 'openai' AND Model = {model:String}",
+        {"model": model},
+    )
+    assert stored.rows == [(False, "", None)]
+    assert costs(storage, tenant) == {span_id: (None, "unpriced", "")}
+
+
+def test_price_new_models_prices_the_pairs_of_call_models(storage: ChDBStorage, tenant: str) -> None:
     span_id = new_id()
     attributes = {
         "gen_ai.provider.name": "azure.ai.openai",
@@ -300,8 +323,17 @@ def test_price_models_takes_the_pairs_of_call_models(storage: ChDBStorage, tenan
         "gen_ai.usage.input_tokens": 1_000_000,
     }
     insert_spans(storage, genai_call(tenant, attributes, span_id))
-    # As the collector's writer does after an insert, without waiting for a refresh.
-    assert ModelPricer(storage).price_models(call_models(exported(attributes))) >= 1
+    pairs = call_models(exported(attributes))
+
+    # As the collector's pricing job does when the writer wakes it, without waiting for a refresh.
+    assert ModelPricer(storage).price_new_models() >= 1
+
+    stored = storage.query(
+        "SELECT Provider, Model, Priced FROM hb_model_prices FINAL"
+        " WHERE (Provider, Model) IN {pairs:Array(Tuple(String, String))}",
+        {"pairs": pairs},
+    ).rows
+    assert sorted(stored) == sorted([(*pairs[0], False), (*pairs[1], True)])  # the deployment, gpt-4o
     assert costs(storage, tenant) == {span_id: (2.5, "estimated", "gpt-4o")}
 
 
@@ -343,6 +375,127 @@ def test_the_job_stops_promptly_between_refreshes(storage: ChDBStorage) -> None:
     job.stop()
     assert time.monotonic() - started < 1
     assert not job.running
+
+
+class CountingPricer(ModelPricer):
+    """A `ModelPricer` that counts the runs of `price_new_models` (failed ones too) and signals the
+    end of each, and of the first refresh."""
+
+    def __init__(self, storage: Storage) -> None:
+        super().__init__(storage)
+        self.refreshed = threading.Event()
+        self.new_model_runs = 0
+        self.priced_new = threading.Event()
+
+    def refresh(self, all_models: bool = False) -> int:
+        try:
+            return super().refresh(all_models)
+        finally:
+            self.refreshed.set()
+
+    def price_new_models(self) -> int:
+        self.new_model_runs += 1  # only the job's thread calls it
+        try:
+            return super().price_new_models()
+        finally:
+            self.priced_new.set()
+
+
+# Any wait for the job ends well within this, or it is stuck.
+WAIT_S = 20.0
+
+
+def wait_until_priced(storage: Storage, models: list[str], timeout_s: float = WAIT_S) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if sorted(stored_at(storage, models)) == sorted(models):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@contextmanager
+def running_job(job: PricingJob) -> Iterator[PricingJob]:
+    job.start()
+    try:
+        yield job
+    finally:
+        job.stop()
+
+
+def test_a_wake_prices_a_new_model_at_once_between_refreshes(storage: ChDBStorage, tenant: str) -> None:
+    pricer = CountingPricer(storage)
+    with running_job(PricingJob(pricer, interval_s=3600)) as job:
+        assert pricer.refreshed.wait(WAIT_S)  # the refresh at start; the next one is an hour away
+        models = insert_unknown_models(storage, tenant, 1)
+        assert not stored_at(storage, models)
+
+        job.wake()
+
+        assert wait_until_priced(storage, models, timeout_s=10)
+        assert pricer.priced_new.wait(WAIT_S)
+        assert pricer.new_model_runs == 1
+
+
+def test_a_burst_of_wakes_runs_few_pricings_and_the_last_wake_is_still_served(
+    storage: ChDBStorage, tenant: str
+) -> None:
+    pricer = CountingPricer(storage)
+    with running_job(PricingJob(pricer, interval_s=3600, min_wake_interval_s=2.0)) as job:
+        assert pricer.refreshed.wait(WAIT_S)
+        burst_end = time.monotonic() + 1.0
+        wakes = 0
+        while time.monotonic() < burst_end:  # a writer finishing an insert every 5 ms, for a second
+            job.wake()
+            wakes += 1
+            time.sleep(0.005)
+        assert pricer.priced_new.wait(WAIT_S)  # the first wake was served at once
+        models = insert_unknown_models(storage, tenant, 1)
+
+        job.wake()  # held back (the job is within min_wake_interval_s of its last run), not lost
+
+        assert wait_until_priced(storage, models)
+    # The first wake, then one run for the wakes held back (and the last one, unless it came after).
+    assert 2 <= pricer.new_model_runs <= 3, f"{wakes} wakes ran {pricer.new_model_runs} pricings"
+
+
+def test_the_job_stops_promptly_while_it_holds_back_a_wake(storage: ChDBStorage) -> None:
+    pricer = CountingPricer(storage)
+    job = PricingJob(pricer, interval_s=3600, min_wake_interval_s=60)
+    with running_job(job):
+        assert pricer.refreshed.wait(WAIT_S)
+        job.wake()
+        assert pricer.priced_new.wait(WAIT_S)
+        job.wake()  # due in a minute
+        started = time.monotonic()
+        job.stop()
+        assert time.monotonic() - started < 5  # not the minute the wake waits for
+        assert not job.running
+
+
+def test_a_wake_whose_pricing_fails_is_retried_at_the_next_wake(
+    storage: ChDBStorage, tenant: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    failing = StorageProxy(storage)
+    pricer = CountingPricer(failing)
+    with (
+        caplog.at_level(logging.WARNING, logger="hiveboard_collector.pricing"),
+        running_job(PricingJob(pricer, interval_s=3600, min_wake_interval_s=0.1)) as job,
+    ):
+        assert pricer.refreshed.wait(WAIT_S)
+        models = insert_unknown_models(storage, tenant, 1)
+        failing.down = True
+        job.wake()
+        assert pricer.priced_new.wait(WAIT_S)  # the pricing ran, and failed
+        failing.down = False
+        assert not stored_at(storage, models)
+        assert job.running
+
+        job.wake()
+
+        assert wait_until_priced(storage, models)
+    failed = [record for record in caplog.records if "storage is down (injected)" in record.getMessage()]
+    assert len(failed) == 1
 
 
 # ---- speed ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The write path on real chDB: batching, back-pressure, storage failures and recovery (directly on
 `BatchWriter`, then through both receivers with the real OpenTelemetry exporters), draining on
-close, the JSONCompactColumns row encoding, and `log_rows`.
+close, the spans' protobuf envelopes (`TRACES_INPUT`) and the logs' JSONCompactColumns rows
+(`LOGS_INPUT`) as ClickHouse decodes them, and `log_rows`.
 
 Failures are injected by wrapping the real storage (`InstrumentedStorage`): it counts inserts,
 can hold them at a gate, and can play an outage in which every call raises `StorageError`.
@@ -8,14 +9,15 @@ can hold them at a gate, and can play an outage in which every call raises `Stor
 
 from __future__ import annotations
 
-import json
+import logging
 import math
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -24,8 +26,10 @@ from google.rpc.error_details_pb2 import RetryInfo
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValueList
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
@@ -33,11 +37,17 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from hiveboard_collector.keys import KeyStore
 from hiveboard_collector.log_rows import LOG_COLUMNS, log_rows
-from hiveboard_collector.row_encoding import LOGS_INPUT, TRACES_INPUT
+from hiveboard_collector.row_encoding import LOGS_INPUT
 from hiveboard_collector.service import CollectorConfig
 from hiveboard_collector.storage import EncodedRows, QueryResult, Storage, StorageError
-from hiveboard_collector.trace_rows import TRACE_COLUMNS, trace_rows
-from hiveboard_collector.writer import BatchWriter, WriteFailedError, WriterBusyError, WriterConfig
+from hiveboard_collector.trace_rows import TRACE_COLUMNS, TRACES_INPUT, trace_export
+from hiveboard_collector.writer import (
+    BatchWriter,
+    TableInput,
+    WriteFailedError,
+    WriterBusyError,
+    WriterConfig,
+)
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
 from tests.collector.otlp_harness import (
     RETRY_INFO_KEY,
@@ -124,16 +134,27 @@ def tenant_id() -> str:
     return f"tenant-{new_span_id().hex()}"
 
 
-def span_rows(tenant_id: str, count: int = 1) -> list[tuple[Any, ...]]:
-    """`count` otel_traces rows of fresh spans of `tenant_id`."""
-    rows = trace_rows(
-        trace_request([make_span(f"span {index}") for index in range(count)]), tenant_id, "live"
-    )
-    return rows.rows
+@dataclass(frozen=True)
+class Spans:
+    """A request of fresh spans as the receivers hand it to the trace writer (`trace_export`): its
+    `envelope`, the number of `spans` in it, and their ids (hex, as stored)."""
+
+    envelope: bytes
+    spans: int
+    ids: list[str]
 
 
-def span_ids_of(rows: Sequence[Sequence[Any]]) -> list[str]:
-    return [row[TRACE_COLUMNS.index("SpanId")] for row in rows]
+def spans_of(tenant_id: str, count: int = 1) -> Spans:
+    """A request of `count` fresh spans of `tenant_id`."""
+    request = trace_request([make_span(f"span {index}") for index in range(count)])
+    export = trace_export(request, tenant_id, "live")
+    assert (export.spans, export.rejected) == (count, 0), export.errors
+    return Spans(export.envelope, export.spans, sorted(span_ids_hex(request)))
+
+
+def span_ids_of(requests: Iterable[Spans]) -> list[str]:
+    """The span ids of `requests`, sorted (as `stored_ids` lists them)."""
+    return sorted(span_id for request in requests for span_id in request.ids)
 
 
 def stored_ids(storage: Storage, tenant_id: str) -> list[str]:
@@ -156,9 +177,12 @@ def writers() -> Iterator[list[BatchWriter]]:
 
 
 def new_writer(
-    writers: list[BatchWriter], storage: Storage, config: WriterConfig | None = None
+    writers: list[BatchWriter],
+    storage: Storage,
+    config: WriterConfig | None = None,
+    table_input: TableInput = TRACES_INPUT,
 ) -> BatchWriter:
-    writer = BatchWriter(storage, TRACES_INPUT, config or WriterConfig())
+    writer = BatchWriter(storage, table_input, config or WriterConfig())
     writers.append(writer)
     return writer
 
@@ -170,19 +194,17 @@ def test_many_concurrent_requests_become_few_inserts(
     storage: InstrumentedStorage, writers: list[BatchWriter], tenant_id: str
 ) -> None:
     writer = new_writer(writers, storage)
-    requests = [span_rows(tenant_id, 4) for _ in range(200)]
+    requests = [spans_of(tenant_id, 4) for _ in range(200)]
 
-    def send(batch: list[list[tuple[Any, ...]]]) -> None:
-        for future in [writer.submit(rows) for rows in batch]:
+    def send(batch: list[Spans]) -> None:
+        for future in [writer.submit(request.envelope, request.spans) for request in batch]:
             future.result(WAIT_S)
 
     with ThreadPoolExecutor(20) as pool:
         list(pool.map(send, [requests[i::20] for i in range(20)]))
 
     assert storage.inserts <= 10, f"{len(requests)} requests took {storage.inserts} inserts"
-    assert stored_ids(storage, tenant_id) == sorted(
-        span_id for rows in requests for span_id in span_ids_of(rows)
-    )
+    assert stored_ids(storage, tenant_id) == span_ids_of(requests)
 
 
 def test_senders_waiting_for_their_acknowledgements_share_inserts(
@@ -191,20 +213,20 @@ def test_senders_waiting_for_their_acknowledgements_share_inserts(
     writer = new_writer(writers, storage)
     senders, per_sender = 8, 15
 
-    def send(_: int) -> list[str]:
+    def send(_: int) -> list[Spans]:
         sent = []
         for _ in range(per_sender):
-            rows = span_rows(tenant_id, 2)
-            writer.write(rows, timeout=WAIT_S)  # acknowledged once written
-            sent += span_ids_of(rows)
+            request = spans_of(tenant_id, 2)
+            writer.write(request.envelope, request.spans, timeout=WAIT_S)  # acknowledged once written
+            sent.append(request)
         return sent
 
     with ThreadPoolExecutor(senders) as pool:
-        acknowledged = [span_id for sent in pool.map(send, range(senders)) for span_id in sent]
+        acknowledged = [request for sent in pool.map(send, range(senders)) for request in sent]
 
     requests = senders * per_sender
     assert storage.inserts <= requests / 2, f"{requests} requests took {storage.inserts} inserts"
-    assert stored_ids(storage, tenant_id) == sorted(acknowledged)
+    assert stored_ids(storage, tenant_id) == span_ids_of(acknowledged)
 
 
 def test_a_batch_never_exceeds_max_batch_rows_unless_one_request_does(
@@ -212,11 +234,10 @@ def test_a_batch_never_exceeds_max_batch_rows_unless_one_request_does(
 ) -> None:
     storage.gate.clear()
     writer = new_writer(writers, storage, WriterConfig(max_batch_rows=10))
-    first = writer.submit(span_rows(tenant_id, 1))
+    requests = [spans_of(tenant_id, 1), *(spans_of(tenant_id, 4) for _ in range(5)), spans_of(tenant_id, 25)]
+    first = writer.submit(requests[0].envelope, requests[0].spans)
     assert storage.insert_started.wait(WAIT_S)  # the writer holds the first request at the gate
-    futures = [writer.submit(span_rows(tenant_id, 4)) for _ in range(5)] + [
-        writer.submit(span_rows(tenant_id, 25))
-    ]
+    futures = [writer.submit(request.envelope, request.spans) for request in requests[1:]]
 
     storage.gate.set()
     for future in [first, *futures]:
@@ -224,7 +245,49 @@ def test_a_batch_never_exceeds_max_batch_rows_unless_one_request_does(
 
     # [1], [4, 4], [4, 4], [4], [25]: five inserts, each within the limit or a single request.
     assert storage.inserts == 5
-    assert len(stored_ids(storage, tenant_id)) == 1 + 5 * 4 + 25
+    assert stored_ids(storage, tenant_id) == span_ids_of(requests)
+
+
+def test_a_request_without_rows_is_acknowledged_without_an_insert(
+    storage: InstrumentedStorage, writers: list[BatchWriter], tenant_id: str
+) -> None:
+    writer = new_writer(writers, storage)
+    request = trace_request([make_span(span_id=bytes(8))])  # its only span is rejected
+    export = trace_export(request, tenant_id, "live")
+    assert (export.spans, export.rejected) == (0, 1)
+
+    writer.submit(export.envelope, export.spans).result(WAIT_S)
+
+    assert storage.inserts == 0
+    assert writer.pending_rows == 0
+
+
+def test_on_written_follows_each_successful_insert_and_its_failures_never_fail_a_write(
+    storage: InstrumentedStorage, tenant_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    inserts_seen: list[int] = []
+
+    def on_written() -> None:
+        inserts_seen.append(storage.inserts)
+        raise RuntimeError("the follow-up failed (injected)")
+
+    writer = BatchWriter(storage, TRACES_INPUT, on_written=on_written)
+    before, during, after = spans_of(tenant_id), spans_of(tenant_id), spans_of(tenant_id)
+    with caplog.at_level(logging.ERROR, logger="hiveboard_collector.writer"):
+        writer.write(before.envelope, before.spans, timeout=WAIT_S)
+        storage.down = True
+        failed = writer.submit(during.envelope, during.spans).exception(WAIT_S)
+        storage.down = False
+        writer.write(after.envelope, after.spans, timeout=WAIT_S)
+        writer.close(timeout=WAIT_S)  # on_written runs after the futures resolve: let it finish
+
+    assert isinstance(failed, WriteFailedError) and failed.retryable
+    assert inserts_seen == [1, 3]  # after the first and third inserts, not after the failed second
+    assert stored_ids(storage, tenant_id) == span_ids_of([before, after])
+    follow_ups = [
+        record for record in caplog.records if "after writing to otel_traces" in record.getMessage()
+    ]
+    assert len(follow_ups) == 2
 
 
 # ---- back-pressure --------------------------------------------------------------------------------------
@@ -235,13 +298,14 @@ def test_rows_beyond_max_pending_rows_are_turned_away_with_retry_after(
 ) -> None:
     storage.gate.clear()
     writer = new_writer(writers, storage, WriterConfig(max_pending_rows=10, retry_after_s=3))
-    in_flight = writer.submit(span_rows(tenant_id, 6))
+    six, four, one, ten = (spans_of(tenant_id, count) for count in (6, 4, 1, 10))
+    in_flight = writer.submit(six.envelope, six.spans)
     assert storage.insert_started.wait(WAIT_S)
-    queued = writer.submit(span_rows(tenant_id, 4))  # 10 pending: at the limit, still accepted
+    queued = writer.submit(four.envelope, four.spans)  # 10 pending: at the limit, still accepted
     assert writer.pending_rows == 10
 
     with pytest.raises(WriterBusyError) as refused:
-        writer.submit(span_rows(tenant_id, 1))
+        writer.submit(one.envelope, one.spans)
 
     assert refused.value.retry_after_s == 3
     assert "10 rows are waiting to be written to otel_traces" in str(refused.value)
@@ -249,18 +313,19 @@ def test_rows_beyond_max_pending_rows_are_turned_away_with_retry_after(
     in_flight.result(WAIT_S)
     queued.result(WAIT_S)
     assert writer.pending_rows == 0
-    writer.write(span_rows(tenant_id, 10), timeout=WAIT_S)  # room again
-    assert len(stored_ids(storage, tenant_id)) == 20
+    writer.write(ten.envelope, ten.spans, timeout=WAIT_S)  # room again
+    assert stored_ids(storage, tenant_id) == span_ids_of([six, four, ten])  # not the one turned away
 
 
 def test_one_request_larger_than_max_pending_rows_is_admitted_when_nothing_waits(
     storage: InstrumentedStorage, writers: list[BatchWriter], tenant_id: str
 ) -> None:
     writer = new_writer(writers, storage, WriterConfig(max_pending_rows=10))
+    request = spans_of(tenant_id, 25)
 
-    writer.write(span_rows(tenant_id, 25), timeout=WAIT_S)
+    writer.write(request.envelope, request.spans, timeout=WAIT_S)
 
-    assert len(stored_ids(storage, tenant_id)) == 25
+    assert stored_ids(storage, tenant_id) == span_ids_of([request])
 
 
 # ---- failures -------------------------------------------------------------------------------------------
@@ -270,12 +335,12 @@ def test_storage_down_fails_writes_retryably_and_a_retry_after_recovery_loses_no
     storage: InstrumentedStorage, writers: list[BatchWriter], tenant_id: str
 ) -> None:
     writer = new_writer(writers, storage, WriterConfig(retry_after_s=2))
-    before = span_rows(tenant_id, 3)
-    writer.write(before, timeout=WAIT_S)
+    before = spans_of(tenant_id, 3)
+    writer.write(before.envelope, before.spans, timeout=WAIT_S)
     storage.down = True
-    during = [span_rows(tenant_id, 2) for _ in range(3)]
+    during = [spans_of(tenant_id, 2) for _ in range(3)]
 
-    futures = [writer.submit(rows) for rows in during]
+    futures = [writer.submit(request.envelope, request.spans) for request in during]
 
     for future in futures:
         error = future.exception(WAIT_S)
@@ -284,24 +349,39 @@ def test_storage_down_fails_writes_retryably_and_a_retry_after_recovery_loses_no
         assert "could not write to otel_traces" in str(error) and "injected outage" in str(error)
     assert writer.pending_rows == 0
     storage.down = False
-    for rows in during:  # what a sender does with a retryable failure
-        writer.write(rows, timeout=WAIT_S)
-    everything = before + [row for rows in during for row in rows]
-    assert stored_ids(storage, tenant_id) == sorted(span_ids_of(everything))  # each exactly once
+    for request in during:  # what a sender does with a retryable failure
+        writer.write(request.envelope, request.spans, timeout=WAIT_S)
+    assert stored_ids(storage, tenant_id) == span_ids_of([before, *during])  # each exactly once
+
+
+def log_batch(tenant_id: str, count: int) -> list[tuple[Any, ...]]:
+    """The otel_logs rows of a request of `count` records of `tenant_id`, with distinct bodies."""
+    records = [LogRecord(body=AnyValue(string_value=f"record {new_span_id().hex()}")) for _ in range(count)]
+    rows = log_rows(log_request(records), tenant_id, "live")
+    assert len(rows.rows) == count, rows.errors
+    return rows.rows
+
+
+def stored_log_bodies(storage: Storage, tenant_id: str) -> list[str]:
+    rows = storage.query(
+        "SELECT Body FROM otel_logs WHERE ResourceAttributes[{attribute:String}] = {tenant:String} ORDER BY Body",
+        {"attribute": HIVEBOARD_TENANT_ID, "tenant": tenant_id},
+    ).rows
+    return [body for (body,) in rows]
 
 
 def test_a_batch_clickhouse_refuses_fails_only_the_request_at_fault(
     storage: InstrumentedStorage, writers: list[BatchWriter], tenant_id: str
 ) -> None:
     storage.gate.clear()
-    writer = new_writer(writers, storage)
-    first_rows = span_rows(tenant_id)
-    first = writer.submit(first_rows)
+    writer = new_writer(writers, storage, table_input=LOGS_INPUT)
+    first_rows = log_batch(tenant_id, 1)
+    first = writer.submit(first_rows, len(first_rows))
     assert storage.insert_started.wait(WAIT_S)  # the next three requests gather into one batch
-    good, bad, also_good = span_rows(tenant_id, 2), span_rows(tenant_id, 2), span_rows(tenant_id, 2)
-    duration = TRACE_COLUMNS.index("Duration")
-    bad[1] = (*bad[1][:duration], "not a number", *bad[1][duration + 1 :])
-    futures = [writer.submit(rows) for rows in (good, bad, also_good)]
+    good, bad, also_good = log_batch(tenant_id, 2), log_batch(tenant_id, 2), log_batch(tenant_id, 2)
+    severity = LOG_COLUMNS.index("SeverityNumber")
+    bad[1] = (*bad[1][:severity], "not a number", *bad[1][severity + 1 :])
+    futures = [writer.submit(rows, len(rows)) for rows in (good, bad, also_good)]
 
     storage.gate.set()
 
@@ -310,9 +390,55 @@ def test_a_batch_clickhouse_refuses_fails_only_the_request_at_fault(
     futures[2].result(WAIT_S)
     error = futures[1].exception(WAIT_S)
     assert isinstance(error, WriteFailedError) and not error.retryable
-    assert "could not write to otel_traces" in str(error)
+    assert "could not write to otel_logs" in str(error)
     assert storage.inserts == 1 + 1 + 3  # the first, the refused batch, then each request alone
-    assert stored_ids(storage, tenant_id) == sorted(span_ids_of(first_rows + good + also_good))
+    body = LOG_COLUMNS.index("Body")
+    assert stored_log_bodies(storage, tenant_id) == sorted(row[body] for row in first_rows + good + also_good)
+
+
+def _length_delimited(number: int, data: bytes) -> bytes:
+    """A protobuf field of wire type 2 (`data` shorter than 128 bytes: a one-byte length)."""
+    assert number < 16 and len(data) < 128
+    return bytes([number << 3 | 2, len(data)]) + data
+
+
+def mistyped_request() -> ExportTraceServiceRequest:
+    """A request Python's protobuf parses, whose one span also carries its `name` (field 5, a
+    string) as a varint: protobuf keeps such a field as an unknown field, and serializes it again."""
+    span = make_span("mistyped").SerializeToString() + bytes([5 << 3 | 0, 1])
+    request = ExportTraceServiceRequest.FromString(
+        _length_delimited(1, _length_delimited(2, _length_delimited(2, span)))
+    )
+    assert len(request.resource_spans[0].scope_spans[0].spans) == 1
+    return request
+
+
+def test_a_span_request_clickhouse_cannot_decode_fails_only_itself_and_not_retryably(
+    storage: InstrumentedStorage, writers: list[BatchWriter], tenant_id: str
+) -> None:
+    storage.gate.clear()
+    writer = new_writer(writers, storage)
+    first = spans_of(tenant_id)
+    held = writer.submit(first.envelope, first.spans)
+    assert storage.insert_started.wait(WAIT_S)  # the next three requests gather into one batch
+    good, also_good = spans_of(tenant_id, 2), spans_of(tenant_id, 2)
+    mistyped = trace_export(mistyped_request(), tenant_id, "live")
+    assert (mistyped.spans, mistyped.rejected) == (1, 0)
+    futures = [
+        writer.submit(good.envelope, good.spans),
+        writer.submit(mistyped.envelope, mistyped.spans),
+        writer.submit(also_good.envelope, also_good.spans),
+    ]
+
+    storage.gate.set()
+
+    held.result(WAIT_S)
+    futures[0].result(WAIT_S)  # the other requests of the batch are written
+    futures[2].result(WAIT_S)
+    error = futures[1].exception(WAIT_S)
+    # Stored (the stray field ignored) or refused for good: a retry would fail again, forever.
+    assert error is None or (isinstance(error, WriteFailedError) and not error.retryable)
+    assert set(span_ids_of([first, good, also_good])) <= set(stored_ids(storage, tenant_id))
 
 
 def test_close_writes_everything_pending_then_refuses_more(
@@ -320,10 +446,10 @@ def test_close_writes_everything_pending_then_refuses_more(
 ) -> None:
     storage.gate.clear()
     writer = BatchWriter(storage, TRACES_INPUT)
-    requests = [span_rows(tenant_id, 3) for _ in range(4)]
-    futures = [writer.submit(requests[0])]
+    requests = [spans_of(tenant_id, 3) for _ in range(4)]
+    futures = [writer.submit(requests[0].envelope, requests[0].spans)]
     assert storage.insert_started.wait(WAIT_S)
-    futures += [writer.submit(rows) for rows in requests[1:]]
+    futures += [writer.submit(request.envelope, request.spans) for request in requests[1:]]
     closing = threading.Thread(target=writer.close)
     closing.start()
 
@@ -332,25 +458,28 @@ def test_close_writes_everything_pending_then_refuses_more(
 
     assert not closing.is_alive()
     assert all(future.done() and future.exception() is None for future in futures)
-    assert stored_ids(storage, tenant_id) == sorted(span_ids_of([row for rows in requests for row in rows]))
+    assert stored_ids(storage, tenant_id) == span_ids_of(requests)
+    late = spans_of(tenant_id)
     with pytest.raises(RuntimeError, match="the otel_traces writer is closed"):
-        writer.submit(span_rows(tenant_id))
+        writer.submit(late.envelope, late.spans)
 
 
 def test_an_insert_failing_with_an_os_error_fails_the_batch_and_the_writer_keeps_writing(
     chdb: Storage, writers: list[BatchWriter], tenant_id: str
 ) -> None:
     writer = new_writer(writers, chdb)
+    lost, written = spans_of(tenant_id), spans_of(tenant_id)
     spool = chdb.data_dir / "spool"  # type: ignore[attr-defined]
     shutil.rmtree(spool)  # as a full disk would, file creation in the spool now fails
     try:
-        failed: Future[None] = writer.submit(span_rows(tenant_id))
+        failed: Future[None] = writer.submit(lost.envelope, lost.spans)
         error = failed.exception(timeout=2)
     finally:
         spool.mkdir(exist_ok=True)
 
     assert isinstance(error, WriteFailedError) and error.retryable
-    writer.write(span_rows(tenant_id), timeout=2)  # the writer still writes
+    writer.write(written.envelope, written.spans, timeout=2)  # the writer still writes
+    assert stored_ids(chdb, tenant_id) == span_ids_of([written])
 
 
 # ---- failures through the receivers ---------------------------------------------------------------------
@@ -529,28 +658,33 @@ def test_the_real_exporters_retry_through_an_outage_and_every_span_is_stored(
     assert len(stored_ids(storage, tenant.id)) == len(set(stored_ids(storage, tenant.id)))  # none twice
 
 
-# ---- the row encoding -----------------------------------------------------------------------------------
+# ---- the encodings --------------------------------------------------------------------------------------
 
 MAX_UINT64 = 2**64 - 1
 TRICKY_TEXT = 'unicode ✓ 日本語 🐝, "quotes", \\backslash, \ttab,\nnewline, nul \x00 and \x7f'
 
 
-def trace_row(tenant_id: str, **values: Any) -> tuple[Any, ...]:
-    """An otel_traces row (TRACE_COLUMNS order) of `tenant_id`, with `values` by column name."""
+def trace_row(span: Span, tenant_id: str, key_type: str = "live", **values: Any) -> tuple[Any, ...]:
+    """The otel_traces row (TRACE_COLUMNS order) of a `make_span` span sent by `tenant_id` in a
+    `trace_request(..., service="encoding")`, with `values` by column name."""
     defaults: dict[str, Any] = {
-        "Timestamp": time.time_ns(),
-        "TraceId": new_trace_id().hex(),
-        "SpanId": new_span_id().hex(),
+        "Timestamp": span.start_time_unix_nano,
+        "TraceId": span.trace_id.hex(),
+        "SpanId": span.span_id.hex(),
         "ParentSpanId": "",
         "TraceState": "",
-        "SpanName": "row",
+        "SpanName": span.name,
         "SpanKind": "Internal",
         "ServiceName": "encoding",
-        "ResourceAttributes": {HIVEBOARD_TENANT_ID: tenant_id, HIVEBOARD_KEY_TYPE: "live"},
-        "ScopeName": "",
+        "ResourceAttributes": {
+            "service.name": "encoding",
+            HIVEBOARD_TENANT_ID: tenant_id,
+            HIVEBOARD_KEY_TYPE: key_type,
+        },
+        "ScopeName": "tests.collector",
         "ScopeVersion": "",
         "SpanAttributes": {},
-        "Duration": 0,
+        "Duration": span.end_time_unix_nano - span.start_time_unix_nano,
         "StatusCode": "Unset",
         "StatusMessage": "",
         "Events.Timestamp": [],
@@ -583,32 +717,61 @@ def read_back(storage: Storage, columns: Sequence[str], table: str, tenant_id: s
 
 def test_traces_input_round_trips_every_value_exactly(chdb: Storage, tenant_id: str) -> None:
     now = time.time_ns() // 1_000_000_000 * 1_000_000_000 + 123_456_789
-    rows = [
+    link_trace_id, link_span_id = new_trace_id(), new_span_id()
+    tricky = make_span(
+        TRICKY_TEXT,
+        start_ns=now,
+        duration_ns=MAX_UINT64 - now,  # ends at the last nanosecond a fixed64 holds
+        attributes={TRICKY_TEXT: TRICKY_TEXT, "empty": "", "": "empty key"},
+    )
+    tricky.status.message = TRICKY_TEXT
+    tricky.events.add(
+        time_unix_nano=now + 1, name="first ✓", attributes=[key_value("k", "v"), key_value("ü", "ß")]
+    )
+    tricky.events.add(time_unix_nano=now + 999_999_999)
+    tricky.links.add(
+        trace_id=link_trace_id,
+        span_id=link_span_id,
+        trace_state="a=1,b=2",
+        attributes=[key_value("link", "✓")],
+    )
+    plain = make_span("plain", start_ns=now + 1, duration_ns=0)
+    # Far future, but before 2106: the TTL's toDateTime wraps around after that and drops the row.
+    far = make_span("2100-01-01, last nanosecond", start_ns=4_102_444_800_999_999_999)
+    other_tenant = f"{tenant_id}-other"
+    expected = [
         trace_row(
+            tricky,
             tenant_id,
-            Timestamp=now,
-            SpanName=TRICKY_TEXT,
-            StatusMessage=TRICKY_TEXT,
             SpanAttributes={TRICKY_TEXT: TRICKY_TEXT, "empty": "", "": "empty key"},
-            Duration=MAX_UINT64,
+            StatusMessage=TRICKY_TEXT,
             **{
                 "Events.Timestamp": [now + 1, now + 999_999_999],
                 "Events.Name": ["first ✓", ""],
                 "Events.Attributes": [{"k": "v", "ü": "ß"}, {}],
-                "Links.TraceId": [new_trace_id().hex()],
-                "Links.SpanId": [new_span_id().hex()],
+                "Links.TraceId": [link_trace_id.hex()],
+                "Links.SpanId": [link_span_id.hex()],
                 "Links.TraceState": ["a=1,b=2"],
                 "Links.Attributes": [{"link": "✓"}],
             },
         ),
-        trace_row(tenant_id, Timestamp=now + 1),
-        # Far future, but before 2106: the TTL's toDateTime wraps around after that and drops the row.
-        trace_row(tenant_id, Timestamp=4_102_444_800_999_999_999, SpanName="2100-01-01, last nanosecond"),
+        trace_row(plain, tenant_id),
+        trace_row(far, tenant_id),
+    ]
+    assert expected[0][TRACE_COLUMNS.index("Duration")] > 2**63  # past Int64: UInt64 all the way
+    envelopes = [
+        trace_export(trace_request([tricky, plain], service="encoding"), tenant_id, "live").envelope,
+        trace_export(trace_request([make_span()], service="encoding"), other_tenant, "test").envelope,
+        trace_export(trace_request([far], service="encoding"), tenant_id, "live").envelope,
     ]
 
-    TRACES_INPUT.insert(chdb, rows)
+    TRACES_INPUT.insert(chdb, envelopes)
 
-    assert read_back(chdb, TRACE_COLUMNS, "otel_traces", tenant_id) == rows
+    assert read_back(chdb, TRACE_COLUMNS, "otel_traces", tenant_id) == expected
+    (other,) = read_back(chdb, ["ResourceAttributes"], "otel_traces", other_tenant)  # each envelope its own
+    assert other == (
+        {"service.name": "encoding", HIVEBOARD_TENANT_ID: other_tenant, HIVEBOARD_KEY_TYPE: "test"},
+    )
 
 
 def test_an_empty_batch_is_a_valid_insert_of_nothing(chdb: Storage) -> None:
@@ -616,10 +779,15 @@ def test_an_empty_batch_is_a_valid_insert_of_nothing(chdb: Storage) -> None:
         return chdb.query("SELECT (SELECT count() FROM otel_traces), (SELECT count() FROM otel_logs)").rows
 
     before = counts()
-    assert json.loads(TRACES_INPUT.encode([]).body) == [[] for _ in TRACE_COLUMNS]
+    encoded = TRACES_INPUT.encode([])
+    assert (encoded.body, encoded.format) == (b"", "Protobuf")
+    no_spans = trace_export(trace_request([]), "nobody", "live")
+    assert no_spans.spans == 0 and no_spans.envelope
 
     TRACES_INPUT.insert(chdb, [])
+    TRACES_INPUT.insert(chdb, [no_spans.envelope])  # an envelope of a request without spans
     LOGS_INPUT.insert(chdb, [])
+    LOGS_INPUT.insert(chdb, [[], []])  # requests without records
 
     assert counts() == before
 
@@ -630,9 +798,13 @@ def test_logs_input_round_trips_every_value_exactly(chdb: Storage, tenant_id: st
     resource = {HIVEBOARD_TENANT_ID: tenant_id, HIVEBOARD_KEY_TYPE: "test", "service.name": "svc"}
     values = [now, new_trace_id().hex(), new_span_id().hex(), 255, "FATAL", 24, "svc", TRICKY_TEXT, "https://schema/1",
               resource, "https://schema/2", "scope ✓", "1.0", attributes, attributes, "event.name"]  # fmt: skip
-    rows = [tuple(values), (now + 1, "", "", 0, "", 0, "", "", "", resource, "", "", "", {}, {}, "")]
+    rows = [
+        tuple(values),
+        (now + 1, "", "", 0, "", 0, "", "", "", resource, "", "", "", {}, {}, ""),
+        (now + 2, "", "", 1, "INFO", 9, "svc", "third", "", resource, "", "", "", {}, {"k": "v"}, ""),
+    ]
 
-    LOGS_INPUT.insert(chdb, rows)
+    LOGS_INPUT.insert(chdb, [rows[:2], [], rows[2:]])  # the rows of three requests, one without any
 
     assert read_back(chdb, LOG_COLUMNS, "otel_logs", tenant_id) == rows
 

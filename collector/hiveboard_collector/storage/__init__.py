@@ -3,8 +3,16 @@
 Every query and DDL statement of HiveBoard goes through a `Storage`; the same SQL runs on both.
 """
 
-from hiveboard_collector.storage.base import EncodedRows, QueryResult, Storage, StorageError
+from hiveboard_collector.storage.base import EncodedRows, ProtobufSchema, QueryResult, Storage, StorageError
 from hiveboard_collector.storage.chdb_storage import ChDBStorage
 from hiveboard_collector.storage.server_storage import ClickHouseServerStorage
 
-__all__ = ["ChDBStorage", "EncodedRows", "ClickHouseServerStorage", "QueryResult", "Storage", "StorageError"]
+__all__ = [
+    "ChDBStorage",
+    "ClickHouseServerStorage",
+    "EncodedRows",
+    "ProtobufSchema",
+    "QueryResult",
+    "Storage",
+    "StorageError",
+]

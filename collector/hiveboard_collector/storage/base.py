@@ -42,6 +42,7 @@ _DATA_ERROR_CODES = frozenset(
         6,  # CANNOT_PARSE_TEXT
         26,  # CANNOT_PARSE_QUOTED_STRING
         27,  # CANNOT_PARSE_INPUT_ASSERTION_FAILED
+        32,  # ATTEMPT_TO_READ_AFTER_EOF (a truncated Protobuf message)
         33,  # CANNOT_READ_ALL_DATA
         38,  # CANNOT_PARSE_DATE
         41,  # CANNOT_PARSE_DATETIME
@@ -52,6 +53,7 @@ _DATA_ERROR_CODES = frozenset(
         131,  # TOO_LARGE_STRING_SIZE
         321,  # VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
         407,  # DECIMAL_OVERFLOW
+        444,  # UNKNOWN_PROTOBUF_FORMAT (a field of the wrong wire type)
     }
 )
 _ERROR_CODE = re.compile(r"\bCode: (\d+)\b")
@@ -90,40 +92,51 @@ class QueryResult:
 
 
 @dataclass(frozen=True)
+class ProtobufSchema:
+    """The `.proto` text a `Protobuf` body is read with, and the `message` each record of it is."""
+
+    text: str
+    message: str
+
+
+@dataclass(frozen=True)
 class EncodedRows:
     """Rows already serialized in a ClickHouse input format, to be decoded by ClickHouse in C++.
 
-    `body` is in `format`; `structure` declares its columns (`Timestamp Int64, SpanAttributes
-    Map(String, String), ...`); `select` holds one expression per target column over them, e.g.
-    `fromUnixTimestamp64Nano(Timestamp)` for a `DateTime64(9)` sent as integer nanoseconds, which
-    may use the lambdas of `with_clause` and the names `joins` (`ARRAY JOIN ...`) introduces.
-    `settings` apply to the INSERT (e.g. the schema of a `Protobuf` body).
+    `body` is in `format` (a `Protobuf` body also names its `schema`); `structure` declares its
+    columns (`Timestamp Int64, SpanAttributes Map(String, String), ...`); `select` holds one
+    expression per target column over them, e.g. `fromUnixTimestamp64Nano(Timestamp)` for a
+    `DateTime64(9)` sent as integer nanoseconds, which may use the names `joins` (`ARRAY JOIN ...`)
+    introduces. `settings` apply to the INSERT.
     """
 
     body: bytes
     structure: str
     select: tuple[str, ...]
     format: str = "JSONCompactColumns"
-    with_clause: str = ""
     joins: str = ""
     settings: Mapping[str, str | int] = field(default_factory=dict)
+    schema: ProtobufSchema | None = None
 
-    def insert_select(self, table: str, column_names: Sequence[str], source: str) -> str:
-        """`INSERT INTO table (columns) [WITH ...] SELECT <select> FROM <source> [joins]`, `source`
-        reading `body`.
+    def insert_select(
+        self, table: str, column_names: Sequence[str], source: str, schema_settings: Mapping[str, str] = {}
+    ) -> str:
+        """`INSERT INTO table (columns) SELECT <select> FROM <source> [joins]`, `source` reading
+        `body`, with `schema_settings` telling the engine where `schema` is.
 
         ClickHouse refuses an INSERT that creates parts in more than 100 partitions (days); a batch
         of late or far-future spans may span more, and losing it would be worse than many parts.
         """
         columns = ", ".join(quote_identifier(name) for name in column_names)
-        with_clause = f"WITH {self.with_clause} " if self.with_clause else ""
-        settings = {"throw_on_max_partitions_per_insert_block": 0, **self.settings}
+        settings = {"throw_on_max_partitions_per_insert_block": 0, **self.settings, **schema_settings}
         listed = ", ".join(
-            f"{name} = {value if isinstance(value, int) else format_str(value)}" for name, value in settings.items()
+            f"{name} = {value if isinstance(value, int) else format_str(value)}"
+            for name, value in settings.items()
         )
+        joins = f" {self.joins}" if self.joins else ""
         return (
-            f"INSERT INTO {table} ({columns}) {with_clause}SELECT {', '.join(self.select)} FROM {source} "
-            f"{self.joins} SETTINGS {listed}"
+            f"INSERT INTO {table} ({columns}) SELECT {', '.join(self.select)} FROM {source}{joins} "
+            f"SETTINGS {listed}"
         )
 
 
@@ -192,8 +205,20 @@ class ClientStorage(Storage):
             self._client.insert(table, columns, column_names=list(column_names), column_oriented=True)
 
     def insert_encoded(self, table: str, column_names: Sequence[str], encoded: EncodedRows) -> None:
-        # A server decodes the request body through `input()`.
-        sql = encoded.insert_select(table, column_names, f"input({format_str(encoded.structure)})")
+        # A server decodes the request body through `input()`; it keeps a schema it is sent as text in
+        # its own `format_schema_path`.
+        schema = encoded.schema
+        schema_settings = (
+            {}
+            if schema is None
+            else {
+                "format_schema_source": "string",
+                "format_schema": schema.text,
+                "format_schema_message_name": schema.message,
+            }
+        )
+        source = f"input({format_str(encoded.structure)})"
+        sql = encoded.insert_select(table, column_names, source, schema_settings)
         with self._errors_explained(f"INSERT INTO {table}"):
             self._client.command(f"{sql} FORMAT {encoded.format}", data=encoded.body)
 

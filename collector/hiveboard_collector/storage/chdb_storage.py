@@ -8,6 +8,7 @@ a message that says what to do, before chDB is touched.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import tempfile
 from collections.abc import Sequence
@@ -17,13 +18,22 @@ import clickhouse_connect
 from clickhouse_connect.driver.binding import format_str
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from hiveboard_collector.storage.base import CLIENT_OPTIONS, ClientStorage, EncodedRows, StorageError
+from hiveboard_collector.storage.base import (
+    CLIENT_OPTIONS,
+    ClientStorage,
+    EncodedRows,
+    ProtobufSchema,
+    StorageError,
+)
 
 LOCK_FILE_NAME = "hiveboard.lock"
 # chDB's own files live in a subdirectory, so the data directory can hold HiveBoard's files too.
 ENGINE_DIR_NAME = "clickhouse"
 # Rows on their way into chDB (see `insert_encoded`).
 SPOOL_DIR_NAME = "spool"
+# The `.proto` files `Protobuf` rows are read with. (chDB would write a schema sent as text into the
+# process's working directory.)
+SCHEMA_DIR_NAME = "format_schemas"
 
 
 class ChDBStorage(ClientStorage):
@@ -47,6 +57,8 @@ class ChDBStorage(ClientStorage):
         super().__init__(client, database, target=f"chDB in {engine_dir}")
         self._spool_dir = self.data_dir / SPOOL_DIR_NAME
         self._spool_dir.mkdir(exist_ok=True)
+        self._schema_dir = self.data_dir / SCHEMA_DIR_NAME
+        self._schema_files: dict[ProtobufSchema, Path] = {}
 
     def insert_encoded(self, table: str, column_names: Sequence[str], encoded: EncodedRows) -> None:
         # chDB has no request body: it reads the rows from a file (in the data directory, on the same
@@ -63,9 +75,30 @@ class ChDBStorage(ClientStorage):
         try:
             arguments = (path, encoded.format, encoded.structure)
             source = f"file({', '.join(format_str(argument) for argument in arguments)})"
-            self.command(encoded.insert_select(table, column_names, source))
+            schema = encoded.schema
+            schema_settings = (
+                {} if schema is None else {"format_schema": f"{self._schema_file(schema)}:{schema.message}"}
+            )
+            self.command(encoded.insert_select(table, column_names, source, schema_settings))
         finally:
             os.unlink(path)
+
+    def _schema_file(self, schema: ProtobufSchema) -> Path:
+        """The file in the data directory that holds `schema`, written on first use."""
+        path = self._schema_files.get(schema)
+        if path is None:
+            digest = hashlib.sha256(schema.text.encode()).hexdigest()[:16]
+            path = self._schema_dir / f"{digest}.proto"
+            try:
+                self._schema_dir.mkdir(exist_ok=True)
+                path.write_text(schema.text)
+            except OSError as error:
+                raise StorageError(
+                    f"cannot write a format schema in {self._schema_dir}/: {error}; check that the data "
+                    "directory is writable"
+                ) from error
+            self._schema_files[schema] = path
+        return path
 
     def close(self) -> None:
         try:
