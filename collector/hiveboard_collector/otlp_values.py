@@ -2,8 +2,9 @@
 
 pdata's `Value.AsString()` (`any_value_as_string`, `attributes_to_dict`), ids as lowercase hex
 (`hex_or_empty`) and a resource's `service.name` (`service_name`): what `log_rows` builds
-`otel_logs` rows with. Spans take the same rules in SQL (`trace_rows`), and the tests hold both to
-the same expectations.
+`otel_logs` rows with, and what renders the arrays, kvlists and bytes of spans, whose strings,
+numbers and booleans `trace_rows` renders in SQL by the same rules (the tests hold both to the same
+expectations).
 
 Attribute values are bounded so that no request can exhaust the stack or memory: a rendered value
 is cut at `MAX_VALUE_BYTES` (64 KiB of UTF-8) and ends with `TRUNCATION_MARKER`; an array or kvlist
@@ -23,9 +24,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 MAX_VALUE_BYTES = 64 * 1024
 """Longest rendered attribute value, in UTF-8 bytes, before `TRUNCATION_MARKER` is appended."""
-MAX_NESTING_DEPTH = 3
-"""Deepest array / kvlist rendered (an array of arrays of arrays); deeper ones become the JSON
-string `NESTING_MARKER`. SQL has no recursion, so `trace_rows` spells out each level."""
+MAX_NESTING_DEPTH = 32
+"""Deepest array / kvlist rendered; deeper ones become the JSON string `NESTING_MARKER`."""
 TRUNCATION_MARKER = "...[truncated]"
 NESTING_MARKER = "...[nesting limit]"
 # The last instant a DateTime64(9) holds (Int64 nanoseconds); later times are rejected.
@@ -34,8 +34,8 @@ MAX_ERROR_MESSAGES = 10
 """At most this many rejection messages are kept per request (`rejected` counts all of them)."""
 SERVICE_NAME = "service.name"
 
-# A string of at most this many characters is at most MAX_VALUE_BYTES bytes of UTF-8.
-_SAFE_CHARS = MAX_VALUE_BYTES // 4
+SAFE_CHARS = MAX_VALUE_BYTES // 4
+"""A string of at most this many characters is at most MAX_VALUE_BYTES bytes of UTF-8."""
 
 
 def service_name(attributes: Iterable[KeyValue]) -> str:
@@ -62,7 +62,7 @@ def attributes_to_dict(attributes: Iterable[KeyValue]) -> dict[str, str]:
         value = key_value.value
         text = value.string_value
         if text:  # a non-empty string_value means the oneof holds a string
-            result[key_value.key] = text if len(text) <= _SAFE_CHARS else _truncate(text)
+            result[key_value.key] = text if len(text) <= SAFE_CHARS else bounded_string(text)
             continue
         kind = value.WhichOneof("value")
         if kind == "int_value":
@@ -87,7 +87,7 @@ def any_value_as_string(value: AnyValue) -> str:
     kind = value.WhichOneof("value")
     if kind == "string_value":
         text = value.string_value
-        return text if len(text) <= _SAFE_CHARS else _truncate(text)
+        return text if len(text) <= SAFE_CHARS else bounded_string(text)
     if kind == "int_value":
         return str(value.int_value)
     if kind == "double_value":
@@ -142,7 +142,7 @@ def _positional(text: str) -> str:
     return f"{sign}{digits[:point]}.{digits[point:]}"
 
 
-def _truncate(text: str) -> str:
+def bounded_string(text: str) -> str:
     """`text` cut to at most MAX_VALUE_BYTES of UTF-8 plus the marker (whole characters only)."""
     cut = _cut_utf8(text)
     return text if cut is text else cut + TRUNCATION_MARKER
@@ -150,7 +150,7 @@ def _truncate(text: str) -> str:
 
 def _cut_utf8(text: str) -> str:
     """`text` itself if it fits in MAX_VALUE_BYTES of UTF-8, else its longest prefix that does."""
-    if len(text) <= _SAFE_CHARS:
+    if len(text) <= SAFE_CHARS:
         return text
     encoded = text.encode("utf-8")
     if len(encoded) <= MAX_VALUE_BYTES:
@@ -197,7 +197,7 @@ def render_json(value: AnyValue) -> str:
         return ""
     except _BudgetSpent:
         return _cut_utf8("".join(parts)) + TRUNCATION_MARKER
-    return _truncate("".join(parts))
+    return bounded_string("".join(parts))
 
 
 def _emit(parts: list[str], budget: list[int], text: str) -> None:

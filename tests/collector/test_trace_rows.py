@@ -1,13 +1,15 @@
 """`otel_traces` rows from OTLP: every column, the clickhouseexporter value conventions, limits.
 
-Through the real path: `trace_export` checks and wraps a request, ClickHouse (the module's migrated
-chDB) decodes the envelope and builds every column in SQL (`TRACES_INPUT`), and the rows are read
-back. The Python rendering of values (`otlp_values`, which logs use) is tested on its own, and the
-SQL rendering is held to it value by value.
+Through the real path: `trace_export` checks a request, renders its array, kvlist and bytes
+attribute values into strings and wraps it; ClickHouse (the module's migrated chDB) decodes the
+envelope and builds every column in SQL (`TRACES_INPUT`), rendering the scalar values; and the rows
+are read back. The Python rendering of values (`otlp_values`, which logs use) is tested on its own,
+and the stored attributes are held to it value by value.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import random
@@ -20,7 +22,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from clickhouse_connect.driver.binding import format_str
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -56,12 +57,11 @@ from hiveboard_collector.otlp_values import (
     format_go_float,
 )
 from hiveboard_collector.schema.otel_tables import TRACES_TABLE
-from hiveboard_collector.storage import ChDBStorage, Storage
+from hiveboard_collector.storage import Storage
 from hiveboard_collector.trace_rows import (
     TRACE_COLUMNS,
     TRACES_INPUT,
     TraceExport,
-    _scalars_only,
     trace_export,
 )
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
@@ -583,8 +583,6 @@ AS_STRING_CASES = [
     ("nested-inf", kvlist(("x", array(double(math.inf)))), ""),
     ("overwritten-nan", kvlist(("x", double(math.nan)), ("x", integer(1))), '{"x":1}'),
 ]  # fmt: skip
-# The cases whose attribute list (the value alone) `_scalars_map` renders.
-AS_STRING_FAST = {"empty", "empty-string", "string", "int64-min", "bool", "empty-array"}
 
 
 @pytest.mark.parametrize(("value", "expected"), [case[1:] for case in AS_STRING_CASES],
@@ -594,11 +592,13 @@ def test_any_value_as_string(value: AnyValue, expected: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Value.AsString(): the SQL rendering, value by value against the Python reference
+# Value.AsString() as stored, value by value against the Python reference
 #
-# Every case is an attribute list. Each is sent twice in one insert: as a span's whole attribute
-# list (the fast path `_scalars_map` renders plain lists of scalars and string arrays), and with a
-# kvlist value added, which sends the whole list through the full renderer.
+# SQL renders strings (cut at 64 KiB), ints, bools, doubles and empty values, and deduplicates
+# repeated keys; `trace_export` has already replaced arrays, kvlists and bytes by their Python
+# rendering (a string, which SQL then reads like any other). Every case is an attribute list, sent
+# twice in one insert: as a span's whole attribute list, and with a kvlist value added, so that a
+# list of SQL-rendered values holds a Python-rendered one too.
 
 
 def nested(kind: str, levels: int, leaf: AnyValue) -> AnyValue:
@@ -652,137 +652,120 @@ def alone(value: AnyValue) -> list[KeyValue]:
 M = MAX_VALUE_BYTES
 NAN = math.nan
 PLAIN_STRINGS = array(string("a/b <&> é😀 \x7f"), string('q"\\uote'), string(""))
-FAST, FULL = True, False  # whether `_scalars_map` renders an attribute list when it is sent alone
 
 
-def beyond_plain_cases() -> dict[str, tuple[list[KeyValue], bool]]:
-    """Lists of each kind the fast path takes, and of each kind it must leave to the full renderer."""
-    cases: dict[str, tuple[list[KeyValue], bool]] = {}
-    # Fast path: distinct keys, scalars, strings within 64 KiB, string arrays JSON-encoded alike.
+def attribute_list_cases() -> dict[str, list[KeyValue]]:
+    """Attribute lists of every kind of value, at and past the limits, with and without repeated
+    keys."""
+    cases: dict[str, list[KeyValue]] = {}
+    # Distinct keys: scalars, strings within 64 KiB, string arrays.
     every_scalar = [string("x"), integer(2**63 - 1), double(-1e-300), AnyValue(bool_value=True), AnyValue()]
     every_scalar += [integer(0), double(0.0), PLAIN_STRINGS]
-    cases["scalars-of-every-kind"] = (
-        [kv(f"k{index}", value) for index, value in enumerate(every_scalar)],
-        FAST,
-    )
-    cases["string-of-64-kib"] = alone(string("é" * (M // 2))), FAST
+    cases["scalars-of-every-kind"] = [kv(f"k{index}", value) for index, value in enumerate(every_scalar)]
+    cases["string-of-64-kib"] = alone(string("é" * (M // 2)))
     odd_keys = ["", "\x00", "\n", "é😀", "\u2028", "k" * 100_000]
-    cases["odd-keys"] = [kv(key, string(repr(key[:5]))) for key in odd_keys], FAST
-    cases["plain-strings-array"] = alone(PLAIN_STRINGS), FAST
-    cases["large-strings-array"] = alone(array(string("s" * 16_000), string("t" * 16_000))), FAST
+    cases["odd-keys"] = [kv(key, string(repr(key[:5]))) for key in odd_keys]
+    cases["plain-strings-array"] = alone(PLAIN_STRINGS)
+    cases["large-strings-array"] = alone(array(string("s" * 16_000), string("t" * 16_000)))
     specials = {"nan": NAN, "-nan": -NAN, "inf": math.inf, "-inf": -math.inf}
-    cases["nan-and-infinities"] = [kv(key, double(number)) for key, number in specials.items()], FAST
-    # Duplicate keys: the last value wins.
-    cases["duplicate-keys"] = [kv("key", string("first")), kv("key", string("last"))], FULL
-    cases["duplicate-keys-mixed"] = (
-        [
-            kv("key", kvlist(("a", integer(1)))),
-            kv("o", integer(1)),
-            kv("key", integer(7)),
-            kv("a", string("x")),
-        ],
-        FULL,
-    )
-    cases["duplicate-keys-nan-first"] = [kv("key", array(double(NAN))), kv("key", array(string("s")))], FULL
+    cases["nan-and-infinities"] = [kv(key, double(number)) for key, number in specials.items()]
+    # Duplicate keys: the last value wins, whether SQL or Python rendered it.
+    cases["duplicate-keys"] = [kv("key", string("first")), kv("key", string("last"))]
+    cases["duplicate-keys-mixed"] = [
+        kv("key", kvlist(("a", integer(1)))),
+        kv("o", integer(1)),
+        kv("key", integer(7)),
+        kv("a", string("x")),
+    ]
+    cases["duplicate-keys-nan-first"] = [kv("key", array(double(NAN))), kv("key", array(string("s")))]
     # Strings over 64 KiB, cut on a character boundary whatever the offset.
-    cases["string-over-64-kib"] = alone(string("s" * (M + 1))), FULL
-    cases["emoji-of-64-kib"] = alone(string("😀" * (M // 4))), FAST
+    cases["string-over-64-kib"] = alone(string("s" * (M + 1)))
+    cases["emoji-of-64-kib"] = alone(string("😀" * (M // 4)))
     for offset in range(1, 4):
-        cases[f"emoji-cut-at-offset-{offset}"] = alone(string("x" * offset + "😀" * (M // 4))), FULL
-    cases["two-byte-cut"] = alone(string("x" + "é" * (M // 2))), FULL
-    # String arrays that ClickHouse and Go JSON-encode differently, or too long.
-    cases["strings-array-control"] = alone(array(string("a\x01b"), string("\x1f"))), FULL
-    cases["strings-array-nul"] = alone(array(string("a\x00b"))), FULL
-    cases["strings-array-whitespace"] = alone(array(string("\t\n\r\b\f"))), FULL
-    cases["strings-array-u2028"] = alone(array(string("a\u2028b"))), FULL
-    cases["strings-array-u2029"] = alone(array(string("\u2029"), string("x"))), FULL
-    cases["strings-array-control-and-u2028"] = alone(array(string("\x01\u2028é"))), FULL
-    cases["strings-array-at-the-limit"] = alone(array(string("s" * (M - 4)))), FULL
-    cases["strings-array-over-the-limit"] = alone(array(string("s" * (M - 3)))), FULL
-    cases["strings-array-huge-multibyte"] = alone(array(string("€" * 40_000))), FULL
-    cases["strings-array-with-null"] = alone(array(string("a"), AnyValue())), FULL
+        cases[f"emoji-cut-at-offset-{offset}"] = alone(string("x" * offset + "😀" * (M // 4)))
+    cases["two-byte-cut"] = alone(string("x" + "é" * (M // 2)))
+    # String arrays with characters JSON escapes (as Go does), or too long.
+    cases["strings-array-control"] = alone(array(string("a\x01b"), string("\x1f")))
+    cases["strings-array-nul"] = alone(array(string("a\x00b")))
+    cases["strings-array-whitespace"] = alone(array(string("\t\n\r\b\f")))
+    cases["strings-array-u2028"] = alone(array(string("a\u2028b")))
+    cases["strings-array-u2029"] = alone(array(string("\u2029"), string("x")))
+    cases["strings-array-control-and-u2028"] = alone(array(string("\x01\u2028é")))
+    cases["strings-array-at-the-limit"] = alone(array(string("s" * (M - 4))))
+    cases["strings-array-over-the-limit"] = alone(array(string("s" * (M - 3))))
+    cases["strings-array-huge-multibyte"] = alone(array(string("€" * 40_000)))
+    cases["strings-array-with-null"] = alone(array(string("a"), AnyValue()))
     # Escaped JSON cut in the middle of its escapes.
-    cases["quotes-cut"] = alone(array(string('"' * M))), FULL
-    cases["control-characters-cut"] = alone(array(string("\x01é" * (M // 4)))), FULL
-    cases["escaped-key-cut"] = alone(kvlist(("\n\u2029" * M, integer(1)))), FULL
+    cases["quotes-cut"] = alone(array(string('"' * M)))
+    cases["control-characters-cut"] = alone(array(string("\x01é" * (M // 4))))
+    cases["escaped-key-cut"] = alone(kvlist(("\n\u2029" * M, integer(1))))
     # Bytes.
-    cases["bytes-binary"] = alone(AnyValue(bytes_value=bytes(range(256)))), FULL
-    cases["bytes-at-the-limit"] = alone(AnyValue(bytes_value=b"\xfe" * (M // 4 * 3))), FULL
-    cases["bytes-over-the-limit"] = alone(AnyValue(bytes_value=b"\xfe" * (M // 4 * 3 + 1))), FULL
-    cases["bytes-in-array-over-the-limit"] = alone(array(AnyValue(bytes_value=b"\x01" * M))), FULL
+    cases["bytes-binary"] = alone(AnyValue(bytes_value=bytes(range(256))))
+    cases["bytes-at-the-limit"] = alone(AnyValue(bytes_value=b"\xfe" * (M // 4 * 3)))
+    cases["bytes-over-the-limit"] = alone(AnyValue(bytes_value=b"\xfe" * (M // 4 * 3 + 1)))
+    cases["bytes-in-array-over-the-limit"] = alone(array(AnyValue(bytes_value=b"\x01" * M)))
     # Kvlists.
-    cases["kvlist-of-every-kind"] = (
-        alone(
-            kvlist(
-                ("s", string("x")),
-                ("i", integer(-1)),
-                ("d", double(2.5e-8)),
-                ("b", AnyValue(bool_value=True)),
-                ("y", AnyValue(bytes_value=b"\x00")),
-                ("n", AnyValue()),
-                ("a", array(integer(1), string("2"))),
-                ("m", kvlist(("q", double(1e21)))),
-                ("", string("empty key")),
-            )
-        ),
-        FULL,
+    cases["kvlist-of-every-kind"] = alone(
+        kvlist(
+            ("s", string("x")),
+            ("i", integer(-1)),
+            ("d", double(2.5e-8)),
+            ("b", AnyValue(bool_value=True)),
+            ("y", AnyValue(bytes_value=b"\x00")),
+            ("n", AnyValue()),
+            ("a", array(integer(1), string("2"))),
+            ("m", kvlist(("q", double(1e21)))),
+            ("", string("empty key")),
+        )
     )
     keys = ["\x00", "\u2028", '"', "/", "\\", "\x7f", "😀", "é", "Z", "\t", "<&>"]
-    cases["kvlist-escaped-keys"] = (
-        alone(kvlist(*((key, integer(index)) for index, key in enumerate(keys)))),
-        FULL,
-    )
-    cases["kvlist-huge-key"] = alone(kvlist(("k" * (M + 10), string("v")))), FULL
-    cases["kvlist-many-keys"] = alone(kvlist(*((f"k{index}", integer(index)) for index in range(5000)))), FULL
+    cases["kvlist-escaped-keys"] = alone(kvlist(*((key, integer(index)) for index, key in enumerate(keys))))
+    cases["kvlist-huge-key"] = alone(kvlist(("k" * (M + 10), string("v"))))
+    cases["kvlist-many-keys"] = alone(kvlist(*((f"k{index}", integer(index)) for index in range(5000))))
     # Nested arrays, numbers and booleans in JSON.
-    cases["nested-arrays"] = alone(array(array(integer(1), array()), array(string("x")))), FULL
+    cases["nested-arrays"] = alone(array(array(integer(1), array()), array(string("x"))))
     numbers = [integer(2**63 - 1), integer(-(2**63)), integer(0), double(0.0), double(-0.0), double(1e21)]
     numbers += [double(1e-7), double(5e-324), double(1.7976931348623157e308)]
     numbers += [AnyValue(bool_value=True), AnyValue(bool_value=False)]
-    cases["json-numbers"] = alone(array(*numbers)), FULL
+    cases["json-numbers"] = alone(array(*numbers))
     # NaN / infinities inside JSON: the whole value is "", unless the cut comes first.
-    cases["nan-in-array"] = alone(array(integer(1), double(NAN))), FULL
-    cases["-inf-in-kvlist"] = alone(kvlist(("a", double(-math.inf)))), FULL
+    cases["nan-in-array"] = alone(array(integer(1), double(NAN)))
+    cases["-inf-in-kvlist"] = alone(kvlist(("a", double(-math.inf))))
     for character in ("s", "é"):
         # `["` + M - 4 characters + `",` is M characters: the NaN comes within the limit.
-        cases[f"nan-at-the-cut-{character}"] = alone(array(string(character * (M - 4)), double(NAN))), FULL
-        cases[f"nan-after-the-cut-{character}"] = alone(array(string(character * (M - 3)), double(NAN))), FULL
-    cases["nan-past-the-nesting-limit"] = alone(nested("array", MAX_NESTING_DEPTH + 1, double(NAN))), FULL
+        cases[f"nan-at-the-cut-{character}"] = alone(array(string(character * (M - 4)), double(NAN)))
+        cases[f"nan-after-the-cut-{character}"] = alone(array(string(character * (M - 3)), double(NAN)))
+    cases["nan-past-the-nesting-limit"] = alone(nested("array", MAX_NESTING_DEPTH + 1, double(NAN)))
     return cases
 
 
-def nesting_cases() -> dict[str, tuple[list[KeyValue], bool]]:
+def nesting_cases() -> dict[str, list[KeyValue]]:
     """Every array / kvlist shape at each depth around the limit, with leaves of each kind."""
     leaves = {"string": string("leaf"), "empty-array": array(), "bytes": AnyValue(bytes_value=b"b")}
     cases = {
-        # An array of one string is a string array: the fast path's.
-        f"nested-{kind}-{levels}-{leaf_name}": (
-            alone(nested(kind, levels, leaf)),
-            kind != "kvlist" and levels == 1 and leaf_name == "string",
-        )
+        f"nested-{kind}-{levels}-{leaf_name}": alone(nested(kind, levels, leaf))
         for kind in ("array", "kvlist", "mixed")
         for levels in range(1, MAX_NESTING_DEPTH + 3)
         for leaf_name, leaf in leaves.items()
     }
-    cases["kvlist-nested-100-levels"] = alone(deeply_nested_kvlists(100, "leaf")), FULL
-    cases["array-nested-10000-levels"] = alone(deeply_nested_arrays(10_000)), FULL
+    cases["kvlist-nested-100-levels"] = alone(deeply_nested_kvlists(100, "leaf"))
+    cases["array-nested-10000-levels"] = alone(deeply_nested_arrays(10_000))
     level4 = array(integer(4), array(integer(5)))
     level3 = array(integer(3), level4, kvlist(("k", kvlist())))
-    cases["siblings-at-each-depth"] = (
-        alone(array(integer(1), array(integer(2), level3), kvlist(("k", level4)))),
-        FULL,
+    cases["siblings-at-each-depth"] = alone(
+        array(integer(1), array(integer(2), level3), kvlist(("k", level4)))
     )
     return cases
 
 
-def random_double_cases() -> dict[str, tuple[list[KeyValue], bool]]:
+def random_double_cases() -> dict[str, list[KeyValue]]:
     doubles = random_doubles()
     go_floats = [number for number, _ in GO_FLOATS]
     return {
-        "random-doubles": ([kv(f"d{i}", double(x)) for i, x in enumerate(doubles)], FAST),
-        "random-doubles-in-arrays": ([kv(f"a{i}", array(double(x))) for i, x in enumerate(doubles)], FULL),
-        "go-float-cases": ([kv(repr(x), double(x)) for x in go_floats], FAST),
-        "go-float-cases-in-arrays": ([kv(repr(x), array(double(x))) for x in go_floats], FULL),
+        "random-doubles": [kv(f"d{i}", double(x)) for i, x in enumerate(doubles)],
+        "random-doubles-in-arrays": [kv(f"a{i}", array(double(x))) for i, x in enumerate(doubles)],
+        "go-float-cases": [kv(repr(x), double(x)) for x in go_floats],
+        "go-float-cases-in-arrays": [kv(repr(x), array(double(x))) for x in go_floats],
     }
 
 
@@ -837,7 +820,7 @@ def random_value(generator: random.Random, depth: int = 1) -> AnyValue:
     return kvlist(*zip(keys, items, strict=True))
 
 
-def random_value_cases() -> dict[str, tuple[list[KeyValue], bool]]:
+def random_value_cases() -> dict[str, list[KeyValue]]:
     generator = random.Random(20240603)
     values = [kv(f"v{index}", random_value(generator)) for index in range(500)]
     plain = [
@@ -850,17 +833,17 @@ def random_value_cases() -> dict[str, tuple[list[KeyValue], bool]]:
     ]
     duplicated = [kv(random_text(generator, ["a", "b", "é"], 2), random_value(generator)) for _ in range(100)]
     return {
-        "random-values": (values, FULL),
-        "random-plain-string-arrays": (plain, FAST),
-        "random-tricky-string-arrays": (tricky, FULL),  # at least one holds an escaped character
-        "random-duplicated-keys": (duplicated, FULL),
+        "random-values": values,
+        "random-plain-string-arrays": plain,
+        "random-tricky-string-arrays": tricky,  # at least one holds an escaped character
+        "random-duplicated-keys": duplicated,
     }
 
 
-PARITY_CASES: dict[str, tuple[list[KeyValue], bool]] = {
-    **{f"as-string-{name}": (alone(value), name in AS_STRING_FAST) for name, value, _ in AS_STRING_CASES},
-    **{f"go-float-{number!r}": (alone(double(number)), FAST) for number, _ in GO_FLOATS},
-    **beyond_plain_cases(),
+PARITY_CASES: dict[str, list[KeyValue]] = {
+    **{f"as-string-{name}": alone(value) for name, value, _ in AS_STRING_CASES},
+    **{f"go-float-{number!r}": alone(double(number)) for number, _ in GO_FLOATS},
+    **attribute_list_cases(),
     **nesting_cases(),
     **random_double_cases(),
     **random_value_cases(),
@@ -870,24 +853,18 @@ VARIANTS = ("alone", "with-kvlist")
 
 
 def variant_attributes(case: str, variant: str) -> list[KeyValue]:
-    attributes, _ = PARITY_CASES[case]
+    attributes = PARITY_CASES[case]
     if variant == "alone":
         return attributes
     return [*attributes, kv(KVLIST_KEY, kvlist(("k", string("v"))))]
 
 
-@dataclass(frozen=True)
-class SqlRendered:
-    """The parity cases stored: each span's `SpanAttributes` by (case, variant), the envelope, and
-    which (case, variant) each span name stands for."""
-
-    attributes: dict[tuple[str, str], dict[str, str]]
-    envelope: bytes
-    names: dict[str, tuple[str, str]]
+StoredAttributes = dict[tuple[str, str], dict[str, str]]
+"""Each parity case's stored `SpanAttributes`, by (case, variant)."""
 
 
 @pytest.fixture(scope="module")
-def sql_rendered(storage: Storage) -> SqlRendered:
+def stored_attributes(storage: Storage) -> StoredAttributes:
     """Every parity case in both variants, one span each, stored with one insert."""
     request = ExportTraceServiceRequest()
     spans = request.resource_spans.add().scope_spans.add().spans
@@ -904,20 +881,21 @@ def sql_rendered(storage: Storage) -> SqlRendered:
     TRACES_INPUT.insert(storage, [export.envelope])
     rows = stored_trace_rows(storage, tenant_id)
     assert sorted(row["SpanName"] for row in rows) == sorted(names)
-    return SqlRendered(
-        {names[row["SpanName"]]: row["SpanAttributes"] for row in rows}, export.envelope, names
-    )
+    return {names[row["SpanName"]]: row["SpanAttributes"] for row in rows}
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("case", list(PARITY_CASES))
-def test_sql_renders_attributes_like_the_python_reference(
-    sql_rendered: SqlRendered, case: str, variant: str
+@pytest.mark.parametrize(
+    "case",
+    [case for case in PARITY_CASES],
+)
+def test_stored_attributes_are_the_python_reference(
+    stored_attributes: StoredAttributes, case: str, variant: str
 ) -> None:
     expected = attributes_to_dict(variant_attributes(case, variant))
     if variant == "with-kvlist":
         assert expected[KVLIST_KEY] == '{"k":"v"}'
-    assert sql_rendered.attributes[case, variant] == expected
+    assert stored_attributes[case, variant] == expected
 
 
 @pytest.mark.parametrize(
@@ -925,41 +903,114 @@ def test_sql_renders_attributes_like_the_python_reference(
     [(name, expected) for name, _, expected in AS_STRING_CASES],
     ids=[case[0] for case in AS_STRING_CASES],
 )
-def test_sql_renders_the_as_string_cases_as_expected(
-    sql_rendered: SqlRendered, name: str, expected: str
+def test_the_as_string_cases_are_stored_as_expected(
+    stored_attributes: StoredAttributes, name: str, expected: str
 ) -> None:
     for variant in VARIANTS:
-        assert sql_rendered.attributes[f"as-string-{name}", variant]["value"] == expected
+        assert stored_attributes[f"as-string-{name}", variant]["value"] == expected
 
 
-def test_plain_lists_take_the_fast_path_and_all_others_the_full_renderer(
-    storage: ChDBStorage, sql_rendered: SqlRendered, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    """Which lists `_scalars_map` renders, read from the very envelope the parity tests stored: the
-    parity cases do exercise both renderings."""
-    encoded = TRACES_INPUT.encode([sql_rendered.envelope])
-    directory = tmp_path_factory.mktemp("envelopes")
-    path = directory / "parity.Protobuf"
-    path.write_bytes(encoded.body)
-    assert encoded.schema is not None
-    schema = directory / "envelope.proto"
-    schema.write_text(encoded.schema.text)
-    source = f"file({format_str(str(path))}, {format_str(encoded.format)}, {format_str(encoded.structure)})"
-    settings = ", ".join(
-        f"{name} = {value if isinstance(value, int) else format_str(value)}"
-        for name, value in {**encoded.settings, "format_schema": f"{schema}:{encoded.schema.message}"}.items()
-    )
-    fast_path = _scalars_only("hb_span.attributes")
-    result = storage.query(
-        f"SELECT hb_span.name, {fast_path} FROM {source} {encoded.joins} SETTINGS {settings}"
-    )
-    on_fast_path = {sql_rendered.names[name]: bool(fast) for name, fast in result.rows}
+STRUCTURED_KINDS = {"array_value", "kvlist_value", "bytes_value"}
 
-    assert on_fast_path == {
-        (case, variant): variant == "alone" and fast
-        for (case, (_, fast)) in PARITY_CASES.items()
-        for variant in VARIANTS
+
+def every_kind_of_value(label: str) -> list[KeyValue]:
+    """An attribute list with values of every kind, structured ones among them (`label` tells the
+    lists apart)."""
+    values = {
+        "string": string(label),
+        "empty-string": string(""),
+        "long-string": string("s" * (M + 10)),  # SQL cuts it, `trace_export` leaves it be
+        "int": integer(-(2**63)),
+        "bool": AnyValue(bool_value=False),
+        "double": double(0.1),
+        "nan": double(NAN),
+        "empty": AnyValue(),
+        "bytes": AnyValue(bytes_value=b"\x00\xff" + label.encode()),
+        "empty-bytes": AnyValue(bytes_value=b""),
+        "huge-bytes": AnyValue(bytes_value=b"\xfe" * M),
+        "array": array(integer(1), string(label), AnyValue(bytes_value=b"b"), double(NAN)),
+        "empty-array": array(),
+        "kvlist": kvlist(("z", array(double(1.5))), ("a", kvlist(("k", string(label))))),
+        "empty-kvlist": kvlist(),
+        "too-deep": nested("mixed", MAX_NESTING_DEPTH + 2, string("leaf")),
     }
+    attributes = [kv(key, value) for key, value in values.items()]
+    # A repeated key: each occurrence is rendered on its own, the last one is kept later, in SQL.
+    return [*attributes, kv("array", string("again")), kv("string", array(string("again")))]
+
+
+def attribute_lists(request: ExportTraceServiceRequest) -> list[Any]:
+    """Every attribute list of a request: resources', spans', events' and links'."""
+    lists = []
+    for resource_spans in request.resource_spans:
+        lists.append(resource_spans.resource.attributes)
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                lists.append(span.attributes)
+                lists.extend(event.attributes for event in span.events)
+                lists.extend(link.attributes for link in span.links)
+    return lists
+
+
+def over_limit(value: AnyValue) -> bool:
+    """Whether a value is a string over MAX_VALUE_BYTES of UTF-8 (`trace_export` cuts it)."""
+    return len(value.string_value.encode()) > MAX_VALUE_BYTES
+
+
+def test_trace_export_renders_arrays_kvlists_and_bytes_and_cuts_long_strings_in_place() -> None:
+    request = ExportTraceServiceRequest()
+    for resource_index in range(2):
+        resource_spans = request.resource_spans.add()
+        resource_spans.resource.attributes.extend(every_kind_of_value(f"resource {resource_index}"))
+        for scope_index in range(2):
+            spans = resource_spans.scope_spans.add().spans
+            for span_index in range(2):
+                label = f"{resource_index}.{scope_index}.{span_index}"
+                span = spans.add(
+                    trace_id=b"\x01" * 16, span_id=bytes([1, resource_index, scope_index, span_index]) * 2
+                )
+                span.attributes.extend(every_kind_of_value(f"span {label}"))
+                for event_index in range(2):
+                    span.events.add(name="e").attributes.extend(
+                        every_kind_of_value(f"event {label}.{event_index}")
+                    )
+                span.links.add(trace_id=b"\x02" * 16).attributes.extend(every_kind_of_value(f"link {label}"))
+                span.links.add()  # a link without attributes
+    original = copy.deepcopy(request)
+    export = trace_export(request, new_tenant_id(), "live")
+
+    assert (export.spans, export.rejected) == (8, 0)
+    assert request.SerializeToString() in export.envelope  # what is stored is the rendered request
+    before, after = attribute_lists(original), attribute_lists(request)
+    assert len(before) == len(after) == 2 + 8 * (1 + 2 + 2)
+    rendered = kept = 0
+    for old_list, new_list in zip(before, after, strict=True):
+        assert [item.key for item in new_list] == [item.key for item in old_list]
+        for old, new in zip(old_list, new_list, strict=True):
+            if old.value.WhichOneof("value") in STRUCTURED_KINDS or over_limit(old.value):
+                assert new.value.WhichOneof("value") == "string_value"
+                assert new.value.string_value == any_value_as_string(old.value)
+                rendered += 1
+            else:
+                # Byte for byte, since NaN != NaN.
+                assert new.SerializeToString(deterministic=True) == old.SerializeToString(deterministic=True)
+                kept += 1
+    per_list = every_kind_of_value("")
+    structured = sum(
+        item.value.WhichOneof("value") in STRUCTURED_KINDS or over_limit(item.value) for item in per_list
+    )
+    filled = 2 + 8 * (1 + 2 + 1)  # the resources', spans', events' and first links' lists
+    assert (rendered, kept) == (filled * structured, filled * (len(per_list) - structured))
+    assert not [
+        item
+        for attributes in after
+        for item in attributes
+        if item.value.WhichOneof("value") in STRUCTURED_KINDS
+    ]
+    # Nothing but attribute values changed.
+    for attributes in (*before, *after):
+        del attributes[:]
+    assert request == original
 
 
 # ---------------------------------------------------------------------------------------------
