@@ -280,10 +280,6 @@ _STRUCTURE = (
 # Names start with `hb_` so they never shadow a column.
 
 
-def _q(text: str) -> str:
-    return format_str(text)
-
-
 def _scalar_as_string(kind: str, text: str, integer: str, boolean: str, number: str) -> str:
     """`otlp_values.any_value_as_string` of a string, int, bool or double value, or of no value."""
     return (
@@ -296,7 +292,7 @@ def _scalar_as_string(kind: str, text: str, integer: str, boolean: str, number: 
 def _double_as_string(number: str) -> str:
     """`otlp_values.format_go_float`: ClickHouse's shortest form with Go's `+` in positive
     exponents, and Go's error text for NaN and infinities."""
-    go_float = f"replaceRegexpOne(toString({number}), 'e([0-9])', {_q(chr(92).join(('e+', '1')))})"
+    go_float = f"replaceRegexpOne(toString({number}), 'e([0-9])', {format_str(chr(92).join(('e+', '1')))})"
     return (
         f"multiIf(isNaN({number}), 'json: unsupported value: NaN', "
         f"{number} = inf, 'json: unsupported value: +Inf', "
@@ -332,9 +328,9 @@ def _columns() -> dict[str, str]:
     """The SQL of each `otel_traces` column over one span (`hb_span`) of a scope (`hb_scope`) of a
     resource (`hb_resource`) of an envelope."""
     resource = "hb_resource.resource.attributes"
-    service = f"indexOf({resource}.key, {_q(SERVICE_NAME)})"
+    service = f"indexOf({resource}.key, {format_str(SERVICE_NAME)})"
     service_value = [f"{resource}.value.{field}[{service}]" for field in _VALUE_FIELDS]
-    tenant = f"map({_q(HIVEBOARD_TENANT_ID)}, tenant_id, {_q(HIVEBOARD_KEY_TYPE)}, key_type)"
+    tenant = f"map({format_str(HIVEBOARD_TENANT_ID)}, tenant_id, {format_str(HIVEBOARD_KEY_TYPE)}, key_type)"
     nanoseconds = "fromUnixTimestamp64Nano(toInt64({}))"
     hex_or_empty = "if({0} = repeat(char(0), length({0})), '', lower(hex({0})))"
     kinds = f"{list(range(len(SPAN_KINDS)))}, {list(SPAN_KINDS)}"
