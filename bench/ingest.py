@@ -188,9 +188,11 @@ class PhaseResult:
         return self.spans / self.seconds
 
 
-def run_phase(name, sender, address_of, requests, span_counts, target_spans, senders) -> PhaseResult:
-    """One protocol against a fresh collector; rows are counted after it stopped (it owns chDB)."""
-    data_dir = Path(tempfile.mkdtemp(prefix="hiveboard-bench-"))
+def run_phase(
+    name, sender, address_of, requests, span_counts, target_spans, senders, data_dir: Path
+) -> PhaseResult:
+    """One protocol against a fresh collector on `data_dir`; rows are counted after it stopped (it
+    owns chDB)."""
     collector = CollectorProcess(data_dir)
     tally = Tally(target_spans)
     try:
@@ -210,7 +212,6 @@ def run_phase(name, sender, address_of, requests, span_counts, target_spans, sen
         collector.stop()
     with ChDBStorage(data_dir) as storage:
         stored = storage.query("SELECT count() FROM otel_traces").rows[0][0]
-    shutil.rmtree(data_dir, ignore_errors=True)
     result = PhaseResult(
         name, tally.acknowledged_spans, seconds, tally.latencies_s, tally.retried, tally.errors
     )
@@ -265,10 +266,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def baseline(requests: list[bytes], target_spans: int) -> float:
+def baseline(requests: list[bytes], target_spans: int, data_dir: Path) -> float:
     """Spans/s of the collector's own span checks + insert, in this process, in batches of the writer's
     `max_batch_rows`."""
-    with tempfile.TemporaryDirectory() as directory, ChDBStorage(directory) as storage:
+    with ChDBStorage(data_dir) as storage:
         migrate(storage, SchemaConfig())
         parsed = [ExportTraceServiceRequest.FromString(body) for body in requests]
         written = 0
@@ -320,11 +321,20 @@ def main() -> None:
         ("OTLP/HTTP", send_http, lambda collector: f"http://127.0.0.1:{collector.http_port}"),
     ]
     results = []
-    for name, sender, address_of in phases:
-        result = run_phase(name, sender, address_of, requests, span_counts, args.spans, args.senders)
-        results.append(result)
-        print(f"  {name}: {result.spans:,} spans acknowledged in {result.seconds:.1f} s", flush=True)
-    base = None if args.no_baseline else baseline(requests, min(args.spans, 500_000))
+    # Every data directory is removed at the end, not between phases: deleting a phase's ~100k files
+    # makes creating files slow for minutes on an ext4 without journal (this machine's /tmp), which
+    # skips recently deleted inodes one by one; the next phase would measure that.
+    with tempfile.TemporaryDirectory(prefix="hiveboard-bench-") as scratch:
+        for name, sender, address_of in phases:
+            data_dir = Path(scratch) / name.replace("/", "-")
+            result = run_phase(
+                name, sender, address_of, requests, span_counts, args.spans, args.senders, data_dir
+            )
+            results.append(result)
+            print(f"  {name}: {result.spans:,} spans acknowledged in {result.seconds:.1f} s", flush=True)
+        base = None
+        if not args.no_baseline:
+            base = baseline(requests, min(args.spans, 500_000), Path(scratch) / "baseline")
 
     print()
     print(
