@@ -1,10 +1,12 @@
 """Turn OTLP trace exports into rows of the `otel_traces` table, decoded by ClickHouse itself.
 
 Python checks the spans (`trace_export`), renders the few attribute values SQL cannot (arrays,
-kvlists and bytes, with `otlp_values.any_value_as_string`) into strings in place, and wraps the
-request, re-serialized, in a small envelope that adds the sender's tenant. ClickHouse parses the
-envelopes with the `Protobuf` input format and builds every column in C++ (`TRACES_INPUT`). Building
-rows in Python cost three times what the whole insert costs now.
+kvlists and bytes, with `otlp_values.any_value_as_string`) into strings in place, drops repeated keys,
+and wraps the request, re-serialized, in a small envelope that adds the sender's tenant and each
+resource's service name. ClickHouse parses the envelopes with the `Protobuf` input format and builds
+every column in C++ (`TRACES_INPUT`). Building rows in Python cost three times what the whole insert
+costs now; the SQL does only what is cheap per span and quick to plan (ClickHouse plans the INSERT
+anew each time).
 
 The values follow the OpenTelemetry Collector Contrib `clickhouseexporter` exactly (its
 `pushTraceData`), so that rows written by the upstream collector and by ours are identical:
@@ -27,8 +29,8 @@ Deliberate differences from upstream, all on input upstream mishandles:
   whole request on a wrong length).
 * `Duration` is clamped to 0 when a span ends before it starts (upstream's unsigned subtraction
   wraps around to ~1.8e19).
-* A key repeated within one attribute list keeps its last value (upstream would pass both entries
-  to ClickHouse).
+* A key repeated within one attribute list is stored once, at its first position with its last
+  value, like `otlp_values.attributes_to_dict` (upstream would pass both entries to ClickHouse).
 
 Every resource's attributes get `hiveboard.tenant.id` and `hiveboard.key.type` from the API key the
 request was authenticated with, overwriting whatever the client sent: a client never chooses its
@@ -43,15 +45,14 @@ from typing import Any
 
 from clickhouse_connect.driver.binding import format_str
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from hiveboard_collector.otlp_values import (
     MAX_ERROR_MESSAGES,
     MAX_TIME_UNIX_NANO,
     SAFE_CHARS,
-    SERVICE_NAME,
     any_value_as_string,
     bounded_string,
+    service_name,
 )
 from hiveboard_collector.schema.otel_tables import TRACES_TABLE
 from hiveboard_collector.storage import EncodedRows, ProtobufSchema, Storage
@@ -107,14 +108,17 @@ class TraceExport:
 def trace_export(request: ExportTraceServiceRequest, tenant_id: str, key_type: str) -> TraceExport:
     """`request` wrapped for `TRACES_INPUT` with the tenant and key type of its sender.
 
-    `request` is modified: spans that cannot be stored are removed (and counted), and array, kvlist
-    and bytes attribute values are replaced by their `AsString()` rendering.
+    `request` is modified: spans that cannot be stored are removed (and counted), array, kvlist and
+    bytes attribute values are replaced by their `AsString()` rendering, and repeated keys dropped.
     """
     spans = 0
     rejected = 0
     errors: list[str] = []
+    service_names = []
     for resource_index, resource_spans in enumerate(request.resource_spans):
-        _render_structured_values(resource_spans.resource.attributes)
+        resource_attributes = resource_spans.resource.attributes
+        service_names.append(service_name(resource_attributes))  # before dropping repeated keys
+        _prepare_attributes(resource_attributes)
         for scope_index, scope_spans in enumerate(resource_spans.scope_spans):
             scope_list = scope_spans.spans
             invalid = []
@@ -122,11 +126,11 @@ def trace_export(request: ExportTraceServiceRequest, tenant_id: str, key_type: s
                 if not _storable(span):
                     invalid.append(index)
                     continue
-                _render_structured_values(span.attributes)
+                _prepare_attributes(span.attributes)
                 for event in span.events:
-                    _render_structured_values(event.attributes)
+                    _prepare_attributes(event.attributes)
                 for link in span.links:
-                    _render_structured_values(link.attributes)
+                    _prepare_attributes(link.attributes)
             spans += len(scope_list) - len(invalid)
             rejected += len(invalid)
             for index in invalid[: MAX_ERROR_MESSAGES - len(errors)]:
@@ -134,19 +138,28 @@ def trace_export(request: ExportTraceServiceRequest, tenant_id: str, key_type: s
             for index in reversed(invalid):
                 del scope_list[index]
     body = request.SerializeToString()
-    envelope = _field(1, body) + _field(2, tenant_id.encode()) + _field(3, key_type.encode())
+    envelope = b"".join(
+        [
+            _field(1, body),
+            _field(2, tenant_id.encode()),
+            _field(3, key_type.encode()),
+            *[_field(4, name.encode()) for name in service_names],
+        ]
+    )
     return TraceExport(_varint(len(envelope)) + envelope, spans, rejected, errors)
 
 
 _STRUCTURED = frozenset({"array_value", "kvlist_value", "bytes_value"})
 
 
-def _render_structured_values(attributes: Iterable[KeyValue]) -> None:
-    """Replace each array, kvlist and bytes value by its `AsString()` rendering, and cut each string
-    over MAX_VALUE_BYTES: what SQL reads is then strings it stores as they are, numbers and
-    booleans. The per-span hot loop: a non-empty string, by far the most common value, is
-    recognised without asking which field is set."""
+def _prepare_attributes(attributes: Any) -> None:
+    """Replace each array, kvlist and bytes value by its `AsString()` rendering, cut each string
+    over MAX_VALUE_BYTES, and keep each key once: what SQL reads is then distinct keys with strings
+    it stores as they are, numbers and booleans. The per-span hot loop: a non-empty string, by far
+    the most common value, is recognised without asking which field is set."""
+    keys = set()
     for key_value in attributes:
+        keys.add(key_value.key)
         value = key_value.value
         text = value.string_value
         if text:
@@ -154,6 +167,22 @@ def _render_structured_values(attributes: Iterable[KeyValue]) -> None:
                 value.string_value = bounded_string(text)
         elif value.WhichOneof("value") in _STRUCTURED:
             value.string_value = any_value_as_string(value)
+    if len(keys) != len(attributes):
+        _drop_repeated_keys(attributes)
+
+
+def _drop_repeated_keys(attributes: Any) -> None:
+    """Each key once, at its first position with its last value, like a dict (the rare lists that
+    repeat a key, which OTLP forbids)."""
+    first: dict[str, int] = {}
+    repeated = []
+    for index, key_value in enumerate(attributes):
+        position = first.setdefault(key_value.key, index)
+        if position != index:
+            attributes[position].value.CopyFrom(key_value.value)
+            repeated.append(index)
+    for index in reversed(repeated):
+        del attributes[index]
 
 
 def _storable(span: Any) -> bool:
@@ -245,8 +274,9 @@ def _proto_schema() -> str:
             "message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; }",
             "message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }",
             # The client's request is nested whole, so nothing it sends can set the envelope's fields.
+            # `service_names` has one entry per resource.
             "message Envelope { ExportTraceServiceRequest request = 1; string tenant_id = 2; "
-            "string key_type = 3; }",
+            "string key_type = 3; repeated string service_names = 4; }",
         ]
     )
 
@@ -268,7 +298,7 @@ _SPAN = (
 _STRUCTURE = (
     f"request Tuple(resource_spans Array(Tuple(resource Tuple(attributes {_ATTRIBUTES}), "
     f"scope_spans Array(Tuple(scope Tuple(name String, version String), spans Array({_SPAN})))))), "
-    "tenant_id String, key_type String"
+    "tenant_id String, key_type String, service_names Array(String)"
 )
 """The columns of an envelope, as `file()` / `input()` take them."""
 
@@ -301,26 +331,13 @@ def _double_as_string(number: str) -> str:
 
 
 def _attributes_map(attributes: str) -> str:
-    """`otlp_values.attributes_to_dict` of a list `trace_export` rendered: a Map of each key's last
-    value (the lists with a repeated key, rare, are deduplicated)."""
+    """`otlp_values.attributes_to_dict` of a list `trace_export` prepared (its keys are distinct)."""
     a = attributes
     rendered = _scalar_as_string("hb_t", "hb_s", "hb_i", "hb_b", "hb_d")
-    values = (
-        f"arrayMap((hb_t, hb_s, hb_i, hb_b, hb_d) -> {rendered}, "
-        f"{a}.value.value, {a}.value.string_value, {a}.value.int_value, {a}.value.bool_value, "
-        f"{a}.value.double_value)"
-    )
-    # Each key's last occurrence, ordered by key.
-    last = (
-        f"arraySort(hb_k -> {a}.key[hb_k], arrayFilter(hb_f -> NOT has(arraySlice({a}.key, hb_f + 1), "
-        f"{a}.key[hb_f]), arrayEnumerate({a})))"
-    )
-    deduplicated = (
-        f"mapFromArrays(arrayMap(hb_k -> {a}.key[hb_k], {last}), arrayMap(hb_k -> hb_values[hb_k], {last}))"
-    )
     return (
-        f"arrayMap(hb_values -> if(arrayUniq({a}.key) = length({a}), mapFromArrays({a}.key, hb_values), "
-        f"{deduplicated}), [{values}])[1]"
+        f"mapFromArrays({a}.key, arrayMap((hb_t, hb_s, hb_i, hb_b, hb_d) -> {rendered}, "
+        f"{a}.value.value, {a}.value.string_value, {a}.value.int_value, {a}.value.bool_value, "
+        f"{a}.value.double_value))"
     )
 
 
@@ -328,8 +345,6 @@ def _columns() -> dict[str, str]:
     """The SQL of each `otel_traces` column over one span (`hb_span`) of a scope (`hb_scope`) of a
     resource (`hb_resource`) of an envelope."""
     resource = "hb_resource.resource.attributes"
-    service = f"indexOf({resource}.key, {format_str(SERVICE_NAME)})"
-    service_value = [f"{resource}.value.{field}[{service}]" for field in _VALUE_FIELDS]
     tenant = f"map({format_str(HIVEBOARD_TENANT_ID)}, tenant_id, {format_str(HIVEBOARD_KEY_TYPE)}, key_type)"
     nanoseconds = "fromUnixTimestamp64Nano(toInt64({}))"
     hex_or_empty = "if({0} = repeat(char(0), length({0})), '', lower(hex({0})))"
@@ -343,8 +358,7 @@ def _columns() -> dict[str, str]:
         "TraceState": "hb_span.trace_state",
         "SpanName": "hb_span.name",
         "SpanKind": f"transform(hb_span.kind, {kinds}, '')",
-        # The first occurrence, like `pcommon.Map.Get` (the map keeps the last).
-        "ServiceName": f"if({service} = 0, '', {_scalar_as_string(*service_value)})",
+        "ServiceName": "hb_service_name",
         "ResourceAttributes": f"mapUpdate({_attributes_map(resource)}, {tenant})",
         "ScopeName": "hb_scope.scope.name",
         "ScopeVersion": "hb_scope.scope.version",
@@ -365,7 +379,6 @@ def _columns() -> dict[str, str]:
     }
 
 
-_VALUE_FIELDS = ("value", "string_value", "int_value", "bool_value", "double_value")
 _SELECT = tuple(_columns()[name] for name in TRACE_COLUMNS)
 _SCHEMA = ProtobufSchema(_proto_schema(), "Envelope")
 
@@ -385,7 +398,7 @@ class TracesInput:
             select=_SELECT,
             format="Protobuf",
             joins=(
-                "ARRAY JOIN request.resource_spans AS hb_resource "
+                "ARRAY JOIN request.resource_spans AS hb_resource, service_names AS hb_service_name "
                 "ARRAY JOIN hb_resource.scope_spans AS hb_scope ARRAY JOIN hb_scope.spans AS hb_span"
             ),
             settings={"input_format_protobuf_oneof_presence": 1},

@@ -401,6 +401,15 @@ def test_service_name_is_as_string_of_the_first_occurrence(storage: Storage) -> 
     assert row["ResourceAttributes"]["service.name"] == "later"  # a repeated key keeps its last value
 
 
+def test_a_repeated_key_is_stored_once_at_its_first_position_with_its_last_value(storage: Storage) -> None:
+    request, span = one_span_request()
+    del span.attributes[:]
+    for key, number in (("b", 1), ("a", 2), ("b", 3), ("c", 4), ("b", 5)):
+        span.attributes.add(key=key).value.int_value = number
+    (row,) = store(storage, wire(request)).rows
+    assert list(row["SpanAttributes"].items()) == [("b", "5"), ("a", "2"), ("c", "4")]
+
+
 @pytest.mark.parametrize(("start", "end", "duration"), [(10, 25, 15), (25, 10, 0), (T0, 0, 0), (0, 0, 0)])
 def test_duration_is_end_minus_start_clamped_at_zero(
     storage: Storage, start: int, end: int, duration: int
@@ -594,9 +603,9 @@ def test_any_value_as_string(value: AnyValue, expected: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # Value.AsString() as stored, value by value against the Python reference
 #
-# SQL renders strings (cut at 64 KiB), ints, bools, doubles and empty values, and deduplicates
-# repeated keys; `trace_export` has already replaced arrays, kvlists and bytes by their Python
-# rendering (a string, which SQL then reads like any other). Every case is an attribute list, sent
+# SQL renders strings (cut at 64 KiB), ints, bools, doubles and empty values; `trace_export` has
+# already replaced arrays, kvlists and bytes by their Python rendering (a string, which SQL then
+# reads like any other) and kept each repeated key once. Every case is an attribute list, sent
 # twice in one insert: as a span's whole attribute list, and with a kvlist value added, so that a
 # list of SQL-rendered values holds a Python-rendered one too.
 
@@ -935,7 +944,7 @@ def every_kind_of_value(label: str) -> list[KeyValue]:
         "too-deep": nested("mixed", MAX_NESTING_DEPTH + 2, string("leaf")),
     }
     attributes = [kv(key, value) for key, value in values.items()]
-    # A repeated key: each occurrence is rendered on its own, the last one is kept later, in SQL.
+    # Repeated keys: `trace_export` keeps each once, at its first position with its last value.
     return [*attributes, kv("array", string("again")), kv("string", array(string("again")))]
 
 
@@ -985,17 +994,20 @@ def test_trace_export_renders_arrays_kvlists_and_bytes_and_cuts_long_strings_in_
     assert len(before) == len(after) == 2 + 8 * (1 + 2 + 2)
     rendered = kept = 0
     for old_list, new_list in zip(before, after, strict=True):
-        assert [item.key for item in new_list] == [item.key for item in old_list]
-        for old, new in zip(old_list, new_list, strict=True):
-            if old.value.WhichOneof("value") in STRUCTURED_KINDS or over_limit(old.value):
+        last_values = {item.key: item.value for item in old_list}  # first position, last value
+        assert [item.key for item in new_list] == list(last_values)
+        for new, old_value in zip(new_list, last_values.values(), strict=True):
+            if old_value.WhichOneof("value") in STRUCTURED_KINDS or over_limit(old_value):
                 assert new.value.WhichOneof("value") == "string_value"
-                assert new.value.string_value == any_value_as_string(old.value)
+                assert new.value.string_value == any_value_as_string(old_value)
                 rendered += 1
             else:
                 # Byte for byte, since NaN != NaN.
-                assert new.SerializeToString(deterministic=True) == old.SerializeToString(deterministic=True)
+                assert new.value.SerializeToString(deterministic=True) == old_value.SerializeToString(
+                    deterministic=True
+                )
                 kept += 1
-    per_list = every_kind_of_value("")
+    per_list = list({item.key: item for item in every_kind_of_value("")}.values())
     structured = sum(
         item.value.WhichOneof("value") in STRUCTURED_KINDS or over_limit(item.value) for item in per_list
     )
