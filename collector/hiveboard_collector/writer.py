@@ -166,19 +166,21 @@ class BatchWriter:
                     self._pending_rows -= sum(request.rows for request in batch)
 
     def _next_batch(self) -> list[_Request] | None:
-        """Wait for requests, give late-comers up to `max_delay_s`, take up to `max_batch_rows`."""
+        """Take up to `max_batch_rows` of what is pending. Requests that queued during the last
+        insert go at once; a request that finds the writer idle waits up to `max_delay_s` for others."""
         config = self._config
         with self._condition:
-            while not self._pending and not self._closed:
-                self._condition.wait()
+            if not self._pending:
+                while not self._pending and not self._closed:
+                    self._condition.wait()
+                deadline = time.monotonic() + config.max_delay_s
+                while not self._closed and self._queued_rows() < config.max_batch_rows:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._condition.wait(remaining)
             if not self._pending:
                 return None  # closed and drained
-            deadline = time.monotonic() + config.max_delay_s
-            while not self._closed and self._queued_rows() < config.max_batch_rows:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._condition.wait(remaining)
             batch: list[_Request] = []
             rows = 0
             while self._pending and (not batch or rows + self._pending[0].rows <= config.max_batch_rows):

@@ -7,7 +7,9 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -173,6 +175,21 @@ def test_a_query_before_the_migrations_says_to_run_them(tmp_path: Path) -> None:
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr
     assert "database 'hiveboard' does not exist" in stdout and "run the migrations first" in stdout
+
+
+def test_calls_from_several_threads_run_at_once(storage: ChDBStorage) -> None:
+    # An insert must not wait for the query API's reads or the pricing job, nor they for it.
+    slow_sql = "SELECT sleepEachRow(0.5) FROM numbers(6) SETTINGS max_block_size = 1"
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(storage.query, slow_sql)
+        while not storage.query(
+            "SELECT count() FROM system.processes WHERE query LIKE '%sleepEachRow(0.5)%' "
+            "AND query NOT LIKE '%system.processes%'"
+        ).rows[0][0]:
+            assert not slow.done(), "a query waited for another thread's query to finish"
+            time.sleep(0.01)
+        assert not slow.done()  # seen running from this thread
+        assert len(slow.result(timeout=60).rows) == 6
 
 
 # ---- chDB: one process per data directory -------------------------------------------------------------

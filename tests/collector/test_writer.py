@@ -248,6 +248,25 @@ def test_a_batch_never_exceeds_max_batch_rows_unless_one_request_does(
     assert stored_ids(storage, tenant_id) == span_ids_of(requests)
 
 
+def test_requests_queued_during_an_insert_are_written_next_without_waiting_for_more(
+    storage: InstrumentedStorage, writers: list[BatchWriter], tenant_id: str
+) -> None:
+    # A busy writer must not idle between inserts: only a request that finds it idle waits for company.
+    storage.gate.clear()
+    writer = new_writer(writers, storage, WriterConfig(max_batch_rows=2, max_delay_s=WAIT_S))
+    first, second = spans_of(tenant_id, 2), spans_of(tenant_id, 1)
+    held = writer.submit(first.envelope, first.spans)
+    assert storage.insert_started.wait(WAIT_S)  # a full batch: it goes without waiting
+    queued = writer.submit(second.envelope, second.spans)
+
+    storage.gate.set()
+    held.result(WAIT_S)
+    queued.result(WAIT_S / 2)  # well before another max_delay_s could have passed
+
+    assert storage.inserts == 2
+    assert stored_ids(storage, tenant_id) == span_ids_of([first, second])
+
+
 def test_a_request_without_rows_is_acknowledged_without_an_insert(
     storage: InstrumentedStorage, writers: list[BatchWriter], tenant_id: str
 ) -> None:

@@ -188,12 +188,12 @@ class ClientStorage(Storage):
         client.database = database
 
     def command(self, sql: str) -> None:
-        with self._errors_explained(sql):
-            self._client.command(sql, use_database=not _CREATE_DATABASE.match(sql))
+        with self._errors_explained(sql), self._client_for_call() as client:
+            client.command(sql, use_database=not _CREATE_DATABASE.match(sql))
 
     def query(self, sql: str, parameters: Mapping[str, Any] | None = None) -> QueryResult:
-        with self._errors_explained(sql):
-            result = self._client.query(sql, parameters=dict(parameters or {}))
+        with self._errors_explained(sql), self._client_for_call() as client:
+            result = client.query(sql, parameters=dict(parameters or {}))
             return QueryResult(tuple(result.column_names), [tuple(row) for row in result.result_rows])
 
     def insert(self, table: str, column_names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -201,8 +201,8 @@ class ClientStorage(Storage):
             return
         # Column-oriented: clickhouse-connect then skips its own row pivot (about 20% faster).
         columns = [list(column) for column in zip(*rows, strict=True)]
-        with self._errors_explained(f"INSERT INTO {table}"):
-            self._client.insert(table, columns, column_names=list(column_names), column_oriented=True)
+        with self._errors_explained(f"INSERT INTO {table}"), self._client_for_call() as client:
+            client.insert(table, columns, column_names=list(column_names), column_oriented=True)
 
     def insert_encoded(self, table: str, column_names: Sequence[str], encoded: EncodedRows) -> None:
         # A server decodes the request body through `input()`; it keeps a schema it is sent as text in
@@ -219,11 +219,17 @@ class ClientStorage(Storage):
         )
         source = f"input({format_str(encoded.structure)})"
         sql = encoded.insert_select(table, column_names, source, schema_settings)
-        with self._errors_explained(f"INSERT INTO {table}"):
-            self._client.command(f"{sql} FORMAT {encoded.format}", data=encoded.body)
+        with self._errors_explained(f"INSERT INTO {table}"), self._client_for_call() as client:
+            client.command(f"{sql} FORMAT {encoded.format}", data=encoded.body)
 
     def close(self) -> None:
         self._client.close()
+
+    @contextmanager
+    def _client_for_call(self) -> Iterator[Client]:
+        """The client a call runs on: the one client, which runs calls of several threads at once
+        (an HTTP client keeps a connection pool)."""
+        yield self._client
 
     @contextmanager
     def _errors_explained(self, sql: str) -> Iterator[None]:

@@ -11,11 +11,14 @@ import fcntl
 import hashlib
 import os
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import clickhouse_connect
 from clickhouse_connect.driver.binding import format_str
+from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from hiveboard_collector.storage.base import (
@@ -37,24 +40,26 @@ SCHEMA_DIR_NAME = "format_schemas"
 
 
 class ChDBStorage(ClientStorage):
-    """Storage in embedded chDB; `data_dir` is created when missing and locked while open."""
+    """Storage in embedded chDB; `data_dir` is created when missing and locked while open.
+
+    clickhouse-connect runs the calls of one chDB client one at a time, while chDB runs those of
+    separate connections in parallel: so that an insert, the pricing job and the query API's reads
+    do not wait for each other, each concurrent call gets a client of its own, kept for later calls.
+    """
 
     def __init__(self, data_dir: Path | str, database: str = "hiveboard") -> None:
         self.data_dir = Path(data_dir)
         self._lock = DirectoryLock(self.data_dir)
-        engine_dir = self.data_dir / ENGINE_DIR_NAME
+        self._engine_dir = self.data_dir / ENGINE_DIR_NAME
         try:
-            client = clickhouse_connect.get_client(interface="chdb", path=str(engine_dir), **CLIENT_OPTIONS)
-        except ClickHouseError as error:
-            self._lock.release()
-            raise StorageError(
-                f"cannot open chDB in {engine_dir}: {error}; a process can host one chDB data directory, "
-                "so close the storage that uses another directory first"
-            ) from error
+            client = self._connect()
         except BaseException:
             self._lock.release()
             raise
-        super().__init__(client, database, target=f"chDB in {engine_dir}")
+        super().__init__(client, database, target=f"chDB in {self._engine_dir}")
+        self._clients = [client]  # every client opened, to close them all
+        self._idle_clients = [client]
+        self._clients_lock = threading.Lock()
         self._spool_dir = self.data_dir / SPOOL_DIR_NAME
         self._spool_dir.mkdir(exist_ok=True)
         self._schema_dir = self.data_dir / SCHEMA_DIR_NAME
@@ -100,9 +105,35 @@ class ChDBStorage(ClientStorage):
             self._schema_files[schema] = path
         return path
 
+    def _connect(self) -> Client:
+        try:
+            path = str(self._engine_dir)
+            return clickhouse_connect.get_client(interface="chdb", path=path, **CLIENT_OPTIONS)
+        except ClickHouseError as error:
+            raise StorageError(
+                f"cannot open chDB in {self._engine_dir}: {error}; a process can host one chDB data "
+                "directory, so close the storage that uses another directory first"
+            ) from error
+
+    @contextmanager
+    def _client_for_call(self) -> Iterator[Client]:
+        with self._clients_lock:
+            client = self._idle_clients.pop() if self._idle_clients else None
+        if client is None:
+            client = self._connect()
+            client.database = self.database
+            with self._clients_lock:
+                self._clients.append(client)
+        try:
+            yield client
+        finally:
+            with self._clients_lock:
+                self._idle_clients.append(client)
+
     def close(self) -> None:
         try:
-            super().close()
+            for client in self._clients:
+                client.close()
         finally:
             self._lock.release()
 
