@@ -17,7 +17,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
 from hiveboard_collector.schema.otel_tables import render_traces_table
 from hiveboard_collector.storage import ChDBStorage, ClickHouseServerStorage, QueryResult, StorageError
-from hiveboard_collector.storage.chdb_storage import DirectoryLock
+from hiveboard_collector.storage.chdb_storage import ENGINE_CONFIG, DirectoryLock
 from tests.collector.fake_client import FakeClient, FakeResult
 
 COLLECTOR_DIR = Path(__file__).resolve().parents[2] / "collector"
@@ -175,6 +175,13 @@ def test_a_query_before_the_migrations_says_to_run_them(tmp_path: Path) -> None:
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr
     assert "database 'hiveboard' does not exist" in stdout and "run the migrations first" in stdout
+
+
+def test_the_embedded_engine_merges_parts_in_larger_steps(storage: ChDBStorage) -> None:
+    # Its configuration is written in the data directory and read when the engine starts.
+    assert (storage.data_dir / "chdb-config.xml").read_text() == ENGINE_CONFIG
+    setting = storage.query("SELECT value FROM system.merge_tree_settings WHERE name = 'merge_selector_base'")
+    assert setting.rows == [("10",)]
 
 
 def test_calls_from_several_threads_run_at_once(storage: ChDBStorage) -> None:

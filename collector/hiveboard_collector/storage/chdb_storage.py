@@ -37,6 +37,19 @@ SPOOL_DIR_NAME = "spool"
 # The `.proto` files `Protobuf` rows are read with. (chDB would write a schema sent as text into the
 # process's working directory.)
 SCHEMA_DIR_NAME = "format_schemas"
+# The engine's configuration, written at each open (so it is the running version's).
+CONFIG_FILE_NAME = "chdb-config.xml"
+# Merges re-write every row several times, and on a small machine they take as much CPU as the
+# inserts. MergeTree's merge selector waits for about `merge_selector_base` parts of a size before
+# merging them (default 5): 10 halves the rewrites (bench/ingest.py: 37k -> 44k spans/s at 32
+# senders on 2 cores) for a few more parts per partition.
+ENGINE_CONFIG = """\
+<clickhouse>
+    <merge_tree>
+        <merge_selector_base>10</merge_selector_base>
+    </merge_tree>
+</clickhouse>
+"""
 
 
 class ChDBStorage(ClientStorage):
@@ -51,8 +64,15 @@ class ChDBStorage(ClientStorage):
         self.data_dir = Path(data_dir)
         self._lock = DirectoryLock(self.data_dir)
         self._engine_dir = self.data_dir / ENGINE_DIR_NAME
+        self._config_file = self.data_dir / CONFIG_FILE_NAME
         try:
+            self._config_file.write_text(ENGINE_CONFIG)
             client = self._connect()
+        except OSError as error:
+            self._lock.release()
+            raise StorageError(
+                f"cannot write {self._config_file}: {error}; pass a writable --data-dir"
+            ) from error
         except BaseException:
             self._lock.release()
             raise
@@ -106,9 +126,14 @@ class ChDBStorage(ClientStorage):
         return path
 
     def _connect(self) -> Client:
+        """A client of the engine (the first one starts it, with `ENGINE_CONFIG`)."""
         try:
-            path = str(self._engine_dir)
-            return clickhouse_connect.get_client(interface="chdb", path=path, **CLIENT_OPTIONS)
+            return clickhouse_connect.get_client(
+                interface="chdb",
+                path=str(self._engine_dir),
+                chdb_options={"config-file": str(self._config_file)},
+                **CLIENT_OPTIONS,
+            )
         except ClickHouseError as error:
             raise StorageError(
                 f"cannot open chDB in {self._engine_dir}: {error}; a process can host one chDB data "
