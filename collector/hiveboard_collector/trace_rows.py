@@ -2,11 +2,12 @@
 
 Python checks the spans (`trace_export`), renders the few attribute values SQL cannot (arrays,
 kvlists and bytes, with `otlp_values.any_value_as_string`) into strings in place, drops repeated keys,
-and wraps the request, re-serialized, in a small envelope that adds the sender's tenant and each
-resource's service name. ClickHouse parses the envelopes with the `Protobuf` input format and builds
-every column in C++ (`TRACES_INPUT`). Building rows in Python cost three times what the whole insert
-costs now; the SQL does only what is cheap per span and quick to plan (ClickHouse plans the INSERT
-anew each time).
+and wraps the request, re-serialized, in a small envelope that adds each resource's service name and
+its attributes rendered whole (with the sender's tenant): a request holds one resource or a few,
+while SQL would render their attributes again for each span. ClickHouse parses the envelopes with
+the `Protobuf` input format and builds every column in C++ (`TRACES_INPUT`). Building rows in Python
+cost three times what the whole insert costs now; the SQL does only what is cheap per span and quick
+to plan (ClickHouse plans the INSERT anew each time).
 
 The values follow the OpenTelemetry Collector Contrib `clickhouseexporter` exactly (its
 `pushTraceData`), so that rows written by the upstream collector and by ours are identical:
@@ -51,6 +52,7 @@ from hiveboard_collector.otlp_values import (
     MAX_TIME_UNIX_NANO,
     SAFE_CHARS,
     any_value_as_string,
+    attributes_to_dict,
     bounded_string,
     service_name,
 )
@@ -114,11 +116,13 @@ def trace_export(request: ExportTraceServiceRequest, tenant_id: str, key_type: s
     spans = 0
     rejected = 0
     errors: list[str] = []
-    service_names = []
+    resources = []  # per resource: its service name, then its attributes as stored
     for resource_index, resource_spans in enumerate(request.resource_spans):
         resource_attributes = resource_spans.resource.attributes
-        service_names.append(service_name(resource_attributes))  # before dropping repeated keys
-        _prepare_attributes(resource_attributes)
+        attributes = attributes_to_dict(resource_attributes)
+        attributes[HIVEBOARD_TENANT_ID] = tenant_id
+        attributes[HIVEBOARD_KEY_TYPE] = key_type
+        resources.append((service_name(resource_attributes), attributes))
         for scope_index, scope_spans in enumerate(resource_spans.scope_spans):
             scope_list = scope_spans.spans
             invalid = []
@@ -137,16 +141,18 @@ def trace_export(request: ExportTraceServiceRequest, tenant_id: str, key_type: s
                 errors.append(_rejection(scope_list[index], (resource_index, scope_index, index)))
             for index in reversed(invalid):
                 del scope_list[index]
-    body = request.SerializeToString()
-    envelope = b"".join(
-        [
-            _field(1, body),
-            _field(2, tenant_id.encode()),
-            _field(3, key_type.encode()),
-            *[_field(4, name.encode()) for name in service_names],
-        ]
-    )
+    parts = [_field(1, request.SerializeToString())]
+    parts += [_field(2, name.encode()) for name, _ in resources]
+    parts += [_field(3, _string_map(attributes)) for _, attributes in resources]
+    envelope = b"".join(parts)
     return TraceExport(_varint(len(envelope)) + envelope, spans, rejected, errors)
+
+
+def _string_map(attributes: dict[str, str]) -> bytes:
+    """A `StringMap` message (see `_proto_schema`)."""
+    keys = b"".join(_field(1, key.encode()) for key in attributes)
+    values = b"".join(_field(2, value.encode()) for value in attributes.values())
+    return keys + values
 
 
 _STRUCTURED = frozenset({"array_value", "kvlist_value", "bytes_value"})
@@ -259,7 +265,6 @@ def _proto_schema() -> str:
             "message AnyValue { oneof value { string string_value = 1; bool bool_value = 2; "
             "int64 int_value = 3; double double_value = 4; } }",
             "message KeyValue { string key = 1; AnyValue value = 2; }",
-            "message Resource { repeated KeyValue attributes = 1; }",
             "message Scope { string name = 1; string version = 2; }",
             "message Event { fixed64 time_unix_nano = 1; string name = 2; "
             "repeated KeyValue attributes = 3; }",
@@ -271,12 +276,14 @@ def _proto_schema() -> str:
             "fixed64 end_time_unix_nano = 8; repeated KeyValue attributes = 9; repeated Event events = 11; "
             "repeated Link links = 13; Status status = 15; }",
             "message ScopeSpans { Scope scope = 1; repeated Span spans = 2; }",
-            "message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; }",
+            # The resource (field 1) is not read: the envelope holds its attributes rendered.
+            "message ResourceSpans { repeated ScopeSpans scope_spans = 2; }",
             "message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }",
+            "message StringMap { repeated string keys = 1; repeated string values = 2; }",
             # The client's request is nested whole, so nothing it sends can set the envelope's fields.
-            # `service_names` has one entry per resource.
-            "message Envelope { ExportTraceServiceRequest request = 1; string tenant_id = 2; "
-            "string key_type = 3; repeated string service_names = 4; }",
+            # `service_names` and `resource_attributes` have one entry per resource.
+            "message Envelope { ExportTraceServiceRequest request = 1; repeated string service_names = 2; "
+            "repeated StringMap resource_attributes = 3; }",
         ]
     )
 
@@ -296,9 +303,9 @@ _SPAN = (
     "status Tuple(message String, code Int32))"
 )
 _STRUCTURE = (
-    f"request Tuple(resource_spans Array(Tuple(resource Tuple(attributes {_ATTRIBUTES}), "
+    "request Tuple(resource_spans Array(Tuple("
     f"scope_spans Array(Tuple(scope Tuple(name String, version String), spans Array({_SPAN})))))), "
-    "tenant_id String, key_type String, service_names Array(String)"
+    "service_names Array(String), resource_attributes Array(Tuple(keys Array(String), values Array(String)))"
 )
 """The columns of an envelope, as `file()` / `input()` take them."""
 
@@ -344,8 +351,6 @@ def _attributes_map(attributes: str) -> str:
 def _columns() -> dict[str, str]:
     """The SQL of each `otel_traces` column over one span (`hb_span`) of a scope (`hb_scope`) of a
     resource (`hb_resource`) of an envelope."""
-    resource = "hb_resource.resource.attributes"
-    tenant = f"map({format_str(HIVEBOARD_TENANT_ID)}, tenant_id, {format_str(HIVEBOARD_KEY_TYPE)}, key_type)"
     nanoseconds = "fromUnixTimestamp64Nano(toInt64({}))"
     hex_or_empty = "if({0} = repeat(char(0), length({0})), '', lower(hex({0})))"
     kinds = f"{list(range(len(SPAN_KINDS)))}, {list(SPAN_KINDS)}"
@@ -359,7 +364,7 @@ def _columns() -> dict[str, str]:
         "SpanName": "hb_span.name",
         "SpanKind": f"transform(hb_span.kind, {kinds}, '')",
         "ServiceName": "hb_service_name",
-        "ResourceAttributes": f"mapUpdate({_attributes_map(resource)}, {tenant})",
+        "ResourceAttributes": "mapFromArrays(hb_resource_attributes.keys, hb_resource_attributes.values)",
         "ScopeName": "hb_scope.scope.name",
         "ScopeVersion": "hb_scope.scope.version",
         "SpanAttributes": _attributes_map("hb_span.attributes"),
@@ -398,7 +403,8 @@ class TracesInput:
             select=_SELECT,
             format="Protobuf",
             joins=(
-                "ARRAY JOIN request.resource_spans AS hb_resource, service_names AS hb_service_name "
+                "ARRAY JOIN request.resource_spans AS hb_resource, service_names AS hb_service_name, "
+                "resource_attributes AS hb_resource_attributes "
                 "ARRAY JOIN hb_resource.scope_spans AS hb_scope ARRAY JOIN hb_scope.spans AS hb_span"
             ),
             settings={"input_format_protobuf_oneof_presence": 1},
