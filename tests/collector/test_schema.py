@@ -559,6 +559,26 @@ def test_a_started_task_is_processing_until_its_span_completes_it(storage: ChDBS
     assert latest.rows == [("completed", 2)]
 
 
+def test_a_task_that_starts_and_ends_within_one_insert_is_completed(
+    storage: ChDBStorage, tenant: str
+) -> None:
+    trace_id, task_span_id = new_id(16), new_id()
+    ended = task_span(tenant, trace_id, task_span_id, "completed", 4 * SECOND, status="Ok")
+    insert_spans(storage, task_started(tenant, trace_id, task_span_id), ended)
+
+    rows = storage.query(
+        "SELECT Status, Version FROM hb_tasks WHERE TenantId = {tenant:String} AND TaskSpanId = {task:String}",
+        {"tenant": tenant, "task": task_span_id},
+    )
+    # One view writes both rows in one block, which the ReplacingMergeTree collapses as it writes it.
+    assert rows.rows == [("completed", 1)]
+    views = storage.query(
+        "SELECT name FROM system.tables WHERE database = 'hiveboard' AND engine = 'MaterializedView'"
+        " AND name LIKE 'hb_tasks%'"
+    )
+    assert views.rows == [("hb_tasks_mv",)]  # migration 7 replaced the marker's and the span's views
+
+
 def test_a_failed_task_keeps_its_error_even_when_its_marker_arrives_last(
     storage: ChDBStorage, tenant: str
 ) -> None:
@@ -946,11 +966,12 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         "model_prices",
         "projects_table",
         "agent_reports_table",
+        "one_tasks_view",
     ]
     assert migrate(storage, config) == []
 
     notes = Migration(
-        7,
+        8,
         "hb_notes",
         lambda c: [
             f"CREATE TABLE IF NOT EXISTS `{c.database}`.hb_notes (note String) ENGINE = MergeTree ORDER BY note"
@@ -968,12 +989,13 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         (4, "model_prices"),
         (5, "projects_table"),
         (6, "agent_reports_table"),
-        (7, "hb_notes"),
+        (7, "one_tasks_view"),
+        (8, "hb_notes"),
     ]
     tables = storage.query("SELECT count() FROM system.tables WHERE database = 'migrations_test'")
-    # 4 exporter + 9 hb_* tables and views + hb_api_keys + hb_model_prices + hb_llm_costs
+    # 4 exporter + 8 hb_* tables and views + hb_api_keys + hb_model_prices + hb_llm_costs
     # + hb_projects + hb_agent_reports and its view + hb_schema_migrations + hb_notes
-    assert tables.rows == [(21,)]
+    assert tables.rows == [(20,)]
 
 
 def test_migrate_refuses_two_migrations_with_one_version(storage: ChDBStorage) -> None:
@@ -1019,10 +1041,11 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         "model_prices",
         "projects_table",
         "agent_reports_table",
+        "one_tasks_view",
     ]
 
     commands = client.commands()
-    assert len(commands) == 21 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
+    assert len(commands) == 24 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
     inserts = [args for method, args, _ in client.calls if method == "insert"]
     assert inserts == [
         ("`hiveboard`.`hb_schema_migrations`", [[1], ["otel_exporter_tables"]]),
@@ -1031,4 +1054,5 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         ("`hiveboard`.`hb_schema_migrations`", [[4], ["model_prices"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[5], ["projects_table"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[6], ["agent_reports_table"]]),
+        ("`hiveboard`.`hb_schema_migrations`", [[7], ["one_tasks_view"]]),
     ]

@@ -82,6 +82,10 @@ def _agent_reports_table(config: SchemaConfig) -> list[str]:
     return agent_reports_table.statements(config.database, config.cluster_name, config.events_ttl_days)
 
 
+def _one_tasks_view(config: SchemaConfig) -> list[str]:
+    return hiveboard_tables.one_tasks_view_statements(config.database, config.cluster_name)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "otel_exporter_tables", _otel_exporter_tables),
     # After the raw tables: the materialized views read otel_traces.
@@ -94,6 +98,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "projects_table", _projects_table),
     # After hb_events: its materialized view reads hb_events.
     Migration(6, "agent_reports_table", _agent_reports_table),
+    Migration(7, "one_tasks_view", _one_tasks_view),
 )
 
 
