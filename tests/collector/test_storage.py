@@ -181,7 +181,7 @@ def test_the_embedded_engine_merges_parts_in_larger_steps(storage: ChDBStorage) 
     # Its configuration is written in the data directory and read when the engine starts.
     assert (storage.data_dir / "chdb-config.xml").read_text() == ENGINE_CONFIG
     setting = storage.query("SELECT value FROM system.merge_tree_settings WHERE name = 'merge_selector_base'")
-    assert setting.rows == [("10",)]
+    assert setting.rows == [("20",)]
 
 
 def test_calls_from_several_threads_run_at_once(storage: ChDBStorage) -> None:
