@@ -14,6 +14,7 @@ from hiveboard_collector.receivers.otlp_http import DEFAULT_MAX_BODY_BYTES
 from hiveboard_collector.schema import SchemaConfig, migrate
 from hiveboard_collector.service import Collector, CollectorConfig, Listener, Listening, serve
 from hiveboard_collector.storage import ChDBStorage, ClickHouseServerStorage, Storage
+from hiveboard_collector.storage.chdb_storage import limit_malloc_arenas
 
 DEFAULT_DATA_DIR = "hiveboard-data"
 DEFAULT_DATABASE = "hiveboard"
@@ -42,6 +43,7 @@ def open_storage(args: argparse.Namespace) -> Storage:
     if args.clickhouse_url:
         storage: Storage = ClickHouseServerStorage(args.clickhouse_url, database=args.database)
     else:
+        limit_malloc_arenas()  # this process hosts chDB
         storage = ChDBStorage(args.data_dir, database=args.database)
     try:
         migrate(storage, SchemaConfig(database=args.database))

@@ -34,10 +34,10 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChDBStorage]:
         yield opened
 
 
-def run_python(code: str, *args: str) -> subprocess.Popen[str]:
+def run_python(code: str, *args: str, environment: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """Start `code` in a fresh interpreter (a second process) that can import the collector."""
     paths = [str(COLLECTOR_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    env = {**os.environ, **(environment or {}), "PYTHONPATH": os.pathsep.join(paths)}
     return subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(code), *args],
         env=env,
@@ -182,6 +182,18 @@ def test_the_embedded_engine_merges_parts_in_larger_steps(storage: ChDBStorage) 
     assert (storage.data_dir / "chdb-config.xml").read_text() == ENGINE_CONFIG
     setting = storage.query("SELECT value FROM system.merge_tree_settings WHERE name = 'merge_selector_base'")
     assert setting.rows == [("20",)]
+
+
+def test_malloc_arenas_are_capped_unless_the_environment_says_how_many() -> None:
+    # In fresh processes: the cap is process-wide, and glibc reads MALLOC_ARENA_MAX at startup.
+    code = "from hiveboard_collector.storage.chdb_storage import limit_malloc_arenas; print(limit_malloc_arenas())"
+    outputs = []
+    for environment in ({}, {"MALLOC_ARENA_MAX": "4"}):
+        process = run_python(code, environment=environment)
+        stdout, stderr = process.communicate(timeout=60)
+        assert process.returncode == 0, stderr
+        outputs.append(stdout.strip())
+    assert outputs == ["True", "False"]
 
 
 def test_calls_from_several_threads_run_at_once(storage: ChDBStorage) -> None:

@@ -7,6 +7,7 @@ a message that says what to do, before chDB is touched.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import hashlib
 import os
@@ -162,6 +163,28 @@ class ChDBStorage(ClientStorage):
                 client.close()
         finally:
             self._lock.release()
+
+
+# glibc's mallopt parameter for the number of malloc arenas.
+_M_ARENA_MAX = -8
+MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas for this process, unless `MALLOC_ARENA_MAX` already says how many;
+    returns whether the cap was set. Call it before chDB starts its threads.
+
+    chDB allocates with glibc's malloc, which gives each busy thread an arena of its own (up to 8 per
+    core) and keeps what they free: with chDB's dozens of threads, the collector's RSS grew about
+    110 MiB higher than with 2 arenas (bench/ingest.py), at no cost in throughput.
+    """
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the process's C library; glibc has mallopt
+    except (OSError, AttributeError):
+        return False
+    return mallopt(_M_ARENA_MAX, arenas) == 1
 
 
 class DirectoryLock:
