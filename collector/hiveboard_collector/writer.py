@@ -3,16 +3,10 @@ its rows are written.
 
 A `BatchWriter` owns one table. Receivers `submit` the rows of a request (a payload its
 `TableInput` inserts, such as the request's spans wrapped for ClickHouse to decode, and how many
-rows it holds) and wait on the returned future; a writer thread takes everything pending (up to
-`max_batch_rows`), inserts it with one statement and resolves the futures of the requests it held.
-While an insert runs, the next batch gathers, so under load batches grow by themselves; when idle, a
-request waits at most `max_delay_s` for company.
-
-Up to `concurrent_inserts` inserts run at once: a request acknowledged only after its insert waits
-for the insert under way, then for its own, and much of an insert's time is ClickHouse planning it on
-one core. Another insert starts while one runs only once half a batch is queued, because small
-inserts cost more per row than they save (bench/ingest.py, 2 cores: 7-8% more spans/s than one at
-a time).
+rows it holds) and wait on the returned future; a single writer thread takes everything pending (up
+to `max_batch_rows`), inserts it with one statement and resolves the futures of the requests it
+held. While an insert runs, the next batch gathers, so under load batches grow by themselves; when
+idle, a request waits at most `max_delay_s` for company.
 
 Memory is bounded: rows pending or being written never exceed `max_pending_rows`; beyond that,
 `submit` raises `WriterBusyError` at once, and the receivers answer UNAVAILABLE / 503 with
@@ -65,8 +59,6 @@ class WriterConfig:
     beyond it, requests are turned away."""
     retry_after_s: int = 1
     """What turned-away and failed requests are told to wait before retrying."""
-    concurrent_inserts: int = 2
-    """Inserts running at once, at most."""
 
 
 class WriterBusyError(Exception):
@@ -112,17 +104,10 @@ class BatchWriter:
         self._on_written = on_written
         self._pending: deque[_Request] = deque()
         self._pending_rows = 0  # queued and in flight
-        self._inserting = 0  # inserts under way
         self._closed = False
         self._condition = threading.Condition()
-        self._threads = [
-            threading.Thread(
-                target=self._run, args=(number == 0,), name=f"writer-{self.table}-{number}", daemon=True
-            )
-            for number in range(config.concurrent_inserts)
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._thread = threading.Thread(target=self._run, name=f"writer-{table_input.table}", daemon=True)
+        self._thread.start()
 
     @property
     def table(self) -> str:
@@ -156,7 +141,7 @@ class BatchWriter:
                 )
             self._pending.append(_Request(payload, rows, future))
             self._pending_rows += rows
-            self._condition.notify_all()
+            self._condition.notify()
         return future
 
     def write(self, payload: Any, rows: int, timeout: float | None = None) -> None:
@@ -167,18 +152,14 @@ class BatchWriter:
         """Write what is pending, then stop the thread; later `submit`s raise."""
         with self._condition:
             self._closed = True
-            self._condition.notify_all()
-        for thread in self._threads:
-            thread.join(timeout)
+            self._condition.notify()
+        self._thread.join(timeout)
 
     # ---- the writer thread ----------------------------------------------------------------------
 
-    def _run(self, first: bool) -> None:
-        """The loop of a writer thread: the first thread writes whatever is pending, the others
-        only batches that start while another insert runs."""
-        next_batch = self._next_batch if first else self._next_concurrent_batch
+    def _run(self) -> None:
         while True:
-            batch = next_batch()
+            batch = self._next_batch()
             if batch is None:
                 return
             try:
@@ -186,47 +167,30 @@ class BatchWriter:
             finally:
                 with self._condition:
                     self._pending_rows -= sum(request.rows for request in batch)
-                    self._inserting -= 1
-                    self._condition.notify_all()
 
     def _next_batch(self) -> list[_Request] | None:
-        """Requests that queued during the last insert go at once; a request that finds the writer
-        idle waits up to `max_delay_s` for others. None once closed and drained."""
+        """Take up to `max_batch_rows` of what is pending. Requests that queued during the last
+        insert go at once; a request that finds the writer idle waits up to `max_delay_s` for others."""
         config = self._config
         with self._condition:
-            while True:
-                if self._pending:
-                    return self._take_batch()
-                if self._closed:
-                    return None
-                while not self._pending and not self._closed:  # idle
+            if not self._pending:
+                while not self._pending and not self._closed:
                     self._condition.wait()
                 deadline = time.monotonic() + config.max_delay_s
-                while self._pending and not self._closed and self._queued_rows() < config.max_batch_rows:
+                while not self._closed and self._queued_rows() < config.max_batch_rows:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         break
                     self._condition.wait(remaining)
-
-    def _next_concurrent_batch(self) -> list[_Request] | None:
-        """A batch to insert while another insert runs, once half a batch is queued; None once
-        closed (the first thread writes what is left)."""
-        half_batch = self._config.max_batch_rows // 2
-        with self._condition:
-            while not self._closed and not (self._inserting and self._queued_rows() >= half_batch):
-                self._condition.wait()
-            return None if self._closed else self._take_batch()
-
-    def _take_batch(self) -> list[_Request]:
-        """Up to `max_batch_rows` of the pending requests (at least one), counted as being inserted."""
-        batch: list[_Request] = []
-        rows = 0
-        while self._pending and (not batch or rows + self._pending[0].rows <= self._config.max_batch_rows):
-            request = self._pending.popleft()
-            batch.append(request)
-            rows += request.rows
-        self._inserting += 1
-        return batch
+            if not self._pending:
+                return None  # closed and drained
+            batch: list[_Request] = []
+            rows = 0
+            while self._pending and (not batch or rows + self._pending[0].rows <= config.max_batch_rows):
+                request = self._pending.popleft()
+                batch.append(request)
+                rows += request.rows
+            return batch
 
     def _queued_rows(self) -> int:
         return sum(request.rows for request in self._pending)
