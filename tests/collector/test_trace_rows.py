@@ -965,6 +965,25 @@ def over_limit(value: AnyValue) -> bool:
     return len(value.string_value.encode()) > MAX_VALUE_BYTES
 
 
+def test_resource_attributes_of_every_kind_are_stored_as_the_python_reference(storage: Storage) -> None:
+    # `trace_export` renders each resource's attributes once, into the envelope.
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    resource_spans.resource.attributes.extend(every_kind_of_value("resource"))
+    resource_spans.scope_spans.add().spans.add(trace_id=b"\x03" * 16, span_id=b"\x04" * 8, name="s")
+    tenant_id = new_tenant_id()
+    expected = {
+        **attributes_to_dict(resource_spans.resource.attributes),
+        HIVEBOARD_TENANT_ID: tenant_id,
+        HIVEBOARD_KEY_TYPE: "test",
+    }
+
+    TRACES_INPUT.insert(storage, [trace_export(request, tenant_id, "test").envelope])
+
+    (row,) = stored_trace_rows(storage, tenant_id)
+    assert row["ResourceAttributes"] == expected
+
+
 def test_trace_export_renders_arrays_kvlists_and_bytes_and_cuts_long_strings_in_place() -> None:
     request = ExportTraceServiceRequest()
     for resource_index in range(2):

@@ -43,8 +43,8 @@ CONFIG_FILE_NAME = "chdb-config.xml"
 # Merges re-write every row several times (about log_base(part size / insert size) times), and on a
 # small machine they take as much CPU as the inserts. MergeTree's merge selector waits for about
 # `merge_selector_base` parts of a size before merging them: 20 instead of 5 rewrites each row
-# about half as often (bench/ingest.py at 32 senders on 2 cores: 37k -> 44-46k spans/s, and 15%
-# less RSS), for more parts per partition (tens, far from the hundreds that slow inserts down).
+# about half as often (bench/ingest.py at 32 senders on 2 cores: 37k -> 45-51k spans/s, and about
+# 20% less RSS), for more parts per partition (tens, far from the hundreds that slow inserts down).
 ENGINE_CONFIG = """\
 <clickhouse>
     <merge_tree>
@@ -69,12 +69,13 @@ class ChDBStorage(ClientStorage):
         self._config_file = self.data_dir / CONFIG_FILE_NAME
         try:
             self._config_file.write_text(ENGINE_CONFIG)
-            client = self._connect()
         except OSError as error:
             self._lock.release()
             raise StorageError(
                 f"cannot write {self._config_file}: {error}; pass a writable --data-dir"
             ) from error
+        try:
+            client = self._connect()
         except BaseException:
             self._lock.release()
             raise
@@ -175,8 +176,8 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     returns whether the cap was set. Call it before chDB starts its threads.
 
     chDB allocates with glibc's malloc, which gives each busy thread an arena of its own (up to 8 per
-    core) and keeps what they free: with chDB's dozens of threads, the collector's RSS grew about
-    110 MiB higher than with 2 arenas (bench/ingest.py), at no cost in throughput.
+    core) and keeps what they free: with chDB's dozens of threads, the collector's peak RSS in
+    bench/ingest.py was 35-110 MiB higher than with 2 arenas, for no more throughput.
     """
     if "MALLOC_ARENA_MAX" in os.environ:
         return False
