@@ -160,7 +160,8 @@ def _summary(
     now_ns: int,
 ) -> AgentSummary:
     facts = AgentFacts(
-        heartbeat_age_seconds=max(0.0, (now_ns - agent["LastHeartbeatNs"]) / SECOND_NS),
+        # In milliseconds, as shown: an agent is stuck by the age it is shown with.
+        heartbeat_age_seconds=max(0.0, round((now_ns - agent["LastHeartbeatNs"]) / SECOND_NS, 3)),
         heartbeat_interval_seconds=float(agent["HeartbeatInterval"]),
         stuck_threshold_seconds=int(agent["StuckThreshold"]),
         pending_approvals=approval_count,
@@ -180,7 +181,7 @@ def _summary(
         environment=agent["Environment"],
         derived_status=derive_status(facts),
         last_heartbeat=from_ns(agent["LastHeartbeatNs"]),
-        heartbeat_age_seconds=round(facts.heartbeat_age_seconds, 3),
+        heartbeat_age_seconds=facts.heartbeat_age_seconds,
         heartbeat_interval_seconds=facts.heartbeat_interval_seconds,
         stuck_threshold_seconds=facts.stuck_threshold_seconds,
         is_stuck=is_stuck(facts),
