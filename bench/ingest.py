@@ -16,10 +16,10 @@ FAIL are in the table.
   retried after its Retry-After like an exporter would.
 * Senders: 32 by default, so 16,384 spans in flight. A request is answered once its rows are
   written, so throughput is at most the spans in flight over a request's latency (Little's law);
-  a request waits for the insert under way, then for its own (about 150 ms each at these sizes), so
-  16 senders (8,192 spans in flight) cap the figure near 8,192 / 0.3 s whatever the collector's
-  capacity. A fleet sending 50,000 spans/s is hundreds of exporters; `--senders 16` shows that
-  latency-bound figure.
+  a request waits for the insert under way, then for its own (100-150 ms each at these sizes), so
+  16 senders (8,192 spans in flight) cap the figure near 8,192 / 0.25 s, about 33,000 spans/s on
+  2 cores, whatever the collector's capacity. A fleet sending 50,000 spans/s is hundreds of
+  exporters; `--senders 16` shows that latency-bound figure.
 * Zero loss: after each phase, the rows in `otel_traces` must equal the spans acknowledged.
 * Baseline, same run: the same rows written straight to chDB with the collector's own insert (no
   network, no decoding), in this process, the ceiling the receivers are compared with.
