@@ -21,6 +21,8 @@ FAIL are in the table.
   2 cores, whatever the collector's capacity. A fleet sending 50,000 spans/s is hundreds of
   exporters; `--senders 16` shows that latency-bound figure.
 * Zero loss: after each phase, the rows in `otel_traces` must equal the spans acknowledged.
+* CPU us/span: the collector's CPU time (all its threads) per acknowledged span, the figure that
+  varies least between runs on a shared VM; compare versions on it as well as on spans/s.
 * Baseline, same run: the same rows written straight to chDB with the collector's own insert (no
   network, no decoding), in this process, the ceiling the receivers are compared with.
 
@@ -197,6 +199,8 @@ class PhaseResult:
     errors: list[str]
     stored_rows: int = 0
     peak_rss_bytes: int = 0
+    cpu_seconds: float = 0.0
+    """The collector's CPU time (all its threads, user and system) during the phase."""
 
     @property
     def spans_per_s(self) -> float:
@@ -216,12 +220,14 @@ def run_phase(
             threading.Thread(target=sender, args=(address, requests, span_counts, tally, n * 7))
             for n in range(senders)
         ]
+        cpu_before = collector.cpu_seconds()
         started = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         seconds = time.perf_counter() - started
+        cpu_seconds = collector.cpu_seconds() - cpu_before
         peak_rss = collector.peak_rss_bytes()
     finally:
         collector.stop()
@@ -230,7 +236,7 @@ def run_phase(
     result = PhaseResult(
         name, tally.acknowledged_spans, seconds, tally.latencies_s, tally.retried, tally.errors
     )
-    result.stored_rows, result.peak_rss_bytes = stored, peak_rss
+    result.stored_rows, result.peak_rss_bytes, result.cpu_seconds = stored, peak_rss, cpu_seconds
     return result
 
 
@@ -258,6 +264,11 @@ class CollectorProcess:
         if "OTLP/gRPC" not in line:
             raise RuntimeError(f"the collector did not start: {line}{self.process.stdout.read()}")
         threading.Thread(target=self.process.stdout.read, daemon=True).start()  # keep the pipe drained
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far, user and system (`/proc/<pid>/stat` fields 14 and 15)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def peak_rss_bytes(self) -> int:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -354,14 +365,15 @@ def main() -> None:
     print()
     print(
         f"{'phase':<10} {'acked spans':>12} {'rows':>10} {'spans/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'RSS MiB':>8} {'retried':>8} {'errors':>7}"
+        f"{'RSS MiB':>8} {'CPU us/span':>11} {'retried':>8} {'errors':>7}"
     )
     for result in results:
         p50_ms, p99_ms = (percentile(result.latencies_s, fraction) * 1e3 for fraction in (0.5, 0.99))
         print(
             f"{result.name:<10} {result.spans:>12,} {result.stored_rows:>10,} {result.spans_per_s:>9,.0f} "
             f"{p50_ms:>7.1f} {p99_ms:>7.1f} "
-            f"{result.peak_rss_bytes / 1024**2:>8.0f} {result.retried:>8} {len(result.errors):>7}"
+            f"{result.peak_rss_bytes / 1024**2:>8.0f} {result.cpu_seconds / result.spans * 1e6:>11.1f} "
+            f"{result.retried:>8} {len(result.errors):>7}"
         )
     if base is not None:
         print(f"{'baseline':<10} {'':>10} {base:>9,.0f}   (rows + insert in-process, no receiver)")
