@@ -967,11 +967,12 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         "projects_table",
         "agent_reports_table",
         "one_tasks_view",
+        "events_attributes_lz4",
     ]
     assert migrate(storage, config) == []
 
     notes = Migration(
-        8,
+        9,
         "hb_notes",
         lambda c: [
             f"CREATE TABLE IF NOT EXISTS `{c.database}`.hb_notes (note String) ENGINE = MergeTree ORDER BY note"
@@ -990,12 +991,24 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         (5, "projects_table"),
         (6, "agent_reports_table"),
         (7, "one_tasks_view"),
-        (8, "hb_notes"),
+        (8, "events_attributes_lz4"),
+        (9, "hb_notes"),
     ]
     tables = storage.query("SELECT count() FROM system.tables WHERE database = 'migrations_test'")
     # 4 exporter + 8 hb_* tables and views + hb_api_keys + hb_model_prices + hb_llm_costs
     # + hb_projects + hb_agent_reports and its view + hb_schema_migrations + hb_notes
     assert tables.rows == [(20,)]
+
+
+def test_event_attributes_are_compressed_with_lz4_after_the_migrations(storage: ChDBStorage) -> None:
+    # Created with ZSTD(1) by migration 2, switched by migration 8; every other column keeps its codec.
+    codecs = dict(
+        storage.query(
+            "SELECT name, compression_codec FROM system.columns "
+            "WHERE database = 'hiveboard' AND table = 'hb_events' AND compression_codec != ''"
+        ).rows
+    )
+    assert codecs == {"Timestamp": "CODEC(Delta(8), ZSTD(1))", "Attributes": "CODEC(LZ4)"}
 
 
 def test_migrate_refuses_two_migrations_with_one_version(storage: ChDBStorage) -> None:
@@ -1042,10 +1055,11 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         "projects_table",
         "agent_reports_table",
         "one_tasks_view",
+        "events_attributes_lz4",
     ]
 
     commands = client.commands()
-    assert len(commands) == 24 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
+    assert len(commands) == 25 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
     inserts = [args for method, args, _ in client.calls if method == "insert"]
     assert inserts == [
         ("`hiveboard`.`hb_schema_migrations`", [[1], ["otel_exporter_tables"]]),
@@ -1055,4 +1069,5 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         ("`hiveboard`.`hb_schema_migrations`", [[5], ["projects_table"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[6], ["agent_reports_table"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[7], ["one_tasks_view"]]),
+        ("`hiveboard`.`hb_schema_migrations`", [[8], ["events_attributes_lz4"]]),
     ]

@@ -363,6 +363,7 @@ def one_tasks_view_statements(database: str, cluster_name: str | None) -> list[s
 
 # ---- hb_events: the activity stream, the timeline and the pipeline --------------------------------
 
+_EVENTS_ATTRIBUTES_TYPE = "Map(LowCardinality(String), String)"
 _EVENTS_COLUMNS = f"""\
     Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
 {_IDENTITY_COLUMNS}
@@ -394,7 +395,7 @@ _EVENTS_COLUMNS = f"""\
     PlanRevision Nullable(UInt32),
     RetryAttempt Nullable(UInt32),
     ApprovalDecision LowCardinality(String),
-    Attributes Map(LowCardinality(String), String) CODEC(ZSTD(1))"""
+    Attributes {_EVENTS_ATTRIBUTES_TYPE} CODEC(ZSTD(1))"""
 
 _EVENT_TYPE_OF_SPAN = (
     "multiIf("
@@ -479,6 +480,17 @@ def events_statements(database: str, cluster_name: str | None, ttl_days: int) ->
             "SETTINGS ttl_only_drop_parts = 1",
         ),
         _create_view(database, cluster_name, EVENTS_TABLE, _EVENTS_SELECT, _EVENTS_WHERE),
+    ]
+
+
+def events_attributes_lz4_statements(database: str, cluster_name: str | None) -> list[str]:
+    """`hb_events.Attributes` compressed with LZ4 instead of ZSTD(1): a copy of every event's
+    attributes, written with every insert and merge but read only for one event's detail, so the
+    cheaper codec saves more CPU (about 3 ms of a 8k-span insert's 17 in the view) than its bytes
+    cost. Parts written before keep ZSTD until they are merged."""
+    return [
+        f"ALTER TABLE {qualified(database, EVENTS_TABLE)}{on_cluster(cluster_name)} "
+        f"MODIFY COLUMN Attributes {_EVENTS_ATTRIBUTES_TYPE} CODEC(LZ4)"
     ]
 
 

@@ -86,6 +86,10 @@ def _one_tasks_view(config: SchemaConfig) -> list[str]:
     return hiveboard_tables.one_tasks_view_statements(config.database, config.cluster_name)
 
 
+def _events_attributes_lz4(config: SchemaConfig) -> list[str]:
+    return hiveboard_tables.events_attributes_lz4_statements(config.database, config.cluster_name)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "otel_exporter_tables", _otel_exporter_tables),
     # After the raw tables: the materialized views read otel_traces.
@@ -99,6 +103,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     # After hb_events: its materialized view reads hb_events.
     Migration(6, "agent_reports_table", _agent_reports_table),
     Migration(7, "one_tasks_view", _one_tasks_view),
+    Migration(8, "events_attributes_lz4", _events_attributes_lz4),
 )
 
 
