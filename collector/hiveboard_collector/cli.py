@@ -14,7 +14,7 @@ from hiveboard_collector.receivers.otlp_http import DEFAULT_MAX_BODY_BYTES
 from hiveboard_collector.schema import SchemaConfig, migrate
 from hiveboard_collector.service import Collector, CollectorConfig, Listener, Listening, serve
 from hiveboard_collector.storage import ChDBStorage, ClickHouseServerStorage, Storage
-from hiveboard_collector.storage.chdb_storage import limit_malloc_arenas
+from hiveboard_collector.storage.chdb_storage import limit_malloc_arenas, shorten_jemalloc_decay
 
 DEFAULT_DATA_DIR = "hiveboard-data"
 DEFAULT_DATABASE = "hiveboard"
@@ -44,6 +44,7 @@ def open_storage(args: argparse.Namespace) -> Storage:
         storage: Storage = ClickHouseServerStorage(args.clickhouse_url, database=args.database)
     else:
         limit_malloc_arenas()  # this process hosts chDB
+        shorten_jemalloc_decay()
         storage = ChDBStorage(args.data_dir, database=args.database)
     try:
         migrate(storage, SchemaConfig(database=args.database))

@@ -200,6 +200,31 @@ def test_malloc_arenas_are_capped_unless_the_environment_says_how_many() -> None
     assert outputs == ["True", "False"]
 
 
+def test_jemalloc_returns_freed_memory_sooner_unless_the_environment_says_how(tmp_path: Path) -> None:
+    # In fresh processes, through the CLI's `open_storage`: jemalloc reads it when chDB is loaded.
+    code = """
+        import argparse, os, sys
+        if sys.argv[2] == "unset":
+            os.environ.pop("JE_MALLOC_CONF", None)
+        from hiveboard_collector.cli import open_storage
+        args = argparse.Namespace(clickhouse_url=None, data_dir=sys.argv[1], database="hiveboard")
+        storage = open_storage(args)
+        (stats,) = storage.query("SELECT * FROM system.jemalloc_stats").rows[0]
+        storage.close()
+        print(next(line.strip() for line in stats.splitlines() if line.strip().startswith("opt.dirty_decay_ms:")))
+    """
+    outputs = []
+    for name, environment in (("unset", {}), ("set", {"JE_MALLOC_CONF": "dirty_decay_ms:4000"})):
+        process = run_python(code, str(tmp_path / name), name, environment=environment)
+        stdout, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+        outputs.append(stdout.strip())
+    assert outputs == [
+        "opt.dirty_decay_ms: 2500 (arenas.dirty_decay_ms: 2500)",
+        "opt.dirty_decay_ms: 4000 (arenas.dirty_decay_ms: 4000)",
+    ]
+
+
 def test_calls_from_several_threads_run_at_once(storage: ChDBStorage) -> None:
     # An insert must not wait for the query API's reads or the pricing job, nor they for it.
     slow_sql = "SELECT sleepEachRow(0.5) FROM numbers(6) SETTINGS max_block_size = 1"

@@ -170,6 +170,25 @@ class ChDBStorage(ClientStorage):
             self._lock.release()
 
 
+# jemalloc, ClickHouse's allocator inside chDB, gives freed pages back to the OS after
+# `dirty_decay_ms` (5 s in chDB's build). An insert allocates and frees about 200 MB, so 5 s hold
+# several inserts' worth: the collector's peak RSS in bench/ingest.py (1M spans, 7 paired runs) was
+# 825-1,004 MiB with 5 s and 808-920 MiB with 2.5 s, at the same spans/s within noise.
+# `muzzy_decay_ms:0` is chDB's own.
+JEMALLOC_CONF = "dirty_decay_ms:2500,muzzy_decay_ms:0"
+JEMALLOC_CONF_VARIABLE = "JE_MALLOC_CONF"  # chDB's jemalloc has the `je_` prefix
+
+
+def shorten_jemalloc_decay(conf: str = JEMALLOC_CONF) -> bool:
+    """Have chDB's jemalloc return freed memory sooner (`JEMALLOC_CONF`), unless `JE_MALLOC_CONF`
+    already says how; returns whether it was set. jemalloc reads the variable once, when chDB is
+    loaded: call it before the first chDB storage opens."""
+    if JEMALLOC_CONF_VARIABLE in os.environ:
+        return False
+    os.environ[JEMALLOC_CONF_VARIABLE] = conf
+    return True
+
+
 # glibc's mallopt parameter for the number of malloc arenas.
 _M_ARENA_MAX = -8
 MALLOC_ARENAS = 2
