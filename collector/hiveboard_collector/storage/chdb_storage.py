@@ -198,9 +198,10 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     """Cap glibc's malloc arenas for this process, unless `MALLOC_ARENA_MAX` already says how many;
     returns whether the cap was set. Call it before chDB starts its threads.
 
-    chDB allocates with glibc's malloc, which gives each busy thread an arena of its own (up to 8 per
-    core) and keeps what they free: with chDB's dozens of threads, the collector's peak RSS in
-    bench/ingest.py was 35-110 MiB higher than with 2 arenas, for no more throughput.
+    Besides ClickHouse's jemalloc, chDB's libraries and Python allocate with glibc's malloc, which
+    gives each busy thread an arena of its own (up to 8 per core) and keeps what they free: with
+    chDB's dozens of threads, the collector's peak RSS in bench/ingest.py was 35-110 MiB higher than
+    with 2 arenas, for no more throughput.
     """
     if "MALLOC_ARENA_MAX" in os.environ:
         return False
