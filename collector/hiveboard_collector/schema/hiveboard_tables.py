@@ -486,7 +486,7 @@ def events_statements(database: str, cluster_name: str | None, ttl_days: int) ->
 def events_attributes_lz4_statements(database: str, cluster_name: str | None) -> list[str]:
     """`hb_events.Attributes` compressed with LZ4 instead of ZSTD(1): a copy of every event's
     attributes, written with every insert and merge but read only for one event's detail, so the
-    cheaper codec saves more CPU (about 3 ms of a 8k-span insert's 17 in the view) than its bytes
+    cheaper codec saves more CPU (about 3 ms of the view's 17 in an 8k-span insert) than its bytes
     cost. Parts written before keep ZSTD until they are merged."""
     return [
         f"ALTER TABLE {qualified(database, EVENTS_TABLE)}{on_cluster(cluster_name)} "
