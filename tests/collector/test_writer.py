@@ -9,9 +9,11 @@ can hold them at a gate, and can play an outage in which every call raises `Stor
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -35,7 +37,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from hiveboard_collector.keys import KeyStore
+from hiveboard_collector.ingest import Ingestor
+from hiveboard_collector.keys import KeyStore, KeyType, Principal
 from hiveboard_collector.log_rows import LOG_COLUMNS, log_rows
 from hiveboard_collector.row_encoding import LOGS_INPUT
 from hiveboard_collector.service import CollectorConfig
@@ -265,6 +268,41 @@ def test_requests_queued_during_an_insert_are_written_next_without_waiting_for_m
 
     assert storage.inserts == 2
     assert stored_ids(storage, tenant_id) == span_ids_of([first, second])
+
+
+@pytest.mark.parametrize("signal", ["traces", "logs"])
+def test_a_request_waiting_for_the_writer_holds_its_rows_not_its_parsed_form(
+    storage: InstrumentedStorage, tenant_id: str, signal: str
+) -> None:
+    # Parsed, a request is about three times its wire size, while the writer's limits count rows.
+    traces, logs = BatchWriter(storage, TRACES_INPUT), BatchWriter(storage, LOGS_INPUT)
+    ingestor = Ingestor(KeyStore(storage, dev_key=None), traces, logs)
+    principal = Principal(tenant_id, KeyType.LIVE, "key_test")
+    if signal == "traces":
+        request: Any = trace_request([make_span()])
+        export = ingestor.export_traces
+    else:
+        request = log_request([LogRecord(time_unix_nano=1, body=AnyValue(string_value="waiting"))])
+        export = ingestor.export_logs
+    references_of_the_test = sys.getrefcount(request)
+
+    async def references_while_the_insert_waits() -> int:
+        storage.insert_started.clear()
+        storage.gate.clear()
+        exporting = asyncio.ensure_future(export(request, principal))
+        while not storage.insert_started.is_set():
+            await asyncio.sleep(0.01)
+        references = sys.getrefcount(request)
+        storage.gate.set()
+        await exporting
+        return references
+
+    try:
+        assert asyncio.run(references_while_the_insert_waits()) == references_of_the_test
+    finally:
+        storage.gate.set()
+        traces.close()
+        logs.close()
 
 
 def test_a_request_without_rows_is_acknowledged_without_an_insert(

@@ -10,7 +10,7 @@ standard exporters retry: storage slow or down, or too much already waiting to b
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from fastapi import APIRouter, Request, Response
@@ -56,19 +56,15 @@ def otlp_http_router(ingestor: Ingestor, max_body_bytes: int = DEFAULT_MAX_BODY_
 
     @router.post("/v1/traces", summary="Export spans (OTLP/HTTP)", openapi_extra={"requestBody": _OTLP_BODY})
     async def export_traces(request: Request) -> Response:
-        message = await _decoded(request, ingestor, ExportTraceServiceRequest, max_body_bytes)
-        if isinstance(message, Response):
-            return message
-        return await _answer(request, ingestor.export_traces(*message))
+        decoded = _decoded(request, ingestor, ExportTraceServiceRequest, max_body_bytes)
+        return await _export(request, decoded, ingestor.export_traces)
 
     @router.post(
         "/v1/logs", summary="Export log records (OTLP/HTTP)", openapi_extra={"requestBody": _OTLP_BODY}
     )
     async def export_logs(request: Request) -> Response:
-        message = await _decoded(request, ingestor, ExportLogsServiceRequest, max_body_bytes)
-        if isinstance(message, Response):
-            return message
-        return await _answer(request, ingestor.export_logs(*message))
+        decoded = _decoded(request, ingestor, ExportLogsServiceRequest, max_body_bytes)
+        return await _export(request, decoded, ingestor.export_logs)
 
     @router.post("/v1/metrics", summary="Metrics are not supported", status_code=_NOT_IMPLEMENTED)
     async def export_metrics(request: Request) -> Response:
@@ -98,10 +94,22 @@ async def _decoded(
         return _refused(request, error)
 
 
-async def _answer(request: Request, export: Awaitable[Message]) -> Response:
-    """200 with the export's response (its partial success) once written; else the refusal."""
+async def _export(
+    request: Request,
+    decoded: Awaitable[tuple[M, Principal] | Response],
+    export: Callable[[M, Principal], Awaitable[Message]],
+) -> Response:
+    """200 with the export's response (its partial success) once written; else the refusal.
+
+    The parsed request is held only until the export has encoded its rows: parsed, it is about
+    three times its wire size, and the writer bounds memory by the rows waiting to be written."""
+    message = await decoded
+    if isinstance(message, Response):
+        return message
+    writing = export(*message)
+    del message
     try:
-        response = await export
+        response = await writing
     except Exception as error:
         return _refused(request, error)
     return _message_response(request, 200, response)
