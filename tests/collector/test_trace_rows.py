@@ -62,6 +62,7 @@ from hiveboard_collector.trace_rows import (
     TRACE_COLUMNS,
     TRACES_INPUT,
     TraceExport,
+    TracesInput,
     trace_export,
 )
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
@@ -389,6 +390,37 @@ def test_envelopes_of_one_insert_keep_their_own_tenant_and_key_type(storage: Sto
     assert [(row["SpanName"], row["ResourceAttributes"][HIVEBOARD_KEY_TYPE]) for row in second] == [
         ("second", "test")
     ]
+
+
+def test_inserts_leave_skip_indexes_to_the_merges(storage: Storage) -> None:
+    # A table of otel_traces' structure, its seven skip indexes included, for parts of its own.
+    table = f"traces_{uuid.uuid4().hex}"
+    storage.command(f"CREATE TABLE {table} AS {TRACES_TABLE}")
+    request, span = one_span_request(name="indexed later")
+    exports = store_requests(storage, [request], new_tenant_id(), traces_input=TracesInput(table=table))
+    assert exports[0].spans == 1
+
+    def index_bytes() -> list[int]:
+        return [
+            row[0]
+            for row in storage.query(
+                "SELECT secondary_indices_compressed_bytes FROM system.parts "
+                "WHERE database = currentDatabase() AND table = {table:String} AND active",
+                {"table": table},
+            ).rows
+        ]
+
+    try:
+        assert index_bytes() == [0]
+        storage.command(f"OPTIMIZE TABLE {table} FINAL")
+        (merged,) = index_bytes()
+        assert merged > 0
+        found = storage.query(
+            f"SELECT SpanName FROM {table} WHERE TraceId = {{id:String}}", {"id": span.trace_id.hex()}
+        )
+        assert found.rows == [("indexed later",)]
+    finally:
+        storage.command(f"DROP TABLE {table}")
 
 
 def test_service_name_is_as_string_of_the_first_occurrence(storage: Storage) -> None:
