@@ -1,3 +1,0 @@
-"""The HiveLoop version: the single source for the package metadata and `telemetry.distro.version`."""
-
-VERSION = "0.1.0"

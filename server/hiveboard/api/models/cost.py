@@ -1,0 +1,99 @@
+"""The cost explorer and LLM calls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from hiveboard.api.params import Page, TimeRange
+
+CostSource = Literal["reported", "estimated", "unpriced"]
+
+
+class CostTotals(BaseModel):
+    """Costs in USD. `cost` sums the calls with a known price; unpriced calls show tokens, no cost."""
+
+    call_count: int
+    tokens_in: int
+    tokens_out: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost: float
+    reported_cost: float = Field(description="Cost the SDK (or instrumentation) reported")
+    estimated_cost: float = Field(description="Cost HiveBoard estimated from tokens and the model's prices")
+    reported_calls: int
+    estimated_calls: int
+    unpriced_calls: int
+
+
+class ModelCost(CostTotals):
+    model: str
+    provider: str
+    matched_model: str = Field(description="The priced model the estimate used ('' when none)")
+
+
+class AgentCost(CostTotals):
+    agent_id: str
+
+
+class CostOverview(BaseModel):
+    range: TimeRange
+    totals: CostTotals
+    by_model: list[ModelCost]
+    by_agent: list[AgentCost]
+
+
+class LlmCall(BaseModel):
+    """One LLM call, from HiveLoop or any OpenTelemetry GenAI instrumentation."""
+
+    call_id: str = Field(description="The call's span id")
+    trace_id: str
+    parent_span_id: str
+    timestamp: datetime = Field(description="When the call started")
+    service_name: str
+    agent_id: str
+    task_id: str
+    project: str
+    name: str
+    provider: str
+    model: str
+    request_model: str
+    tokens_in: int
+    tokens_out: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost: float | None
+    cost_source: str = Field(description="reported, estimated, or unpriced (unknown model: no cost)")
+    matched_model: str
+    duration_ms: float
+    turn_number: int | None
+    finish_reasons: list[str]
+    prompt_preview: str
+    response_preview: str
+    status: str
+
+
+class LlmCallPage(Page[LlmCall]):
+    totals: CostTotals = Field(description="Of every call matching the filters, not only this page")
+
+
+class CostPoint(BaseModel):
+    timestamp: datetime
+    cost: float
+    call_count: int
+    tokens_in: int
+    tokens_out: int
+
+
+class CostSeries(BaseModel):
+    key: str = Field(description="'total', or the model or agent of the series")
+    points: list[CostPoint]
+
+
+class CostTimeseries(BaseModel):
+    range: TimeRange
+    bucket_seconds: int
+    group_by: Literal["total", "model", "agent"]
+    series: list[CostSeries]

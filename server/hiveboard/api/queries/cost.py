@@ -1,0 +1,311 @@
+"""The cost explorer and the LLM call list, all from `hb_llm_costs`.
+
+`hb_llm_costs` is every LLM call of `hb_llm_calls` (HiveLoop's, and model calls of any OTel GenAI
+instrumentation) with its `Cost`: the reported cost, else the estimate from the model's prices,
+else NULL (unpriced: tokens without a cost, never a silent $0). Ordered by time per tenant.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from hiveboard.api.auth import SCOPE_SQL, DataScope
+from hiveboard.api.models.cost import (
+    AgentCost,
+    CostOverview,
+    CostPoint,
+    CostSeries,
+    CostSource,
+    CostTimeseries,
+    CostTotals,
+    LlmCall,
+    LlmCallPage,
+    ModelCost,
+)
+from hiveboard.api.params import (
+    SECOND_NS,
+    TimeRange,
+    Window,
+    decode_cursor,
+    from_ns,
+    ns_to_ms,
+    window_sql,
+)
+from hiveboard.api.queries.paging import page_of_keys
+from hiveboard.api.queries.tables import LLM_CALLS_TABLE, LLM_COSTS_VIEW
+from hiveboard.storage import Storage
+
+CallSort = Literal["time", "cost"]
+GroupBy = Literal["total", "model", "agent"]
+
+_TOTALS_SQL = """count() AS Calls, sum(InputTokens) AS TokensIn, sum(OutputTokens) AS TokensOut,
+    sum(CacheReadTokens) AS CacheRead, sum(CacheWriteTokens) AS CacheWrite,
+    ifNull(sum(Cost), 0) AS TotalCost,
+    ifNull(sumIf(Cost, CostSource = 'reported'), 0) AS Reported,
+    ifNull(sumIf(Cost, CostSource = 'estimated'), 0) AS Estimated,
+    countIf(CostSource = 'reported') AS ReportedCalls,
+    countIf(CostSource = 'estimated') AS EstimatedCalls,
+    countIf(Cost IS NULL) AS Unpriced"""
+_GROUP_KEYS = {"model": "ResponseModel", "agent": "AgentId", "total": "'total'"}
+
+
+@dataclass(frozen=True)
+class CallFilters:
+    agent_id: str | None = None
+    task_id: str | None = None
+    project: str | None = None
+    model: str | None = None
+    cost_source: CostSource | None = None
+
+    def sql(self) -> tuple[str, dict[str, Any]]:
+        conditions = [f"{SCOPE_SQL} AND {window_sql('Timestamp')}"]
+        parameters: dict[str, Any] = {}
+        for column, name, value in (
+            ("AgentId", "agent_id", self.agent_id),
+            ("TaskId", "task_id", self.task_id),
+            ("Project", "project", self.project),
+            ("ResponseModel", "model", self.model),
+        ):
+            if value is not None:
+                conditions.append(f"{column} = {{{name}:String}}")
+                parameters[name] = value
+        if self.cost_source is not None:
+            # '' is a call the pricing job has not looked at yet: no cost, like an unpriced one.
+            conditions.append(
+                "Cost IS NULL" if self.cost_source == "unpriced" else "CostSource = {cost_source:String}"
+            )
+            parameters["cost_source"] = self.cost_source
+        return " AND ".join(conditions), parameters
+
+
+def _totals(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "call_count": row["Calls"],
+        "tokens_in": row["TokensIn"],
+        "tokens_out": row["TokensOut"],
+        "cache_read_tokens": row["CacheRead"],
+        "cache_write_tokens": row["CacheWrite"],
+        "cost": float(row["TotalCost"]),
+        "reported_cost": float(row["Reported"]),
+        "estimated_cost": float(row["Estimated"]),
+        "reported_calls": row["ReportedCalls"],
+        "estimated_calls": row["EstimatedCalls"],
+        "unpriced_calls": row["Unpriced"],
+    }
+
+
+# What `hb_llm_costs` adds to a call of `hb_llm_calls`.
+_COST_COLUMNS = ("Cost", "CostSource", "MatchedModel")
+
+
+def _totals_and_costs(
+    storage: Storage, scope: DataScope, window: Window, filters: CallFilters, span_ids: Sequence[str]
+) -> tuple[CostTotals, dict[str, dict[str, Any]]]:
+    """The totals of the filter and, read in the same scan, the `_COST_COLUMNS` of its calls `span_ids`
+    by span id (pricing them in a query of their own would cost about as much as the totals)."""
+    where, parameters = filters.sql()
+    page = ", ".join(("SpanId", *_COST_COLUMNS))
+    costs = f", groupArrayIf(({page}), SpanId IN {{span_ids:Array(String)}}) AS Costs" if span_ids else ""
+    sql = f"SELECT {_TOTALS_SQL}{costs} FROM {LLM_COSTS_VIEW} WHERE {where}"
+    parameters = scope.parameters(**window.parameters(), **parameters, span_ids=list(span_ids))
+    row = storage.query(sql, parameters).dicts()[0]
+    by_span = {span_id: dict(zip(_COST_COLUMNS, c, strict=True)) for span_id, *c in row.get("Costs", [])}
+    return CostTotals(**_totals(row)), by_span
+
+
+# One scan for the totals and both breakdowns: `grouping(column)` is 0 in the rows of the set that
+# groups by `column`, 1 where it is aggregated over.
+_OVERVIEW_SQL = f"""
+SELECT grouping(ResponseModel) = 0 AS ByModel, grouping(AgentId) = 0 AS ByAgent, ResponseModel, AgentId,
+    any(Provider) AS Provider, anyIf(MatchedModel, MatchedModel != '') AS MatchedModel,
+    {_TOTALS_SQL}
+FROM {LLM_COSTS_VIEW} WHERE {{where}}
+GROUP BY GROUPING SETS ((), (ResponseModel), (AgentId))
+ORDER BY TotalCost DESC, Calls DESC, ResponseModel, AgentId"""
+
+
+def cost_overview(
+    storage: Storage, scope: DataScope, time_range: TimeRange, filters: CallFilters
+) -> CostOverview:
+    """Totals of the range, by model and by agent, most expensive first."""
+    window = Window.last(time_range)
+    where, parameters = filters.sql()
+    rows = storage.query(
+        _OVERVIEW_SQL.format(where=where), scope.parameters(**window.parameters(), **parameters)
+    ).dicts()
+    totals = next((row for row in rows if not row["ByModel"] and not row["ByAgent"]), None)
+    return CostOverview(
+        range=time_range,
+        totals=CostTotals(**_totals(totals)) if totals else _no_calls(),
+        by_model=[
+            ModelCost(
+                model=row["ResponseModel"],
+                provider=row["Provider"],
+                matched_model=row["MatchedModel"],
+                **_totals(row),
+            )
+            for row in rows
+            if row["ByModel"]
+        ],
+        by_agent=[AgentCost(agent_id=row["AgentId"], **_totals(row)) for row in rows if row["ByAgent"]],
+    )
+
+
+def _no_calls() -> CostTotals:
+    return CostTotals(
+        call_count=0, tokens_in=0, tokens_out=0, cache_read_tokens=0, cache_write_tokens=0, cost=0.0,
+        reported_cost=0.0, estimated_cost=0.0, reported_calls=0, estimated_calls=0, unpriced_calls=0,
+    )  # fmt: skip
+
+
+_SORT_KEYS = {
+    "time": ("toUnixTimestamp64Nano(Timestamp)", "Int64"),
+    "cost": ("ifNull(Cost, -1.0)", "Float64"),
+}
+
+
+def list_calls(
+    storage: Storage,
+    scope: DataScope,
+    time_range: TimeRange,
+    filters: CallFilters,
+    *,
+    sort: CallSort,
+    limit: int,
+    cursor: str | None = None,
+) -> LlmCallPage:
+    """LLM calls with their previews, newest or most expensive first, with the totals of the filter.
+
+    The page is chosen on its sort key alone: the newest calls come from `hb_llm_calls` in its key
+    order, without pricing the calls of the range; only sorting by cost, or filtering on it, prices
+    them all. Then the page's rows are read (previews included), and priced in the scan that sums the
+    totals of the range. The most expensive calls lie anywhere in the range, so reading them again by
+    span id would scan it a second time: sorted by cost, the rows are read whole in the scan that
+    chooses them.
+    """
+    window = Window.last(time_range)
+    where, parameters = filters.sql()
+    sort_key, sort_type = _SORT_KEYS[sort]
+    if cursor is not None:
+        value, span_id = decode_cursor(cursor, 2)
+        where += f" AND ({sort_key}, SpanId) < ({{cursor_value:{sort_type}}}, {{cursor_id:String}})"
+        parameters.update(cursor_value=value, cursor_id=span_id)
+        if sort == "time":  # also as a bound on the key column, so that the scan starts there
+            where += " AND Timestamp <= fromUnixTimestamp64Nano({cursor_value:Int64})"
+    priced = sort == "cost" or filters.cost_source is not None
+    whole = sort == "cost"
+    keys_sql = f"""
+SELECT {"*" if whole else "SpanId"}, toUnixTimestamp64Nano(Timestamp) AS StartNs, {sort_key} AS SortValue
+FROM {LLM_COSTS_VIEW if priced else LLM_CALLS_TABLE} WHERE {where}
+ORDER BY SortValue DESC, SpanId DESC
+LIMIT {{limit:UInt32}}"""
+    keys = storage.query(
+        keys_sql, scope.parameters(**window.parameters(), **parameters, limit=limit + 1)
+    ).dicts()
+    if whole:
+        rows = {key["SpanId"]: key for key in keys}
+        totals, _ = _totals_and_costs(storage, scope, window, filters, ())
+    else:
+        calls_rows = _calls_by_span(storage, scope, keys[:limit])
+        totals, costs = _totals_and_costs(storage, scope, window, filters, list(calls_rows))
+        rows = {span_id: row | costs[span_id] for span_id, row in calls_rows.items() if span_id in costs}
+    calls = page_of_keys(
+        keys,
+        lambda key: _call(rows[key["SpanId"]]) if key["SpanId"] in rows else None,
+        lambda key: (key["SortValue"], key["SpanId"]),
+        limit,
+    )
+    return LlmCallPage(data=calls.data, pagination=calls.pagination, totals=totals)
+
+
+def _calls_by_span(
+    storage: Storage, scope: DataScope, keys: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The rows of the calls of `keys`, without their cost, found by time (the table's key) and span id."""
+    if not keys:
+        return {}
+    sql = f"""
+SELECT *, toUnixTimestamp64Nano(Timestamp) AS StartNs
+FROM {LLM_CALLS_TABLE}
+WHERE {SCOPE_SQL} AND {window_sql("Timestamp")} AND SpanId IN {{span_ids:Array(String)}}"""
+    parameters = scope.parameters(
+        start_ns=min(key["StartNs"] for key in keys),
+        end_ns=max(key["StartNs"] for key in keys),
+        span_ids=[key["SpanId"] for key in keys],
+    )
+    return {row["SpanId"]: row for row in storage.query(sql, parameters).dicts()}
+
+
+def _call(row: dict[str, Any]) -> LlmCall:
+    return LlmCall(
+        call_id=row["SpanId"],
+        trace_id=row["TraceId"],
+        parent_span_id=row["ParentSpanId"],
+        timestamp=from_ns(row["StartNs"]),
+        service_name=row["ServiceName"],
+        agent_id=row["AgentId"],
+        task_id=row["TaskId"],
+        project=row["Project"],
+        name=row["CallName"],
+        provider=row["Provider"],
+        model=row["ResponseModel"],
+        request_model=row["RequestModel"],
+        tokens_in=row["InputTokens"],
+        tokens_out=row["OutputTokens"],
+        cache_read_tokens=row["CacheReadTokens"],
+        cache_write_tokens=row["CacheWriteTokens"],
+        cost=row["Cost"],
+        cost_source=row["CostSource"] or ("unpriced" if row["Cost"] is None else ""),
+        matched_model=row["MatchedModel"],
+        duration_ms=ns_to_ms(row["DurationNs"]) or 0.0,
+        turn_number=row["TurnNumber"],
+        finish_reasons=list(row["FinishReasons"]),
+        prompt_preview=row["PromptPreview"],
+        response_preview=row["ResponsePreview"],
+        status=row["StatusCode"],
+    )
+
+
+def cost_timeseries(
+    storage: Storage, scope: DataScope, time_range: TimeRange, filters: CallFilters, group_by: GroupBy
+) -> CostTimeseries:
+    """Cost per bucket of the range, in one series or one per model or agent (zero-filled)."""
+    window = Window.last(time_range)
+    bucket_seconds = time_range.bucket_seconds
+    where, parameters = filters.sql()
+    sql = f"""
+SELECT {_GROUP_KEYS[group_by]} AS Key,
+    intDiv(toUnixTimestamp(Timestamp), {bucket_seconds}) * {bucket_seconds} AS Bucket,
+    ifNull(sum(Cost), 0) AS TotalCost, count() AS Calls,
+    sum(InputTokens) AS TokensIn, sum(OutputTokens) AS TokensOut
+FROM {LLM_COSTS_VIEW} WHERE {where}
+GROUP BY Key, Bucket"""
+    buckets: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
+    for row in storage.query(sql, scope.parameters(**window.parameters(), **parameters)).dicts():
+        buckets[row["Key"]][row["Bucket"]] = row
+    if group_by == "total":
+        buckets.setdefault("total", {})
+    first = window.start_ns // SECOND_NS // bucket_seconds * bucket_seconds
+    last = window.end_ns // SECOND_NS // bucket_seconds * bucket_seconds
+    series = [
+        CostSeries(
+            key=key,
+            points=[
+                CostPoint(
+                    timestamp=from_ns(start * SECOND_NS),
+                    cost=float(points.get(start, {}).get("TotalCost", 0.0)),
+                    call_count=points.get(start, {}).get("Calls", 0),
+                    tokens_in=points.get(start, {}).get("TokensIn", 0),
+                    tokens_out=points.get(start, {}).get("TokensOut", 0),
+                )
+                for start in range(first, last + 1, bucket_seconds)
+            ],
+        )
+        for key, points in sorted(
+            buckets.items(), key=lambda item: -sum(r["TotalCost"] for r in item[1].values())
+        )
+    ]
+    return CostTimeseries(range=time_range, bucket_seconds=bucket_seconds, group_by=group_by, series=series)

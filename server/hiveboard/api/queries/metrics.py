@@ -1,0 +1,154 @@
+"""Metrics: the stats ribbon (totals of a range) and its mini-charts (the same per time bucket).
+
+Tasks count in the bucket they end in; LLM calls in the one they start in; errors when they happen.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from hiveboard.api.auth import SCOPE_SQL, DataScope
+from hiveboard.api.models.metrics import Metrics, MetricsPoint, MetricsSummary
+from hiveboard.api.params import SECOND_NS, TimeRange, Window, from_ns, ns_to_ms, window_sql
+from hiveboard.api.queries.tables import COMPLETED, EVENTS_TABLE, FAILED, LLM_COSTS_VIEW, PROCESSING
+from hiveboard.api.queries.tasks import latest_tasks_sql
+from hiveboard.storage import Storage
+
+_ENDED = f"Status != '{PROCESSING}' AND {window_sql('EndTime')}"
+
+
+def _filters(agent_id: str | None, project: str | None) -> str:
+    conditions = [
+        condition
+        for condition, value in (
+            ("AgentId = {agent_id:String}", agent_id),
+            ("Project = {project:String}", project),
+        )
+        if value is not None
+    ]
+    return " AND ".join(conditions)
+
+
+# Each query returns its totals (the row where `grouping(Bucket)` is 1) and its buckets in one scan.
+_BUCKETS_AND_TOTAL = "GROUP BY GROUPING SETS ((Bucket), ())"
+_TASK_COLUMNS = ("AgentId", "Project", "Status", "EndTime", "DurationNs")
+
+
+def _tasks_sql(filters: str, bucket: str) -> str:
+    return f"""
+SELECT grouping(Bucket) AS Total, {bucket} AS Bucket,
+    countIf(Status = '{COMPLETED}' AND {window_sql("EndTime")}) AS Completed,
+    countIf(Status = '{FAILED}' AND {window_sql("EndTime")}) AS Failed,
+    countIf({_ENDED}) AS Ended,
+    countIf(Status = '{PROCESSING}') AS Processing,
+    avgIf(DurationNs, {_ENDED}) AS AvgDurationNs,
+    quantileIf(0.95)(DurationNs, {_ENDED}) AS P95DurationNs
+FROM ({latest_tasks_sql(filters, _TASK_COLUMNS)})
+{_BUCKETS_AND_TOTAL}"""
+
+
+def _llm_sql(filters: str, bucket: str) -> str:
+    return f"""
+SELECT grouping(Bucket) AS Total, {bucket} AS Bucket,
+    count() AS Calls, sum(InputTokens) AS TokensIn, sum(OutputTokens) AS TokensOut,
+    ifNull(sum(Cost), 0) AS TotalCost, countIf(Cost IS NULL) AS Unpriced
+FROM {LLM_COSTS_VIEW}
+WHERE {SCOPE_SQL} AND {window_sql("Timestamp")}{f" AND {filters}" if filters else ""}
+{_BUCKETS_AND_TOTAL}"""
+
+
+def _errors_sql(filters: str, bucket: str) -> str:
+    return f"""
+SELECT grouping(Bucket) AS Total, {bucket} AS Bucket, count() AS Errors
+FROM {EVENTS_TABLE}
+WHERE {SCOPE_SQL} AND {window_sql("Timestamp")} AND Severity = 'error'{f" AND {filters}" if filters else ""}
+{_BUCKETS_AND_TOTAL}"""
+
+
+def _bucket(column: str, seconds: int) -> str:
+    """The start (in seconds) of `column`'s bucket."""
+    return f"intDiv(toUnixTimestamp({column}), {seconds}) * {seconds}"
+
+
+def metrics(
+    storage: Storage,
+    scope: DataScope,
+    time_range: TimeRange,
+    agent_id: str | None = None,
+    project: str | None = None,
+    now_ns: int | None = None,
+) -> Metrics:
+    window = Window.last(time_range, now_ns)
+    filters = _filters(agent_id, project)
+    parameters = scope.parameters(**window.parameters(), agent_id=agent_id, project=project)
+
+    bucket_seconds = time_range.bucket_seconds
+    totals: list[dict[str, Any]] = []
+    series: list[dict[int, dict[str, Any]]] = []
+    for sql in (
+        _tasks_sql(filters, _bucket("EndTime", bucket_seconds)),
+        _llm_sql(filters, _bucket("Timestamp", bucket_seconds)),
+        _errors_sql(filters, _bucket("Timestamp", bucket_seconds)),
+    ):
+        rows = storage.query(sql, parameters).dicts()
+        totals.append(next((row for row in rows if row["Total"]), {}))
+        series.append({row["Bucket"]: row for row in rows if not row["Total"]})
+    first = window.start_ns // SECOND_NS // bucket_seconds * bucket_seconds
+    last = window.end_ns // SECOND_NS // bucket_seconds * bucket_seconds
+    points = [
+        _point(start, *(part.get(start, {}) for part in series))
+        for start in range(first, last + 1, bucket_seconds)
+    ]
+    return Metrics(
+        range=time_range,
+        bucket_seconds=bucket_seconds,
+        summary=_summary(time_range, *totals),
+        timeseries=points,
+    )
+
+
+def _rate(completed: int, ended: int) -> float | None:
+    return round(completed / ended, 4) if ended else None
+
+
+def _summary(
+    time_range: TimeRange, tasks: dict[str, Any], llm: dict[str, Any], errors: dict[str, Any]
+) -> MetricsSummary:
+    defaults: dict[str, Any] = defaultdict(int)
+    tasks, llm, errors = defaults | tasks, defaults | llm, defaults | errors
+    ended = tasks["Ended"]
+    cost = float(llm["TotalCost"] or 0.0)
+    return MetricsSummary(
+        tasks_completed=tasks["Completed"],
+        tasks_failed=tasks["Failed"],
+        processing=tasks["Processing"],
+        success_rate=_rate(tasks["Completed"], ended),
+        avg_duration_ms=ns_to_ms(round(tasks["AvgDurationNs"])) if ended else None,
+        p95_duration_ms=ns_to_ms(round(tasks["P95DurationNs"])) if ended else None,
+        throughput_per_hour=round(ended * 3600 / time_range.seconds, 3),
+        errors=errors["Errors"],
+        llm_calls=llm["Calls"],
+        tokens_in=llm["TokensIn"],
+        tokens_out=llm["TokensOut"],
+        total_cost=cost,
+        unpriced_calls=llm["Unpriced"],
+        cost_per_task=round(cost / ended, 6) if ended else None,
+    )
+
+
+def _point(start: int, tasks: dict[str, Any], llm: dict[str, Any], errors: dict[str, Any]) -> MetricsPoint:
+    ended = int(tasks.get("Ended") or 0)
+    cost = float(llm.get("TotalCost") or 0.0)
+    return MetricsPoint(
+        timestamp=from_ns(start * SECOND_NS),
+        tasks_completed=int(tasks.get("Completed") or 0),
+        tasks_failed=int(tasks.get("Failed") or 0),
+        throughput=ended,
+        success_rate=_rate(int(tasks.get("Completed") or 0), ended),
+        avg_duration_ms=ns_to_ms(round(tasks["AvgDurationNs"])) if ended else None,
+        errors=int(errors.get("Errors") or 0),
+        llm_calls=int(llm.get("Calls") or 0),
+        cost=cost,
+        cost_per_task=round(cost / ended, 6) if ended else None,
+    )

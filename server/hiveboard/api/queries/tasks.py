@@ -1,0 +1,382 @@
+"""The task table: one row per task execution, with its LLM, action and error counts.
+
+`hb_tasks` holds a 'processing' row (Version 0, from the `task_started` marker) and, once the task
+ends, its final row (Version 1); `latest_tasks_sql` keeps the latest version of each task span.
+
+A page is read in three queries: the page's keys, chosen on the few columns it sorts and filters on
+(with every task's cost only when sorting by cost, every task's flags only when filtering on the
+derived status); the page's task rows with their flags and event counts (one scan of their events,
+by agent and time); their LLM costs (bounded by the tasks' own time span), which for a timeline
+(`latest_task`, then `task_costs` with its calls) also bring the task's calls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from hiveboard.api.auth import SCOPE_SQL, DataScope
+from hiveboard.api.models.tasks import TaskStatus, TaskSummary
+from hiveboard.api.params import SECOND_NS, Page, TimeRange, Window, decode_cursor, from_ns, ns_to_ms
+from hiveboard.api.queries.paging import page_of_keys
+from hiveboard.api.queries.tables import (
+    ACTION_COMPLETED,
+    ACTION_FAILED,
+    EVENT,
+    EVENTS_TABLE,
+    FAILED,
+    LLM_CALL,
+    LLM_COSTS_VIEW,
+    PROCESSING,
+    TASK_FAILED,
+    TASKS_TABLE,
+)
+from hiveboard.storage import Storage
+
+TaskSort = Literal["started_at", "duration_ms", "cost"]
+# An LLM span starts `duration_ms` before it is recorded, possibly before its task's start.
+LLM_START_SLACK_NS = 3600 * SECOND_NS
+# The spans of a task end by the end of its task span; the slack covers other processes' clocks.
+TASK_END_SLACK_NS = 60 * SECOND_NS
+# An open task's spans end up to now; the bound only keeps lookups off later data.
+OPEN_TASK_HORIZON_NS = 24 * 3600 * SECOND_NS
+
+
+def spans_end_bound_ns(ends_ns: Sequence[int | None]) -> int:
+    """The latest time a span of tasks ending at `ends_ns` (None: still open) can carry."""
+    if any(end is None for end in ends_ns):
+        return time.time_ns() + OPEN_TASK_HORIZON_NS
+    return max(end for end in ends_ns if end is not None) + TASK_END_SLACK_NS
+
+
+SortOrder = Literal["desc", "asc"]
+
+_TASK_COLUMNS = (
+    "TraceId",
+    "TaskId",
+    "AgentId",
+    "AgentType",
+    "TaskType",
+    "Project",
+    "Environment",
+    "Status",
+    "StartTime",
+    "EndTime",
+    "DurationNs",
+    "ErrorType",
+    "ErrorMessage",
+)
+
+
+def latest_tasks_sql(where: str = "", columns: Sequence[str] = _TASK_COLUMNS) -> str:
+    """Each task span's latest row among the scoped rows matching `where` (conditions on columns that
+    do not change between a task's versions: ids, agent, type, project), with `TaskSpanId` and
+    `columns` of it. Needs `DataScope.parameters()`.
+
+    `FINAL` merges the versions in the table's key order, several times faster than grouping by span
+    id; conditions of the enclosing query on `Status` or times apply after it (ClickHouse keeps a
+    WHERE of a FINAL read out of PREWHERE), so they see the latest version only."""
+    selected = ", ".join(("TaskSpanId", *columns))
+    return f"SELECT {selected}\nFROM {TASKS_TABLE} FINAL\nWHERE {SCOPE_SQL}{f' AND {where}' if where else ''}"
+
+
+def _flags_sql(tasks: str = "") -> str:
+    """Per task: escalations and whether its latest approval event is a request still unanswered;
+    `tasks` (a condition) restricts it to some tasks."""
+    return f"""
+SELECT TraceId AS FlagTraceId, TaskId AS FlagTaskId,
+    countIf(EventType = '{EVENT.ESCALATED}') AS Escalations,
+    argMaxIf(EventType, Timestamp, EventType != '{EVENT.ESCALATED}') = '{EVENT.APPROVAL_REQUESTED}'
+        AS PendingApproval
+FROM {EVENTS_TABLE}
+WHERE {SCOPE_SQL} AND TaskId != '' AND Timestamp >= fromUnixTimestamp64Nano({{start_ns:Int64}})
+    AND EventType IN ('{EVENT.ESCALATED}', '{EVENT.APPROVAL_REQUESTED}', '{EVENT.APPROVAL_RECEIVED}'){tasks}
+GROUP BY FlagTraceId, FlagTaskId"""
+
+
+_DERIVED_STATUS_SQL = f"""multiIf(
+        t.Status = '{FAILED}', 'failed',
+        t.Status = '{PROCESSING}' AND f.PendingApproval, 'waiting',
+        t.Status = '{PROCESSING}', 'processing',
+        f.Escalations > 0, 'escalated',
+        'completed')"""
+
+
+def _cost_by_task_sql(where: str, call_columns: Sequence[str] = ()) -> str:
+    """LLM calls, tokens and cost per task of the calls matching `where`, and with `call_columns` the
+    calls themselves (`Calls`: one tuple of those columns per call), read in the same scan."""
+    calls = f",\n    groupArray(tuple({', '.join(call_columns)})) AS Calls" if call_columns else ""
+    return f"""
+SELECT TraceId, TaskId, count() AS LlmCalls, sum(InputTokens) AS TokensIn, sum(OutputTokens) AS TokensOut,
+    sum(Cost) AS TaskCost, countIf(Cost IS NULL) AS Unpriced{calls}
+FROM {LLM_COSTS_VIEW}
+WHERE {SCOPE_SQL} AND TaskId != '' AND {where}
+GROUP BY TraceId, TaskId"""
+
+
+# Every task's LLM calls since the window's start.
+_ALL_COSTS_WHERE = (
+    "Timestamp >= fromUnixTimestamp64Nano({llm_start_ns:Int64})"
+    " AND Timestamp <= fromUnixTimestamp64Nano({spans_end_ns:Int64})"
+)
+# The traces of a page's tasks. Rows of other tasks in those traces are grouped apart and dropped by
+# the lookup on (trace, task); a filter on the (TraceId, TaskId) pair was measured twice as slow.
+_PAGE_TRACES = "TraceId IN {traces:Array(String)}"
+
+
+def _time_span_sql(
+    rows: Sequence[dict[str, Any]], start_slack_ns: int, agent: bool
+) -> tuple[str, dict[str, Any]]:
+    """A condition on `Timestamp` (and `AgentId` when `agent`) holding for the spans of the tasks of
+    `rows` (with `AgentId`, `StartNs`, `DurationNs`): from the first start (less `start_slack_ns`)
+    to the last end, the leading columns of a key (agent, time) or (time). One range per task, OR-ed,
+    was measured slower: evaluating it on every row costs more than the granules it skips."""
+    ends_ns = [None if row["DurationNs"] is None else row["StartNs"] + row["DurationNs"] for row in rows]
+    parameters: dict[str, Any] = {
+        "span_from": min(row["StartNs"] for row in rows) - start_slack_ns,
+        "span_to": spans_end_bound_ns(ends_ns),
+    }
+    condition = (
+        "Timestamp >= fromUnixTimestamp64Nano({span_from:Int64})"
+        " AND Timestamp <= fromUnixTimestamp64Nano({span_to:Int64})"
+    )
+    if agent:
+        parameters["span_agents"] = sorted({row["AgentId"] for row in rows})
+        condition = f"AgentId IN {{span_agents:Array(String)}} AND {condition}"
+    return condition, parameters
+
+
+def _page_events_sql(time_spans: str) -> str:
+    """Per task of a page, in one scan of its events (`time_spans`, from `_time_span_sql`): its
+    flags (as `_flags_sql`) and its counts."""
+    return f"""
+SELECT TraceId AS FlagTraceId, TaskId AS FlagTaskId,
+    countIf(EventType = '{EVENT.ESCALATED}') AS Escalations,
+    argMaxIf(EventType, Timestamp, EventType IN ('{EVENT.APPROVAL_REQUESTED}', '{EVENT.APPROVAL_RECEIVED}'))
+        = '{EVENT.APPROVAL_REQUESTED}' AS PendingApproval,
+    countIf(EventType IN ('{ACTION_COMPLETED}', '{ACTION_FAILED}')) AS Actions,
+    countIf(EventType IN ('{ACTION_FAILED}', '{TASK_FAILED}')
+        OR (EventType = '{LLM_CALL}' AND Severity = 'error')) AS Errors,
+    countIf(EventType = '{EVENT.RETRY_STARTED}') AS Retries
+FROM {EVENTS_TABLE}
+WHERE {SCOPE_SQL} AND {time_spans} AND {_PAGE_TRACES}
+GROUP BY FlagTraceId, FlagTaskId"""
+
+
+# The cost columns of `_cost_by_task_sql`, as the cost sort's join carries them.
+_COST_COLUMNS = ", c.LlmCalls AS LlmCalls, c.TokensIn AS TokensIn, c.TokensOut AS TokensOut, " + (
+    "c.TaskCost AS TaskCost, c.Unpriced AS Unpriced"
+)
+# What the page of `list_tasks` is chosen on: sort keys, status, and the ids flags and costs join on.
+_PAGE_KEY_COLUMNS = ("TraceId", "TaskId", "AgentId", "Status", "StartTime", "DurationNs")
+
+_SORT_KEYS = {
+    "started_at": ("toUnixTimestamp64Nano(t.StartTime)", "Int64"),
+    "duration_ms": ("ifNull(toInt64(t.DurationNs), -1)", "Int64"),
+    "cost": ("ifNull(c.TaskCost, -1.0)", "Float64"),
+}
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    agent_id: str | None = None
+    project: str | None = None
+    task_type: str | None = None
+    task_id: str | None = None
+    task_span_id: str | None = None
+    status: TaskStatus | None = None
+
+
+def list_tasks(
+    storage: Storage,
+    scope: DataScope,
+    window: Window,
+    filters: TaskFilters,
+    *,
+    sort: TaskSort = "started_at",
+    order: SortOrder = "desc",
+    limit: int,
+    cursor: str | None = None,
+) -> Page[TaskSummary]:
+    """Tasks started in `window`, plus those still open whenever they started, sorted, one page."""
+    keys = _page_keys(storage, scope, window, filters, sort, order, limit, cursor)
+    rows = _task_rows(storage, scope, keys[:limit])
+    shown = [rows[key["TaskSpanId"]] for key in keys[:limit] if key["TaskSpanId"] in rows]
+    # Sorting by cost read the costs with the keys.
+    costs = (
+        {(key["TraceId"], key["TaskId"]): key for key in keys}
+        if sort == "cost"
+        else task_costs(storage, scope, shown)
+    )
+    by_span = {
+        row["TaskSpanId"]: task_summary(row, costs.get((row["TraceId"], row["TaskId"]), {})) for row in shown
+    }
+    return page_of_keys(
+        keys,
+        lambda key: by_span.get(key["TaskSpanId"]),
+        lambda key: (key["SortValue"], key["TaskSpanId"]),
+        limit,
+    )
+
+
+def latest_task(
+    storage: Storage, scope: DataScope, task_id: str, task_span_id: str | None = None
+) -> dict[str, Any] | None:
+    """The row (as `_task_rows` reads it) of the latest execution of `task_id` in the last month, or of
+    the one with `task_span_id`; None when there is none."""
+    filters = TaskFilters(task_id=task_id, task_span_id=task_span_id)
+    keys = _page_keys(storage, scope, Window.last(TimeRange.MONTH), filters, "started_at", "desc", 1, None)
+    return next(iter(_task_rows(storage, scope, keys[:1]).values()), None)
+
+
+def _page_keys(
+    storage: Storage,
+    scope: DataScope,
+    window: Window,
+    filters: TaskFilters,
+    sort: TaskSort,
+    order: SortOrder,
+    limit: int,
+    cursor: str | None,
+) -> list[dict[str, Any]]:
+    """The keys of the page's tasks and of the next one (`limit + 1` rows): their ids, agent, start,
+    duration and `SortValue`, and when sorting by cost the columns of `_cost_by_task_sql`."""
+    where, parameters = _where(filters)
+    sort_key, sort_type = _SORT_KEYS[sort]
+    conditions = [
+        f"(t.StartTime >= fromUnixTimestamp64Nano({{start_ns:Int64}}) OR t.Status = '{PROCESSING}')",
+        "t.StartTime <= fromUnixTimestamp64Nano({end_ns:Int64})",
+    ]
+    if filters.status is not None:
+        conditions.append("DerivedStatus = {status:String}")
+        parameters["status"] = filters.status
+    if cursor is not None:
+        value, span_id = decode_cursor(cursor, 2)
+        comparison = "<" if order == "desc" else ">"
+        conditions.append(
+            f"({sort_key}, t.TaskSpanId) {comparison} ({{cursor_value:{sort_type}}}, {{cursor_id:String}})"
+        )
+        parameters.update(cursor_value=value, cursor_id=span_id)
+    # Sorting by cost needs every task's cost, filtering on the derived status every task's flags;
+    # otherwise both are read for the page only (below).
+    cost_join = (
+        "LEFT JOIN (SELECT TraceId AS CostTraceId, TaskId AS CostTaskId, LlmCalls, TokensIn, TokensOut, "
+        f"TaskCost, Unpriced FROM ({_cost_by_task_sql(_ALL_COSTS_WHERE)})) AS c "
+        "ON c.CostTraceId = t.TraceId AND c.CostTaskId = t.TaskId"
+        if sort == "cost"
+        else ""
+    )
+    flags_join = (
+        f"LEFT JOIN ({_flags_sql()}) AS f ON f.FlagTraceId = t.TraceId AND f.FlagTaskId = t.TaskId"
+        if filters.status is not None
+        else ""
+    )
+    derived_status = f", {_DERIVED_STATUS_SQL} AS DerivedStatus" if filters.status is not None else ""
+    # The page is chosen on the few columns it sorts and filters on; its rows are read whole after.
+    keys_sql = f"""
+SELECT t.TaskSpanId AS TaskSpanId, t.TraceId AS TraceId, t.TaskId AS TaskId, t.AgentId AS AgentId,
+    toUnixTimestamp64Nano(t.StartTime) AS StartNs, t.DurationNs AS DurationNs,
+    {sort_key} AS SortValue{derived_status}{_COST_COLUMNS if cost_join else ""}
+FROM ({latest_tasks_sql(where, _PAGE_KEY_COLUMNS)}) AS t
+{flags_join}
+{cost_join}
+WHERE {" AND ".join(conditions)}
+ORDER BY SortValue {order}, t.TaskSpanId {order}
+LIMIT {{limit:UInt32}}"""
+    parameters["llm_start_ns"] = window.start_ns - LLM_START_SLACK_NS
+    parameters["spans_end_ns"] = spans_end_bound_ns([None])  # costs of tasks open or ended
+    parameters = scope.parameters(**window.parameters(), **parameters, limit=limit + 1)
+    return storage.query(keys_sql, parameters).dicts()
+
+
+def _task_rows(storage: Storage, scope: DataScope, keys: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The latest rows of the task spans of `keys` (columns `_PAGE_KEY_COLUMNS` and `TaskSpanId`),
+    with their derived status and the counts of their events, by span id. Tasks are looked up by
+    the table's key; their events by agent and time, the leading columns of hb_events' key."""
+    if not keys:
+        return {}
+    time_spans, span_parameters = _time_span_sql(keys, 0, agent=True)
+    sql = f"""
+SELECT t.*, {_DERIVED_STATUS_SQL} AS DerivedStatus, f.Escalations AS Escalations,
+    f.Actions AS Actions, f.Errors AS Errors, f.Retries AS Retries,
+    toUnixTimestamp64Nano(t.StartTime) AS StartNs
+FROM ({latest_tasks_sql("TaskSpanId IN {span_ids:Array(String)}")}) AS t
+LEFT JOIN ({_page_events_sql(time_spans)}) AS f
+    ON f.FlagTraceId = t.TraceId AND f.FlagTaskId = t.TaskId"""
+    parameters = scope.parameters(
+        **span_parameters,
+        span_ids=[key["TaskSpanId"] for key in keys],
+        traces=sorted({key["TraceId"] for key in keys}),
+    )
+    return {row["TaskSpanId"]: row for row in storage.query(sql, parameters).dicts()}
+
+
+def task_costs(
+    storage: Storage, scope: DataScope, rows: Sequence[dict[str, Any]], call_columns: Sequence[str] = ()
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The LLM calls, tokens and cost (columns of `_cost_by_task_sql`) of the tasks of `rows` (from
+    `_task_rows`), by trace and task id; with `call_columns`, their calls too (`Calls`: dicts)."""
+    if not rows:
+        return {}
+    time_spans, span_parameters = _time_span_sql(rows, LLM_START_SLACK_NS, agent=False)
+    sql = _cost_by_task_sql(f"{time_spans} AND {_PAGE_TRACES}", call_columns)
+    parameters = scope.parameters(**span_parameters, traces=sorted({row["TraceId"] for row in rows}))
+    costs = {(row["TraceId"], row["TaskId"]): row for row in storage.query(sql, parameters).dicts()}
+    if call_columns:
+        for cost in costs.values():
+            cost["Calls"] = [dict(zip(call_columns, call, strict=True)) for call in cost["Calls"]]
+    return costs
+
+
+def task_summary(row: dict[str, Any], cost: dict[str, Any]) -> TaskSummary:
+    """The `TaskSummary` of a task row (from `_task_rows`) with its `task_costs` ({} without calls)."""
+    tokens_in = int(cost.get("TokensIn") or 0)
+    tokens_out = int(cost.get("TokensOut") or 0)
+    llm_calls = int(cost.get("LlmCalls") or 0)
+    unpriced = int(cost.get("Unpriced") or 0)
+    return TaskSummary(
+        task_id=row["TaskId"],
+        task_span_id=row["TaskSpanId"],
+        trace_id=row["TraceId"],
+        agent_id=row["AgentId"],
+        agent_type=row["AgentType"],
+        task_type=row["TaskType"],
+        project=row["Project"],
+        environment=row["Environment"],
+        status=row["Status"],
+        derived_status=row["DerivedStatus"],
+        started_at=from_ns(row["StartNs"]),
+        ended_at=row["EndTime"],
+        duration_ms=ns_to_ms(row["DurationNs"]),
+        error_type=row["ErrorType"],
+        error_message=row["ErrorMessage"],
+        llm_call_count=llm_calls,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        total_tokens=tokens_in + tokens_out,
+        cost=cost.get("TaskCost") if llm_calls > unpriced else None,
+        unpriced_calls=unpriced,
+        action_count=int(row["Actions"] or 0),
+        error_count=int(row["Errors"] or 0),
+        escalation_count=int(row["Escalations"] or 0),
+        retry_count=int(row["Retries"] or 0),
+    )
+
+
+def _where(filters: TaskFilters) -> tuple[str, dict[str, Any]]:
+    """Conditions on the columns every version of a task shares, so they prune before grouping."""
+    conditions: list[str] = []
+    parameters: dict[str, Any] = {}
+    for column, name, value in (
+        ("AgentId", "agent_id", filters.agent_id),
+        ("Project", "project", filters.project),
+        ("TaskType", "task_type", filters.task_type),
+        ("TaskId", "task_id", filters.task_id),
+        ("TaskSpanId", "task_span_id", filters.task_span_id),
+    ):
+        if value is not None:
+            conditions.append(f"{column} = {{{name}:String}}")
+            parameters[name] = value
+    return " AND ".join(conditions), parameters

@@ -1,0 +1,24 @@
+"""The stats ribbon and mini-charts: `GET /v1/metrics`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hiveboard.api.auth import Scope, StorageDep
+from hiveboard.api.errors import ERROR_RESPONSES
+from hiveboard.api.models.metrics import Metrics
+from hiveboard.api.params import Range, TimeRange
+from hiveboard.api.queries.metrics import metrics
+
+router = APIRouter(prefix="/v1/metrics", tags=["metrics"], responses=ERROR_RESPONSES)
+
+
+@router.get("", summary="Totals of the range and the same per time bucket")
+def get_metrics(
+    scope: Scope,
+    storage: StorageDep,
+    time_range: Range = TimeRange.HOUR,
+    agent_id: str | None = None,
+    project: str | None = None,
+) -> Metrics:
+    return metrics(storage, scope, time_range, agent_id, project)

@@ -1,0 +1,117 @@
+"""OTLP/gRPC receiver: TraceService and LogsService on :4317, MetricsService answering UNIMPLEMENTED.
+
+Requests arrive as raw bytes and are parsed here, not by gRPC, so a malformed message is
+INVALID_ARGUMENT with a message naming the problem (gRPC's own deserializer would answer INTERNAL),
+and the same depth and size guards as OTLP/HTTP apply. Refusals map as in the OTLP specification
+(https://opentelemetry.io/docs/specs/otlp/#otlpgrpc-response): UNAUTHENTICATED, PERMISSION_DENIED,
+INVALID_ARGUMENT, and UNAVAILABLE with a `RetryInfo` delay, which the OTel exporters honour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.message import Message
+from google.rpc.error_details_pb2 import RetryInfo
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from hiveboard.collector.ingest.ingestor import Ingestor, Principal, Refusal, refusal_for
+from hiveboard.collector.receivers.otlp_decoding import OTLPDecodeError, parse_protobuf
+from hiveboard.collector.receivers.otlp_http import DEFAULT_MAX_BODY_BYTES
+
+TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
+LOGS_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
+METRICS_SERVICE = "opentelemetry.proto.collector.metrics.v1.MetricsService"
+RETRY_INFO_KEY = "google.rpc.retryinfo-bin"
+
+_GRPC_CODE = {
+    Refusal.UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
+    Refusal.PERMISSION_DENIED: grpc.StatusCode.PERMISSION_DENIED,
+    Refusal.UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
+    Refusal.INVALID: grpc.StatusCode.INVALID_ARGUMENT,
+}
+
+Export = Callable[[Any, Principal], Awaitable[Message]]
+Handler = Callable[[bytes, grpc.aio.ServicerContext], Awaitable[Message]]
+
+
+def otlp_grpc_server(
+    ingestor: Ingestor, address: str, max_message_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> tuple[grpc.aio.Server, int]:
+    """An unstarted `grpc.aio` server with the OTLP services bound to `address` (`0.0.0.0:4317`),
+    and the port it bound (useful with port 0). Messages over `max_message_bytes` are refused by
+    gRPC with RESOURCE_EXHAUSTED.
+
+    >>> server, port = otlp_grpc_server(collector.ingestor, "0.0.0.0:4317")  # doctest: +SKIP
+    >>> await server.start()  # doctest: +SKIP
+    """
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", 4 * 1024 * 1024),
+        ]
+    )
+    server.add_generic_rpc_handlers(
+        (
+            _service(
+                TRACE_SERVICE, _export_handler(ingestor, ingestor.export_traces, ExportTraceServiceRequest)
+            ),
+            _service(LOGS_SERVICE, _export_handler(ingestor, ingestor.export_logs, ExportLogsServiceRequest)),
+            _service(METRICS_SERVICE, _metrics_not_supported),
+        )
+    )
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot listen for OTLP/gRPC on {address}: is another process using the port?")
+    return server, port
+
+
+def _service(name: str, handler: Handler) -> grpc.GenericRpcHandler:
+    """Service `name` with its `Export` method: request as raw bytes, response serialized here."""
+    method = grpc.unary_unary_rpc_method_handler(
+        handler, request_deserializer=None, response_serializer=_serialize
+    )
+    return grpc.method_handlers_generic_handler(name, {"Export": method})
+
+
+def _serialize(message: Message) -> bytes:
+    return message.SerializeToString()
+
+
+def _export_handler(ingestor: Ingestor, export: Export, request_type: type[Message]) -> Handler:
+    async def handle(request: bytes, context: grpc.aio.ServicerContext) -> Message:
+        try:
+            principal = await ingestor.authenticate(dict(context.invocation_metadata() or ()))
+            # Not bound to a name: the export lets the parsed request go once its rows are encoded.
+            return await export(parse_protobuf(request, request_type), principal)
+        except OTLPDecodeError as error:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, error.message)
+        except Exception as error:
+            refusal = refusal_for(error)
+            if refusal is None:
+                raise
+            await _abort(context, refusal)
+        raise AssertionError("unreachable: abort raises")
+
+    return handle
+
+
+async def _abort(context: grpc.aio.ServicerContext, refusal: Refusal) -> None:
+    metadata: tuple[tuple[str, bytes], ...] = ()
+    if refusal.retry_after_s is not None:
+        delay = RetryInfo(retry_delay=Duration(seconds=refusal.retry_after_s))
+        metadata = ((RETRY_INFO_KEY, delay.SerializeToString()),)
+    await context.abort(_GRPC_CODE[refusal.kind], refusal.message, trailing_metadata=metadata)
+
+
+async def _metrics_not_supported(request: bytes, context: grpc.aio.ServicerContext) -> Message:
+    await context.abort(
+        grpc.StatusCode.UNIMPLEMENTED,
+        "HiveBoard does not store OTLP metrics: send traces and logs, and point the metrics exporter "
+        "elsewhere or disable it (OTEL_METRICS_EXPORTER=none)",
+    )
+    raise AssertionError("unreachable: abort raises")
