@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from hiveboard.collector.receivers.otlp_decoding import OTLPDecodeError, decode_body
+from hiveboard.collector.refusals import Refusal, RefusalCode, refusal_for
 
 PB = "application/x-protobuf"
 JSON = "application/json"
@@ -252,7 +253,7 @@ def test_gzip_json_body() -> None:
 def test_truncated_protobuf_is_400_and_says_so() -> None:
     body = sdk_request().SerializeToString()[:-7]
     error = decode_error(body, PB)
-    assert error.status == 400
+    assert error.code == RefusalCode.INVALID
     assert "invalid protobuf ExportTraceServiceRequest" in error.message
     assert "truncated" in error.message
 
@@ -262,7 +263,7 @@ def test_invalid_utf8_in_a_protobuf_string_is_400_naming_utf8() -> None:
     request.resource_spans.add().scope_spans.add().spans.add().name = "name-abc"
     body = request.SerializeToString().replace(b"name-abc", b"name-\xff\xfe\xfd")
     error = decode_error(body, PB)
-    assert error.status == 400
+    assert error.code == RefusalCode.INVALID
     assert "UTF-8" in error.message and "string field" in error.message
 
 
@@ -284,7 +285,7 @@ def test_protobuf_nested_beyond_the_decoder_depth_limit_is_400() -> None:
     span = field(1, b"\x01" * 16) + field(2, b"\x02" * 8) + field(9, field(1, b"deep") + field(2, value))
     body = field(1, field(2, field(2, span)))  # request.resource_spans.scope_spans.spans
     error = decode_error(body, PB)
-    assert error.status == 400
+    assert error.code == RefusalCode.INVALID
     assert "nested more than 100 levels" in error.message
 
 
@@ -303,19 +304,19 @@ def test_protobuf_nested_beyond_the_decoder_depth_limit_is_400() -> None:
 )  # fmt: skip
 def test_invalid_json_is_400_naming_the_problem(body: bytes, expected: str) -> None:
     error = decode_error(body)
-    assert error.status == 400
+    assert error.code == RefusalCode.INVALID
     assert expected in error.message
 
 
 def test_invalid_utf8_json_is_400() -> None:
     error = decode_error(b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "\xff"}]}]}]}')
-    assert error.status == 400
+    assert error.code == RefusalCode.INVALID
     assert "not valid UTF-8" in error.message
 
 
 def test_unpaired_surrogate_in_json_string_is_400() -> None:
     error = decode_error(json_body(span_json(traceId=TRACE_ID, spanId=SPAN_ID, name="\ud800")))
-    assert error.status == 400
+    assert error.code == RefusalCode.INVALID
     assert "surrogate" in error.message and "name" in error.message
 
 
@@ -337,26 +338,26 @@ def test_bad_hex_ids_in_json_are_400_naming_the_field(
     fields: dict[str, Any], where: str, expected: str
 ) -> None:
     error = decode_error(json_body(span_json(**{"traceId": TRACE_ID, "spanId": SPAN_ID, **fields})))
-    assert error.status == 400
+    assert error.code == RefusalCode.INVALID
     assert f"resourceSpans[0].scopeSpans[0].{where}" in error.message
     assert expected in error.message
 
 
 def test_gzip_garbage_is_400() -> None:
     error = decode_error(b"this is not gzip at all", PB, "gzip")
-    assert error.status == 400
+    assert error.code == RefusalCode.INVALID
     assert "not valid gzip" in error.message
 
 
 def test_truncated_gzip_is_400() -> None:
     error = decode_error(gzip.compress(sdk_request().SerializeToString())[:-12], PB, "gzip")
-    assert error.status == 400
+    assert error.code == RefusalCode.INVALID
     assert "truncated" in error.message
 
 
 def test_garbage_after_a_gzip_member_is_400() -> None:
     error = decode_error(gzip.compress(b"") + b"junk!", PB, "gzip")
-    assert error.status == 400
+    assert error.code == RefusalCode.INVALID
     assert "gzip" in error.message
 
 
@@ -380,7 +381,7 @@ def test_gzip_bomb_fails_fast_with_413_without_inflating_it() -> None:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert error.status == 413
+    assert error.code == RefusalCode.TOO_LARGE
     assert "exceeds the limit of 1048576 bytes" in error.message
     assert peak < 4 * limit  # inflation stopped right after the limit
     assert elapsed < 1.0
@@ -389,40 +390,42 @@ def test_gzip_bomb_fails_fast_with_413_without_inflating_it() -> None:
 def test_deflate_bomb_is_413_too() -> None:
     body = zlib.compress(bytes(3 * 1024 * 1024), 9)
     error = decode_error(body, PB, "deflate", max_bytes=1024 * 1024)
-    assert error.status == 413
+    assert error.code == RefusalCode.TOO_LARGE
 
 
 def test_decompressed_body_exactly_at_the_limit_is_accepted() -> None:
     data = sdk_request().SerializeToString()
     request = decode_body(gzip.compress(data), PB, "gzip", ExportTraceServiceRequest, len(data))
     assert request.resource_spans[0].scope_spans[0].spans[0].name == "child"
-    assert decode_error(gzip.compress(data), PB, "gzip", max_bytes=len(data) - 1).status == 413
+    assert (
+        decode_error(gzip.compress(data), PB, "gzip", max_bytes=len(data) - 1).code == RefusalCode.TOO_LARGE
+    )
 
 
 def test_body_over_the_limit_is_413() -> None:
     body = sdk_request().SerializeToString()
     error = decode_error(body, PB, max_bytes=len(body) - 1)
-    assert error.status == 413
+    assert error.code == RefusalCode.TOO_LARGE
     assert f"{len(body)} bytes, over the limit of {len(body) - 1} bytes" in error.message
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/protobuf+json", "", None])
 def test_unsupported_content_type_is_415_listing_accepted_types(content_type: str | None) -> None:
     error = decode_error(b"{}", content_type)
-    assert error.status == 415
+    assert error.code == RefusalCode.UNSUPPORTED_MEDIA_TYPE
     assert "application/x-protobuf" in error.message and "application/json" in error.message
 
 
 def test_unsupported_content_encoding_is_415_listing_accepted_encodings() -> None:
     error = decode_error(b"{}", JSON, "br")
-    assert error.status == 415
+    assert error.code == RefusalCode.UNSUPPORTED_MEDIA_TYPE
     assert "'br'" in error.message and "gzip" in error.message and "deflate" in error.message
 
 
 @pytest.mark.parametrize("depth", [60, 5000])
 def test_deeply_nested_json_is_a_clean_400(depth: int) -> None:
     error = decode_error(_deep_json(depth))
-    assert error.status == 400
+    assert error.code == RefusalCode.INVALID
     assert "too deep" in error.message or "nested too deeply" in error.message
     assert len(error.message) < 300
 
@@ -436,7 +439,8 @@ def _deep_json(depth: int) -> bytes:
     return ('{"resourceSpans": [{"scopeSpans": [{"spans": [{' + span + "}]}]}]}").encode()
 
 
-def test_error_is_a_value_error_with_message_and_status() -> None:
-    error = OTLPDecodeError("bad", 400)
+def test_error_is_a_value_error_with_message_and_refusal_code() -> None:
+    error = OTLPDecodeError("bad", RefusalCode.INVALID)
     assert isinstance(error, ValueError)
-    assert (str(error), error.message, error.status) == ("bad", "bad", 400)
+    assert (str(error), error.message, error.code) == ("bad", "bad", RefusalCode.INVALID)
+    assert refusal_for(error) == Refusal(RefusalCode.INVALID, "bad")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import ClassVar, NamedTuple
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
@@ -24,16 +23,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from hiveboard.collector.ingest.log_rows import LogRows, log_rows
 from hiveboard.collector.ingest.trace_rows import TraceExport, trace_export
-from hiveboard.collector.writer.batch_writer import BatchWriter, WriteFailedError, WriterBusyError
-from hiveboard.storage import StorageError
-from hiveboard.storage.keys import (
-    AuthenticationError,
-    KeyStore,
-    PermissionDeniedError,
-    Principal,
-    authorize_ingest,
-    headers_key,
-)
+from hiveboard.collector.writer.batch_writer import BatchWriter
+from hiveboard.storage.keys import KeyStore, Principal, authorize_ingest, headers_key
 
 
 class Ingestor:
@@ -91,38 +82,3 @@ def _rejections(result: TraceExport | LogRows, items: str) -> str:
     if more > 0:
         reasons += f"; and {more} more"
     return f"{result.rejected} {items} rejected: {reasons}"
-
-
-class Refusal(NamedTuple):
-    """Why an export is refused, in protocol-neutral terms: `kind` is one of the class constants,
-    `retry_after_s` is set exactly for the retryable refusals."""
-
-    kind: str
-    message: str
-    retry_after_s: int | None = None
-
-    UNAUTHENTICATED: ClassVar[str] = "unauthenticated"
-    PERMISSION_DENIED: ClassVar[str] = "permission_denied"
-    UNAVAILABLE: ClassVar[str] = "unavailable"
-    INVALID: ClassVar[str] = "invalid"
-
-
-# How long a sender is told to wait when the keys or the storage cannot be read.
-STORAGE_RETRY_AFTER_S = 5
-
-
-def refusal_for(error: Exception) -> Refusal | None:
-    """The refusal an exception of authentication or writing stands for; None for any other error."""
-    if isinstance(error, AuthenticationError):
-        return Refusal(Refusal.UNAUTHENTICATED, str(error))
-    if isinstance(error, PermissionDeniedError):
-        return Refusal(Refusal.PERMISSION_DENIED, str(error))
-    if isinstance(error, WriterBusyError):
-        return Refusal(Refusal.UNAVAILABLE, str(error), error.retry_after_s)
-    if isinstance(error, WriteFailedError):
-        if error.retryable:
-            return Refusal(Refusal.UNAVAILABLE, str(error), error.retry_after_s)
-        return Refusal(Refusal.INVALID, str(error))
-    if isinstance(error, StorageError):
-        return Refusal(Refusal.UNAVAILABLE, f"storage unavailable: {error}", STORAGE_RETRY_AFTER_S)
-    return None

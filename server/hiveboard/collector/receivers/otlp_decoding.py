@@ -11,9 +11,9 @@ compression bomb fails fast), then parses the body by `Content-Type`:
   accepts lowerCamelCase and snake_case field names, enum values as integers or names, and 64-bit
   integers as strings or numbers. Unknown fields are ignored, as OTLP requires of receivers.
 
-Every failure raises `OTLPDecodeError` carrying the HTTP status to answer with: 400 for malformed
-input, 413 for a body (or its inflated form) larger than `max_bytes`, 415 for an unsupported
-`Content-Type` or `Content-Encoding`.
+Every failure raises `OTLPDecodeError` carrying its refusal code: `INVALID` for malformed input,
+`TOO_LARGE` for a body (or its inflated form) larger than `max_bytes`, `UNSUPPORTED_MEDIA_TYPE` for
+an unsupported `Content-Type` or `Content-Encoding`.
 """
 
 from __future__ import annotations
@@ -29,25 +29,18 @@ from typing import Any, TypeVar
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 
+from hiveboard.collector.refusals import RefusalCode, RefusedError
+
 PROTOBUF_CONTENT_TYPE = "application/x-protobuf"
 JSON_CONTENT_TYPE = "application/json"
 ACCEPTED_CONTENT_TYPES = (PROTOBUF_CONTENT_TYPE, JSON_CONTENT_TYPE)
 ACCEPTED_CONTENT_ENCODINGS = ("gzip", "deflate", "identity")
 
-HTTP_BAD_REQUEST = 400
-HTTP_PAYLOAD_TOO_LARGE = 413
-HTTP_UNSUPPORTED_MEDIA_TYPE = 415
-
 M = TypeVar("M", bound=Message)
 
 
-class OTLPDecodeError(ValueError):
-    """A request body that cannot be decoded, with the HTTP status the receiver should answer."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+class OTLPDecodeError(RefusedError, ValueError):
+    """A request body that cannot be decoded, with the refusal the receiver should answer."""
 
 
 def decode_body(
@@ -66,7 +59,7 @@ def decode_body(
         raise OTLPDecodeError(
             f"request body is {len(body)} bytes, over the limit of {max_bytes} bytes: "
             "send smaller batches (e.g. lower the exporter's max batch size)",
-            HTTP_PAYLOAD_TOO_LARGE,
+            RefusalCode.TOO_LARGE,
         )
     data = decompress(body, content_encoding, max_bytes)
     if media_type == PROTOBUF_CONTENT_TYPE:
@@ -82,7 +75,7 @@ def _media_type(content_type: str | None) -> str:
         raise OTLPDecodeError(
             f"unsupported Content-Type {shown}: OTLP/HTTP accepts "
             f"{PROTOBUF_CONTENT_TYPE!r} (binary protobuf) or {JSON_CONTENT_TYPE!r} (OTLP JSON)",
-            HTTP_UNSUPPORTED_MEDIA_TYPE,
+            RefusalCode.UNSUPPORTED_MEDIA_TYPE,
         )
     return media_type
 
@@ -105,7 +98,7 @@ def decompress(body: bytes, content_encoding: str | None, max_bytes: int) -> byt
     raise OTLPDecodeError(
         f"unsupported Content-Encoding {content_encoding!r}: use one of "
         f"{', '.join(ACCEPTED_CONTENT_ENCODINGS)}",
-        HTTP_UNSUPPORTED_MEDIA_TYPE,
+        RefusalCode.UNSUPPORTED_MEDIA_TYPE,
     )
 
 
@@ -130,27 +123,27 @@ def _inflate(data: bytes, wbits: int, name: str, max_bytes: int, multi_member: b
             raise OTLPDecodeError(
                 f"request body is not valid {name} data ({error}): compress the body with {name} "
                 f"or drop the Content-Encoding header",
-                HTTP_BAD_REQUEST,
+                RefusalCode.INVALID,
             ) from None
         out += chunk
         if len(out) > max_bytes:
             raise OTLPDecodeError(
                 f"{name}-decompressed request body exceeds the limit of {max_bytes} bytes: "
                 "send smaller batches",
-                HTTP_PAYLOAD_TOO_LARGE,
+                RefusalCode.TOO_LARGE,
             )
         if not inflater.eof:
             raise OTLPDecodeError(
                 f"{name} request body is truncated (the compressed stream does not end): "
                 "send the complete body",
-                HTTP_BAD_REQUEST,
+                RefusalCode.INVALID,
             )
         remaining_input = inflater.unused_data
         if not remaining_input or not multi_member:
             if remaining_input:
                 raise OTLPDecodeError(
                     f"request body has {len(remaining_input)} bytes of trailing data after the {name} stream",
-                    HTTP_BAD_REQUEST,
+                    RefusalCode.INVALID,
                 )
             return bytes(out)
 
@@ -175,14 +168,14 @@ def parse_protobuf(data: bytes, message_type: type[M]) -> M:
                 "check the Content-Type and that the whole body was sent"
             )
         raise OTLPDecodeError(
-            f"invalid protobuf {message_type.DESCRIPTOR.name}: {detail}: {hint}", HTTP_BAD_REQUEST
+            f"invalid protobuf {message_type.DESCRIPTOR.name}: {detail}: {hint}", RefusalCode.INVALID
         ) from None
     except RecursionError:
         raise _too_deep() from None
 
 
 def _too_deep() -> OTLPDecodeError:
-    return OTLPDecodeError("request body is nested too deeply to decode", HTTP_BAD_REQUEST)
+    return OTLPDecodeError("request body is nested too deeply to decode", RefusalCode.INVALID)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,12 +211,12 @@ def parse_json(data: bytes, message_type: type[M]) -> M:
     except UnicodeDecodeError as error:
         raise OTLPDecodeError(
             f"JSON request body is not valid UTF-8 ({error.reason} at byte {error.start})",
-            HTTP_BAD_REQUEST,
+            RefusalCode.INVALID,
         ) from None
     except json.JSONDecodeError as error:
         raise OTLPDecodeError(
             f"request body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}",
-            HTTP_BAD_REQUEST,
+            RefusalCode.INVALID,
         ) from None
     except RecursionError:
         raise _too_deep() from None
@@ -231,7 +224,7 @@ def parse_json(data: bytes, message_type: type[M]) -> M:
         raise OTLPDecodeError(
             f"OTLP JSON body must be a JSON object (an {message_type.DESCRIPTOR.name}), "
             f"not {type(document).__name__}",
-            HTTP_BAD_REQUEST,
+            RefusalCode.INVALID,
         )
     for path, id_fields in _ID_PATHS.get(message_type.DESCRIPTOR.full_name, ()):
         _rewrite_hex_ids(document, path, id_fields)
@@ -241,7 +234,7 @@ def parse_json(data: bytes, message_type: type[M]) -> M:
     except json_format.ParseError as error:
         raise OTLPDecodeError(
             f"invalid OTLP JSON {message_type.DESCRIPTOR.name}: {_json_error_detail(error)}",
-            HTTP_BAD_REQUEST,
+            RefusalCode.INVALID,
         ) from None
     except RecursionError:
         raise _too_deep() from None
@@ -280,7 +273,7 @@ def _hex_to_base64(value: Any, where: str, size: int) -> str:
     if not isinstance(value, str):
         raise OTLPDecodeError(
             f"{where} must be a hex string ({size * 2} hex digits), not {type(value).__name__}",
-            HTTP_BAD_REQUEST,
+            RefusalCode.INVALID,
         )
     if value == "":
         return ""
@@ -290,13 +283,13 @@ def _hex_to_base64(value: Any, where: str, size: int) -> str:
         raise OTLPDecodeError(
             f"{where} is not a hex-encoded {kind}: {value[:64]!r} (OTLP JSON ids are {size * 2} "
             "hex digits, not base64)",
-            HTTP_BAD_REQUEST,
+            RefusalCode.INVALID,
         ) from None
     if len(raw) != size:
         raise OTLPDecodeError(
             f"{where} must be a {size}-byte {kind} ({size * 2} hex digits), got {len(raw)} bytes: "
             f"{value[:64]!r}",
-            HTTP_BAD_REQUEST,
+            RefusalCode.INVALID,
         )
     return base64.b64encode(raw).decode("ascii")
 

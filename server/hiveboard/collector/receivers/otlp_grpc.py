@@ -19,21 +19,21 @@ from google.rpc.error_details_pb2 import RetryInfo
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from hiveboard.collector.ingest.ingestor import Ingestor, Principal, Refusal, refusal_for
-from hiveboard.collector.receivers.otlp_decoding import OTLPDecodeError, parse_protobuf
+from hiveboard.collector.ingest.ingestor import Ingestor, Principal
+from hiveboard.collector.receivers.otlp_decoding import parse_protobuf
 from hiveboard.collector.receivers.otlp_http import DEFAULT_MAX_BODY_BYTES
+from hiveboard.collector.refusals import Refusal, RefusalCode, refusal_for
 
 TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 LOGS_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
 METRICS_SERVICE = "opentelemetry.proto.collector.metrics.v1.MetricsService"
 RETRY_INFO_KEY = "google.rpc.retryinfo-bin"
 
-_GRPC_CODE = {
-    Refusal.UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
-    Refusal.PERMISSION_DENIED: grpc.StatusCode.PERMISSION_DENIED,
-    Refusal.UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
-    Refusal.INVALID: grpc.StatusCode.INVALID_ARGUMENT,
-}
+_METRICS_NOT_SUPPORTED = Refusal(
+    RefusalCode.UNIMPLEMENTED,
+    "HiveBoard does not store OTLP metrics: send traces and logs, and point the metrics exporter "
+    "elsewhere or disable it (OTEL_METRICS_EXPORTER=none)",
+)
 
 Export = Callable[[Any, Principal], Awaitable[Message]]
 Handler = Callable[[bytes, grpc.aio.ServicerContext], Awaitable[Message]]
@@ -88,8 +88,6 @@ def _export_handler(ingestor: Ingestor, export: Export, request_type: type[Messa
             principal = await ingestor.authenticate(dict(context.invocation_metadata() or ()))
             # Not bound to a name: the export lets the parsed request go once its rows are encoded.
             return await export(parse_protobuf(request, request_type), principal)
-        except OTLPDecodeError as error:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, error.message)
         except Exception as error:
             refusal = refusal_for(error)
             if refusal is None:
@@ -105,13 +103,9 @@ async def _abort(context: grpc.aio.ServicerContext, refusal: Refusal) -> None:
     if refusal.retry_after_s is not None:
         delay = RetryInfo(retry_delay=Duration(seconds=refusal.retry_after_s))
         metadata = ((RETRY_INFO_KEY, delay.SerializeToString()),)
-    await context.abort(_GRPC_CODE[refusal.kind], refusal.message, trailing_metadata=metadata)
+    await context.abort(refusal.grpc_status, refusal.message, trailing_metadata=metadata)
 
 
 async def _metrics_not_supported(request: bytes, context: grpc.aio.ServicerContext) -> Message:
-    await context.abort(
-        grpc.StatusCode.UNIMPLEMENTED,
-        "HiveBoard does not store OTLP metrics: send traces and logs, and point the metrics exporter "
-        "elsewhere or disable it (OTEL_METRICS_EXPORTER=none)",
-    )
+    await _abort(context, _METRICS_NOT_SUPPORTED)
     raise AssertionError("unreachable: abort raises")

@@ -20,25 +20,23 @@ from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from hiveboard.collector.ingest.ingestor import Ingestor, Principal, Refusal, refusal_for
+from hiveboard.collector.ingest.ingestor import Ingestor, Principal
 from hiveboard.collector.receivers.otlp_decoding import (
-    HTTP_PAYLOAD_TOO_LARGE,
     JSON_CONTENT_TYPE,
     PROTOBUF_CONTENT_TYPE,
     OTLPDecodeError,
     decode_body,
 )
+from hiveboard.collector.refusals import HTTP_STATUS, Refusal, RefusalCode, refusal_for
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 """Largest request body accepted, compressed or not (the OTel exporters send about 1 MiB at most)."""
 
-_HTTP_STATUS = {
-    Refusal.UNAUTHENTICATED: 401,
-    Refusal.PERMISSION_DENIED: 403,
-    Refusal.UNAVAILABLE: 503,
-    Refusal.INVALID: 400,
-}
-_NOT_IMPLEMENTED = 501
+_METRICS_NOT_SUPPORTED = Refusal(
+    RefusalCode.UNIMPLEMENTED,
+    "HiveBoard does not store OTLP metrics: send traces (/v1/traces) and logs (/v1/logs), and point the "
+    "metrics exporter elsewhere or disable it (OTEL_METRICS_EXPORTER=none)",
+)
 _OTLP_BODY = {
     "content": {PROTOBUF_CONTENT_TYPE: {}, JSON_CONTENT_TYPE: {}},
     "description": "An OTLP export request, binary protobuf or OTLP JSON, optionally gzip-compressed",
@@ -66,14 +64,11 @@ def otlp_http_router(ingestor: Ingestor, max_body_bytes: int = DEFAULT_MAX_BODY_
         decoded = _decoded(request, ingestor, ExportLogsServiceRequest, max_body_bytes)
         return await _export(request, decoded, ingestor.export_logs)
 
-    @router.post("/v1/metrics", summary="Metrics are not supported", status_code=_NOT_IMPLEMENTED)
+    @router.post(
+        "/v1/metrics", summary="Metrics are not supported", status_code=HTTP_STATUS[RefusalCode.UNIMPLEMENTED]
+    )
     async def export_metrics(request: Request) -> Response:
-        return _status_response(
-            request,
-            _NOT_IMPLEMENTED,
-            "HiveBoard does not store OTLP metrics: send traces (/v1/traces) and logs (/v1/logs), and "
-            "point the metrics exporter elsewhere or disable it (OTEL_METRICS_EXPORTER=none)",
-        )
+        return _refusal_response(request, _METRICS_NOT_SUPPORTED)
 
     return router
 
@@ -88,8 +83,6 @@ async def _decoded(
         content_type = request.headers.get("content-type")
         content_encoding = request.headers.get("content-encoding")
         return decode_body(body, content_type, content_encoding, request_type, max_body_bytes), principal
-    except OTLPDecodeError as error:
-        return _status_response(request, error.status, error.message)
     except Exception as error:
         return _refused(request, error)
 
@@ -119,7 +112,7 @@ def _refused(request: Request, error: Exception) -> Response:
     refusal = refusal_for(error)
     if refusal is None:
         raise error
-    return _status_response(request, _HTTP_STATUS[refusal.kind], refusal.message, refusal.retry_after_s)
+    return _refusal_response(request, refusal)
 
 
 async def _read_body(request: Request, max_bytes: int) -> bytes:
@@ -141,7 +134,7 @@ def _too_large(size: int, max_bytes: int) -> OTLPDecodeError:
     return OTLPDecodeError(
         f"request body is over {max_bytes} bytes (at least {size}): send smaller batches "
         "(e.g. lower the exporter's max batch size)",
-        HTTP_PAYLOAD_TOO_LARGE,
+        RefusalCode.TOO_LARGE,
     )
 
 
@@ -159,14 +152,10 @@ def _message_response(
     return Response(message.SerializeToString(), status, headers, PROTOBUF_CONTENT_TYPE)
 
 
-def _status_response(
-    request: Request, status: int, message: str, retry_after_s: int | None = None
-) -> Response:
-    headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
+def _refusal_response(request: Request, refusal: Refusal) -> Response:
+    """The refusal's HTTP status, with a `google.rpc.Status` body as OTLP/HTTP specifies."""
+    headers = {"Retry-After": str(refusal.retry_after_s)} if refusal.retry_after_s is not None else None
+    code, _ = refusal.grpc_status.value
     return _message_response(
-        request, status, Status(code=_GRPC_CODE_OF_HTTP.get(status, 2), message=message), headers
+        request, refusal.http_status, Status(code=code, message=refusal.message), headers
     )
-
-
-# The google.rpc.Code matching each HTTP status answered (2 = UNKNOWN for any other).
-_GRPC_CODE_OF_HTTP = {400: 3, 401: 16, 403: 7, 413: 8, 415: 3, 501: 12, 503: 14}
