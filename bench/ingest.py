@@ -70,7 +70,7 @@ TRACE_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 def hiveloop_requests(distinct_spans: int) -> list[bytes]:
     """OTLP requests of HiveLoop-shaped spans, `SPANS_PER_REQUEST` each, encoded once."""
     with capture(deterministic=False) as captured:
-        hb = hiveloop.init(api_key=KEY, environment="bench")
+        hb = captured.init(api_key=KEY, environment="bench")
         agents = [hb.agent(f"bench-agent-{n}", type="bench", heartbeat_interval=0) for n in range(10)]
         task_number = 0
         while len(captured.spans) < distinct_spans:

@@ -130,7 +130,7 @@ def demo_fleet_spans(seed: int, seconds: float) -> list[ReadableSpan]:
 def coding_fleet_spans(seed: int, seconds: float) -> list[ReadableSpan]:
     """LLM-heavy agents: each task is a plan whose steps are loops of LLM turns and tool actions."""
     with capture(deterministic=False) as captured:
-        hb = hiveloop.init(api_key="hb_live_bench", environment="bench", flush_interval=1.0)
+        hb = captured.init(api_key="hb_live_bench", environment="bench", flush_interval=1.0)
         stop = threading.Event()
         threads = [
             threading.Thread(target=_coding_agent, args=(hb, n, random.Random(f"{seed}:{n}"), stop))

@@ -6,8 +6,8 @@ tables.
 
 A. Per-operation cost. Each HiveLoop operation is timed beside a bare OpenTelemetry span
    (`tracer.start_span(name).end()`). Both go through the same pipeline: a BatchSpanProcessor in
-   front of a no-op exporter (HiveLoop's is installed with `PipelineOverride`, so the SDK code on
-   the call path is the real one). Each operation runs `iterations` times per round; rounds
+   front of a no-op exporter (HiveLoop's is passed to `init(span_processor=...)`, so the SDK code
+   on the call path is the real one). Each operation runs `iterations` times per round; rounds
    interleave all operations; the median round is reported, and ratios to the baseline are taken
    round by round (median of the rounds). The garbage collector is off while a round is timed.
    The queue is sized so it never fills, and the exporter counts what it receives, so a dropped
@@ -58,7 +58,6 @@ from opentelemetry.trace import Tracer
 
 import hiveloop
 from hiveloop import Agent, Task
-from hiveloop._internal import client as hiveloop_client
 from hiveloop.testing import capture
 
 API_KEY = "hb_test_bench"
@@ -241,7 +240,7 @@ class OpResult:
 def llm_call_attributes() -> dict[str, Any]:
     """The attributes HiveLoop puts on an llm_call span, for the reference row."""
     with capture() as spans:
-        agent = hiveloop.init(api_key=API_KEY).agent("bench-agent", heartbeat_interval=0)
+        agent = spans.init(api_key=API_KEY).agent("bench-agent", heartbeat_interval=0)
         with agent.task("task-001") as task:
             task.llm_call("lead_scoring", MODEL, tokens_in=1800, tokens_out=250, cost=0.004,
                           duration_ms=1200, metadata=LLM_METADATA)  # fmt: skip
@@ -252,11 +251,7 @@ def llm_call_attributes() -> dict[str, Any]:
 def init_hiveloop(pipeline: Pipeline) -> Agent:
     """`hiveloop.init()` with its span processor replaced by `pipeline`'s (ids and clock unchanged)."""
     hiveloop.reset()
-    hiveloop_client.pipeline_override = hiveloop_client.PipelineOverride(span_processor=pipeline.processor)
-    try:
-        client = hiveloop.init(api_key=API_KEY)
-    finally:
-        hiveloop_client.pipeline_override = None
+    client = hiveloop.init(api_key=API_KEY, span_processor=pipeline.processor)
     return client.agent("bench-agent", type="benchmark", heartbeat_interval=0)
 
 

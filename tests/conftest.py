@@ -7,14 +7,14 @@ from collections.abc import Iterator
 import pytest
 
 import hiveloop
-from hiveloop.testing import CapturedSpans, capture
+from hiveloop.testing import CapturedSpans
 
 
 @pytest.fixture
-def captured() -> Iterator[CapturedSpans]:
-    """Spans of the next `hiveloop.init()`, in memory, with deterministic ids and clock."""
-    with capture() as spans:
-        yield spans
+def captured(hiveloop_capture: CapturedSpans) -> CapturedSpans:
+    """HiveLoop's own pytest fixture (its `pytest11` plugin): `captured.init(...)` sends spans to
+    memory, with deterministic ids and clock."""
+    return hiveloop_capture
 
 
 @pytest.fixture(autouse=True)

@@ -1,12 +1,11 @@
 """Capture what HiveLoop emits in a test, without a server.
 
 ```python
-import hiveloop
 from hiveloop.testing import capture
 
 def test_lead_is_scored():
     with capture() as spans:
-        hb = hiveloop.init(api_key="hb_test_local")
+        hb = spans.init(api_key="hb_test_local")
         agent = hb.agent("lead-qualifier", heartbeat_interval=0)
         with agent.task("task-1"):
             pass
@@ -14,9 +13,18 @@ def test_lead_is_scored():
                                                             "invoke_agent lead-qualifier"]
 ```
 
-Inside `capture()` the next `hiveloop.init()` sends spans to memory instead of OTLP, synchronously,
+`spans.init(...)` is `hiveloop.init(...)` sending spans to memory instead of OTLP, synchronously,
 with trace and span ids counting up from 1 and a clock that starts at 1 s and advances 1 s per
-reading, so whole spans can be compared in assertions.
+reading, so whole spans can be compared in assertions. Code under test that calls `hiveloop.init()`
+itself afterwards gets that same client (`init` is a singleton).
+
+With pytest, the `hiveloop_capture` fixture (installed with HiveLoop) is `capture()` around a test:
+
+```python
+def test_lead_is_scored(hiveloop_capture):
+    hb = hiveloop_capture.init(api_key="hb_test_local")
+    ...
+```
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
-from hiveloop._internal import client as _client
+from hiveloop._internal.client import HiveBoard, init, reset
 
 SECOND_NS = 1_000_000_000
 
@@ -96,8 +104,19 @@ def span_as_dict(span: ReadableSpan, stacktraces: bool = False) -> dict[str, Any
 class CapturedSpans:
     """The spans HiveLoop finished inside `capture()`, in the order they ended."""
 
-    def __init__(self, exporter: InMemorySpanExporter) -> None:
+    def __init__(self, exporter: InMemorySpanExporter, deterministic: bool = True) -> None:
         self._exporter = exporter
+        self._deterministic = deterministic
+
+    def init(self, api_key: str = "hb_test_capture", **options: Any) -> HiveBoard:
+        """`hiveloop.init(api_key, **options)`, its spans captured here."""
+        return init(
+            api_key,
+            span_processor=SimpleSpanProcessor(self._exporter),
+            id_generator=IncrementalIdGenerator() if self._deterministic else None,
+            clock=TickingClock() if self._deterministic else None,
+            **options,
+        )
 
     @property
     def spans(self) -> list[ReadableSpan]:
@@ -120,20 +139,14 @@ class CapturedSpans:
 
 @contextmanager
 def capture(deterministic: bool = True) -> Iterator[CapturedSpans]:
-    """Send the spans of the next `hiveloop.init()` to memory for the duration of the block.
+    """Spans in memory for the duration of the block: initialise HiveLoop with the yielded
+    `CapturedSpans.init()`.
 
     Resets HiveLoop on entry and on exit. With `deterministic=False` the real clock and random ids
     are kept.
     """
-    exporter = InMemorySpanExporter()
-    _client.reset()
-    _client.pipeline_override = _client.PipelineOverride(
-        span_processor=SimpleSpanProcessor(exporter),
-        id_generator=IncrementalIdGenerator() if deterministic else None,
-        clock=TickingClock() if deterministic else None,
-    )
+    reset()
     try:
-        yield CapturedSpans(exporter)
+        yield CapturedSpans(InMemorySpanExporter(), deterministic)
     finally:
-        _client.reset()
-        _client.pipeline_override = None
+        reset()

@@ -23,7 +23,6 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Tracer
 
-import hiveloop
 from hiveboard.api import create_app
 from hiveboard.storage import ChDBStorage, Storage
 from hiveboard.storage.keys import KeyStore
@@ -126,7 +125,7 @@ class Telemetry:
     def hiveloop(self, tenant: Tenant, key_type: str = "live") -> Iterator[Recording]:
         """Run HiveLoop with the tenant's key of `key_type`; everything it emitted is written on exit."""
         with capture(deterministic=False) as captured:
-            hb = hiveloop.init(api_key=tenant.keys[key_type], environment="production")
+            hb = captured.init(api_key=tenant.keys[key_type], environment="production")
             recording = Recording(hb, captured, lambda spans: self.write(spans, tenant, key_type))
             yield recording
             recording.flush()

@@ -11,17 +11,8 @@ from decimal import Decimal
 import pytest
 from genai_prices import Usage, calc_price
 
-from hiveboard.storage.prices import (
-    GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
-    MAX_MODEL_NAME_LENGTH,
-    CostResult,
-    ModelPrice,
-    call_models,
-    clear_price_cache,
-    cost_for_span,
-    estimate_cost,
-    price_for,
-)
+from hiveboard.storage.prices import MAX_MODEL_NAME_LENGTH, ModelPrice, clear_price_cache, price_for
+from hiveboard.storage.schema.hiveboard_tables import GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS
 from hiveboard_semconv.attributes import (
     GEN_AI_PROVIDER_NAME,
     GEN_AI_REQUEST_MODEL,
@@ -33,6 +24,7 @@ from hiveboard_semconv.attributes import (
     HIVEBOARD_LLM_COST,
     HIVEBOARD_LLM_COST_SOURCE,
 )
+from tests.collector.reference_cost import CostResult, call_models, cost_for_span, estimate_cost
 
 UNKNOWN_MODEL = "totally-made-up-model-xyz-9000"
 

@@ -44,7 +44,6 @@ from opentelemetry.trace import (
     TraceState,
 )
 
-import hiveloop
 from hiveboard.collector.ingest.otlp_values import (
     MAX_ERROR_MESSAGES,
     MAX_NESTING_DEPTH,
@@ -325,7 +324,7 @@ def test_unknown_status_code_is_empty(storage: Storage) -> None:
 
 
 def test_hiveloop_spans_become_rows(storage: Storage, captured: Any) -> None:
-    hb = hiveloop.init(api_key="hb_test_unit")
+    hb = captured.init(api_key="hb_test_unit")
     agent = hb.agent("lead-qualifier", heartbeat_interval=0)
     with agent.task("task-1") as task:
         task.llm_call(

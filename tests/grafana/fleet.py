@@ -41,7 +41,7 @@ AGENT_STATUSES = {
 def run_fleet() -> list[ReadableSpan]:
     """The spans of the production fleet, in the order they ended."""
     with capture() as captured:
-        hb = hiveloop.init(api_key="hb_live_dev000000000000000000000000000000", environment="production")
+        hb = captured.init(api_key="hb_live_dev000000000000000000000000000000", environment="production")
         # Registered first and silent since (its first heartbeat is an hour away): stuck after its 30 s
         # threshold. Agents with heartbeats disabled are never stuck: they give no liveness signal.
         night_watch = hb.agent("night-watch", type="ops", heartbeat_interval=3600, stuck_threshold=30)
@@ -159,7 +159,7 @@ def _support_bot(hb: hiveloop.HiveBoard) -> None:
 def run_test_key_fleet() -> list[ReadableSpan]:
     """Spans sent with a test key: an expensive call that no live panel may count."""
     with capture(deterministic=False) as captured:
-        hb = hiveloop.init(api_key="hb_test_dev000000000000000000000000000000", environment="production")
+        hb = captured.init(api_key="hb_test_dev000000000000000000000000000000", environment="production")
         agent = hb.agent(TEST_KEY_AGENT, type="sales", heartbeat_interval=0)
         with agent.task("test-001", project="sales-pipeline") as task:
             task.llm_call("scoring", "gpt-4o", tokens_in=10_000, tokens_out=1_000, cost=99.0)

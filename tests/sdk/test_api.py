@@ -22,8 +22,8 @@ IDENTITY = {
 }
 
 
-def start(**agent_kwargs):
-    hb = hiveloop.init(api_key="hb_test_unit")
+def start(captured, **agent_kwargs):
+    hb = captured.init(api_key="hb_test_unit")
     agent_kwargs.setdefault("type", "sales")
     agent = hb.agent("lead-qualifier", heartbeat_interval=0, **agent_kwargs)
     return hb, agent
@@ -54,7 +54,7 @@ def without_registration(captured):
 
 
 def test_agent_registration_declares_identity_and_thresholds(captured):
-    hb = hiveloop.init(api_key="hb_test_unit")
+    hb = captured.init(api_key="hb_test_unit")
     agent = hb.agent(
         "lead-qualifier", type="sales", version="2.1", framework="loopcore", heartbeat_interval=0,
         stuck_threshold=120,
@@ -81,7 +81,7 @@ def test_agent_registration_declares_identity_and_thresholds(captured):
 
 
 def test_agent_defaults(captured):
-    hb = hiveloop.init(api_key="hb_test_unit")
+    hb = captured.init(api_key="hb_test_unit")
     agent = hb.agent("plain", heartbeat_interval=0)
     attributes = captured.as_dicts()[0]["attributes"]
     assert (agent.type, agent.framework, agent.version, agent.stuck_threshold) == (
@@ -95,7 +95,7 @@ def test_agent_defaults(captured):
 
 
 def test_task_context_manager_completes(captured):
-    _, agent = start()
+    _, agent = start(captured)
     with agent.task("task-001", project="sales-pipeline", type="lead_qualification") as task:
         assert hiveloop.get_current_task() is task
         assert hiveloop.get_current_agent() is agent
@@ -128,7 +128,7 @@ def test_task_context_manager_completes(captured):
 
 
 def test_task_fails_with_the_exception_and_reraises(captured):
-    _, agent = start()
+    _, agent = start(captured)
     with pytest.raises(KeyError):
         with agent.task("task-002"):
             raise KeyError("lead-4821")
@@ -173,7 +173,7 @@ def test_task_fails_with_the_exception_and_reraises(captured):
 
 
 def test_manual_lifecycle_complete_with_status_and_payload(captured):
-    _, agent = start()
+    _, agent = start(captured)
     task = agent.start_task("task-003", project="sales")
     assert hiveloop.get_current_task() is task
     task.set_payload({"ignored": True})  # an explicit payload to complete() wins
@@ -191,7 +191,7 @@ def test_manual_lifecycle_complete_with_status_and_payload(captured):
 
 
 def test_manual_lifecycle_fail_without_exception(captured):
-    _, agent = start()
+    _, agent = start(captured)
     task = agent.start_task("task-004")
     task.fail(payload={"reason": "gave up"})
 
@@ -203,7 +203,7 @@ def test_manual_lifecycle_fail_without_exception(captured):
 
 
 def test_set_payload_is_attached_on_completion(captured):
-    _, agent = start()
+    _, agent = start(captured)
     with agent.task("task-005") as task:
         task.set_payload({"score": 72, "threshold": 80, "decision": "nurture"})
     payload = without_registration(captured)[-1]["attributes"]["hiveboard.payload"]
@@ -211,7 +211,7 @@ def test_set_payload_is_attached_on_completion(captured):
 
 
 def test_llm_call_with_every_parameter(captured):
-    _, agent = start()
+    _, agent = start(captured)
     with agent.task("task-006") as task:
         task.llm_call(
             "lead_scoring",
@@ -266,7 +266,7 @@ def test_llm_call_with_every_parameter(captured):
 
 
 def test_llm_call_with_name_and_model_only_is_a_zero_duration_span(captured):
-    _, agent = start()
+    _, agent = start(captured)
     with agent.task("task-007") as task:
         task.llm_call("phase1_reasoning", model="some-local-model")
     span = without_registration(captured)[1]
@@ -294,14 +294,14 @@ def test_llm_call_with_name_and_model_only_is_a_zero_duration_span(captured):
     ],
 )
 def test_llm_provider_is_inferred_when_known(captured, model, metadata, provider):
-    _, agent = start()
+    _, agent = start(captured)
     agent.llm_call("classify", model, metadata=metadata)
     attributes = without_registration(captured)[0]["attributes"]
     assert attributes.get("gen_ai.provider.name") == provider
 
 
 def test_agent_llm_call_outside_a_task_is_a_root_span_without_task_context(captured):
-    _, agent = start()
+    _, agent = start(captured)
     agent.llm_call(
         "heartbeat_summary", "claude-haiku-4-5-20251001", tokens_in=500, tokens_out=80, duration_ms=300
     )
@@ -317,7 +317,7 @@ def test_agent_llm_call_outside_a_task_is_a_root_span_without_task_context(captu
 
 
 def test_plan_and_plan_steps_infer_total_steps_and_revision(captured):
-    _, agent = start()
+    _, agent = start(captured)
     with agent.task("task-009") as task:
         task.plan("Process lead", ["Fetch CRM", "Score", "Enrich", "Route"])
         task.plan_step(0, "completed", "CRM data retrieved", turns=1, tokens=800)
@@ -362,7 +362,7 @@ def test_plan_and_plan_steps_infer_total_steps_and_revision(captured):
 
 
 def test_plan_step_without_a_plan_has_no_total(captured):
-    _, agent = start()
+    _, agent = start(captured)
     with agent.task("task-010") as task:
         task.plan_step(0, "started", "Go")
     attributes = without_registration(captured)[1]["attributes"]
@@ -370,7 +370,7 @@ def test_plan_step_without_a_plan_has_no_total(captured):
 
 
 def test_escalation_approval_and_retry(captured):
-    _, agent = start()
+    _, agent = start(captured)
     with agent.task("refund-review") as task:
         task.escalate("Enrichment service down", assigned_to="senior-sales", reason="service_outage")
         task.request_approval("Refund $450 for customer BlueStar", approver="finance-team")
@@ -399,7 +399,7 @@ def test_escalation_approval_and_retry(captured):
 
 
 def test_custom_events_and_unknown_types_are_kept(captured):
-    _, agent = start()
+    _, agent = start(captured)
     with agent.task("task-011") as task:
         task.event("custom", payload={"kind": "context_compaction", "data": {"tokens_before": 180000}})
         task.event("custom", payload={"kind": "anomaly", "data": {"detector": "cycle"}, "extra": 1})
@@ -427,7 +427,7 @@ def test_custom_events_and_unknown_types_are_kept(captured):
 
 
 def test_agent_level_pipeline_events(captured):
-    _, agent = start()
+    _, agent = start(captured)
     agent.queue_snapshot(
         depth=5,
         oldest_age_seconds=120,
@@ -478,7 +478,7 @@ def test_agent_level_pipeline_events(captured):
 
 
 def test_issues_without_id_deduplicate_on_summary(captured):
-    _, agent = start()
+    _, agent = start(captured)
     agent.report_issue("Enrichment API timing out", severity="medium")
     agent.report_issue("Enrichment API timing out", severity="medium", occurrence_count=2)
     agent.report_issue("Something else", severity="low")
@@ -493,7 +493,7 @@ def test_issues_without_id_deduplicate_on_summary(captured):
 def test_track_decorator_nests_sync_and_async_actions(captured):
     import asyncio
 
-    _, agent = start()
+    _, agent = start(captured)
 
     @agent.track("enrich_company")
     async def enrich_company(name):
@@ -534,7 +534,7 @@ def test_track_decorator_nests_sync_and_async_actions(captured):
 
 
 def test_track_context_emits_start_marker_payload_and_failure(captured):
-    _, agent = start()
+    _, agent = start(captured)
     with agent.task("task-013"):
         with agent.track_context("crm_search") as ctx:
             ctx.set_payload(hiveloop.tool_payload(args={"q": "acme"}, result=[1, 2], tool_category="crm"))
@@ -561,7 +561,7 @@ def test_track_context_emits_start_marker_payload_and_failure(captured):
 
 
 def test_track_context_outside_a_task_is_a_root_action(captured):
-    _, agent = start()
+    _, agent = start(captured)
     with agent.track_context("startup_check"):
         assert hiveloop.get_current_agent() is agent
         assert hiveloop.get_current_task() is None
@@ -592,7 +592,7 @@ def test_tool_payload_strips_none_and_truncates():
 
 
 def test_strings_and_payloads_are_truncated_to_documented_limits(captured):
-    _, agent = start()
+    _, agent = start(captured)
     with agent.task("task-014") as task:
         task.escalate("s" * 600)
         task.llm_call("n", "m", prompt_preview="p" * 600, response_preview="r" * 501)
@@ -607,7 +607,7 @@ def test_strings_and_payloads_are_truncated_to_documented_limits(captured):
 
 
 def test_bad_input_never_raises_and_keeps_what_it_can(captured):
-    _, agent = start()
+    _, agent = start(captured)
 
     class Unprintable:
         def __str__(self):
@@ -656,7 +656,7 @@ def test_hiveloop_spans_nest_under_the_applications_current_span(captured):
     app_exporter = InMemorySpanExporter()
     app_provider = TracerProvider()
     app_provider.add_span_processor(SimpleSpanProcessor(app_exporter))
-    _, agent = start()
+    _, agent = start(captured)
     with app_provider.get_tracer("app").start_as_current_span("POST /agents/run") as request_span:
         with agent.task("task-016"):
             pass
@@ -690,7 +690,7 @@ def test_init_with_the_applications_tracer_provider():
 
 def test_resource_identifies_the_sdk_group_and_environment(captured, monkeypatch):
     monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
-    hb = hiveloop.init(api_key="hb_test_unit", environment="staging", group="loopcolony")
+    hb = captured.init(api_key="hb_test_unit", environment="staging", group="loopcolony")
     hb.agent("a", heartbeat_interval=0)
     resource = captured.resource_attributes()
     assert {key: resource[key] for key in (
@@ -707,12 +707,12 @@ def test_resource_identifies_the_sdk_group_and_environment(captured, monkeypatch
 
 def test_service_name_comes_from_otel_service_name(captured, monkeypatch):
     monkeypatch.setenv("OTEL_SERVICE_NAME", "lead-service")
-    hiveloop.init(api_key="hb_test_unit", group="loopcolony").agent("a", heartbeat_interval=0)
+    captured.init(api_key="hb_test_unit", group="loopcolony").agent("a", heartbeat_interval=0)
     assert captured.resource_attributes()["service.name"] == "lead-service"
 
 
 def test_escalate_and_retry_accept_the_guides_reason_keyword(captured):
-    _, agent = start()
+    _, agent = start(captured)
     with agent.task("task-018") as task:
         task.escalate(reason="Agent escalated: low confidence", assigned_to="human")
         task.retry(reason="Rate limited by crm", attempt=1, backoff_seconds=2)
@@ -727,7 +727,7 @@ def test_a_call_with_wrong_arguments_warns_once_and_never_raises(captured, caplo
 
     monkeypatch.setattr(safety, "_warned", set())  # as in a fresh process
     caplog.set_level(logging.DEBUG, logger="hiveloop")
-    _, agent = start()
+    _, agent = start(captured)
     with agent.task("task-019") as task:
         task.plan_step(0)  # missing action and summary
         task.plan_step(0)
@@ -742,7 +742,7 @@ def test_a_call_with_wrong_arguments_warns_once_and_never_raises(captured, caplo
 
 
 def test_registering_an_agent_again_attaches_new_callbacks(captured):
-    hb, agent = start()
+    hb, agent = start(captured)
     again = hb.agent("lead-qualifier", queue_provider=lambda: {"depth": 3})
     assert again is agent
     agent._heartbeat()  # what the heartbeat thread does each interval

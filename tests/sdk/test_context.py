@@ -16,7 +16,7 @@ def spans_by_name(captured):
 
 
 def test_context_does_not_leak_into_other_threads(captured):
-    hb = hiveloop.init(api_key="hb_test_ctx")
+    hb = captured.init(api_key="hb_test_ctx")
     agent = hb.agent("worker", heartbeat_interval=0)
     seen = {}
 
@@ -39,7 +39,7 @@ def test_context_does_not_leak_into_other_threads(captured):
 
 
 def test_each_thread_has_its_own_task(captured):
-    hb = hiveloop.init(api_key="hb_test_ctx")
+    hb = captured.init(api_key="hb_test_ctx")
     agent = hb.agent("worker", heartbeat_interval=0)
     barrier = threading.Barrier(4)
     errors = []
@@ -72,7 +72,7 @@ def test_each_thread_has_its_own_task(captured):
 
 
 def test_concurrent_asyncio_tasks_keep_their_own_task(captured):
-    hb = hiveloop.init(api_key="hb_test_ctx")
+    hb = captured.init(api_key="hb_test_ctx")
     agent = hb.agent("async-agent", heartbeat_interval=0)
 
     @agent.track("call_tool")
@@ -102,7 +102,7 @@ def test_concurrent_asyncio_tasks_keep_their_own_task(captured):
 
 
 def test_manual_task_is_the_parent_of_what_happens_inside_it(captured):
-    hb = hiveloop.init(api_key="hb_test_ctx")
+    hb = captured.init(api_key="hb_test_ctx")
     agent = hb.agent("manual", heartbeat_interval=0)
     task = agent.start_task("task-manual", project="sales")
     with agent.track_context("step"):
@@ -125,7 +125,7 @@ def test_manual_task_is_the_parent_of_what_happens_inside_it(captured):
 
 
 def test_task_methods_called_from_another_thread_stay_in_their_task(captured):
-    hb = hiveloop.init(api_key="hb_test_ctx")
+    hb = captured.init(api_key="hb_test_ctx")
     agent = hb.agent("handoff", heartbeat_interval=0)
     with agent.task("task-approval") as task:
         thread = threading.Thread(
@@ -141,7 +141,7 @@ def test_task_methods_called_from_another_thread_stay_in_their_task(captured):
 
 
 def test_agent_of_another_task_does_not_borrow_its_context(captured):
-    hb = hiveloop.init(api_key="hb_test_ctx")
+    hb = captured.init(api_key="hb_test_ctx")
     sales = hb.agent("sales", heartbeat_interval=0)
     support = hb.agent("support", heartbeat_interval=0)
     with sales.task("task-sales"):

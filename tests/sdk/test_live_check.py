@@ -9,11 +9,12 @@ import pytest
 
 import hiveloop
 from hiveloop.contrib.log_handler import HiveBoardLogHandler
+from hiveloop.testing import CapturedSpans
 from semconv.checker import load_registry
 
 
-def exercise_the_whole_api() -> None:
-    hb = hiveloop.init(api_key="hb_test_live", environment="staging", group="live-check")
+def exercise_the_whole_api(captured: CapturedSpans) -> None:
+    hb = captured.init(api_key="hb_test_live", environment="staging", group="live-check")
     agent = hb.agent(
         "live-agent",
         type="sales",
@@ -86,7 +87,7 @@ REGISTRY = load_registry()
 
 
 def test_every_emitted_attribute_is_declared_with_its_type(captured):
-    exercise_the_whole_api()
+    exercise_the_whole_api(captured)
     spans = captured.spans
     problems = []
     for span in spans:
@@ -105,7 +106,7 @@ def test_every_emitted_attribute_is_declared_with_its_type(captured):
 
 
 def test_live_check_catches_an_undeclared_or_mistyped_attribute(captured):
-    exercise_the_whole_api()
+    exercise_the_whole_api(captured)
     span = captured.spans[-1]
     bad = {**span.attributes, "hiveboard.undeclared": "x", "hiveboard.issue.occurrence_count": "3"}
     problems = REGISTRY.validate_attributes(bad, group_of(span))

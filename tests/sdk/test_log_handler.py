@@ -8,13 +8,12 @@ import logging
 
 import pytest
 
-import hiveloop
 from hiveloop.contrib.log_handler import HiveBoardLogHandler
 
 
 @pytest.fixture
 def app_logger(captured):
-    hb = hiveloop.init(api_key="hb_test_logs")
+    hb = captured.init(api_key="hb_test_logs")
     agent = hb.agent("log-agent", heartbeat_interval=0)
     logger = logging.getLogger("my_app.crm")
     handler = HiveBoardLogHandler(agent)
@@ -64,7 +63,7 @@ def test_levels_map_to_issue_severities_with_a_stable_id(captured, app_logger):
 
 
 def test_level_and_category_are_configurable(captured):
-    hb = hiveloop.init(api_key="hb_test_logs")
+    hb = captured.init(api_key="hb_test_logs")
     agent = hb.agent("log-agent", heartbeat_interval=0)
     logger = logging.getLogger("my_app.errors_only")
     logger.addHandler(HiveBoardLogHandler(agent, level=logging.ERROR, category="app-log"))
@@ -76,7 +75,7 @@ def test_level_and_category_are_configurable(captured):
 
 
 def test_records_of_hiveloop_and_the_exporter_are_not_forwarded(captured):
-    hb = hiveloop.init(api_key="hb_test_logs")
+    hb = captured.init(api_key="hb_test_logs")
     agent = hb.agent("log-agent", heartbeat_interval=0)
     root = logging.getLogger()
     handler = HiveBoardLogHandler(agent)
@@ -93,7 +92,7 @@ def test_records_of_hiveloop_and_the_exporter_are_not_forwarded(captured):
 
 
 def test_emit_never_raises(captured, monkeypatch):
-    hb = hiveloop.init(api_key="hb_test_logs")
+    hb = captured.init(api_key="hb_test_logs")
     handler = HiveBoardLogHandler(hb.agent("log-agent", heartbeat_interval=0))
     monkeypatch.setattr(logging, "raiseExceptions", False)  # as in production: handleError stays quiet
 

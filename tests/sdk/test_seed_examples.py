@@ -159,6 +159,12 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 # ---- hiveloop-README.md --------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def seeds_init_into_the_capture(captured: CapturedSpans, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seeds' code calls `hiveloop.init()` itself, as written: route it to the capture."""
+    monkeypatch.setattr(hiveloop, "init", captured.init)
+
+
 @pytest.fixture
 def hb(captured: CapturedSpans) -> hiveloop.HiveBoard:
     # hiveloop-README.md, the opening example

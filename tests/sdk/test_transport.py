@@ -561,7 +561,7 @@ def test_heartbeats_carry_payload_and_queue_snapshot_and_stop_at_shutdown() -> N
         return {"depth": 3, "oldest_age_seconds": 1.5, "items": [{"id": "lead-1", "priority": "high"}]}
 
     with capture(deterministic=False) as spans:
-        hb = hiveloop.init(KEY)
+        hb = spans.init(KEY)
         hb.agent("beating", heartbeat_interval=0.05, heartbeat_payload=payload, queue_provider=queue)
         assert wait_for(lambda: len(liveness(spans)[0]) >= 4, timeout=5)
         assert hiveloop.shutdown(timeout=2)
@@ -589,7 +589,7 @@ def test_a_raising_heartbeat_payload_still_sends_heartbeat_and_snapshot() -> Non
         raise RuntimeError("payload broke")
 
     with capture(deterministic=False) as spans:
-        hb = hiveloop.init(KEY)
+        hb = spans.init(KEY)
         hb.agent(
             "p-agent", heartbeat_interval=0.05, heartbeat_payload=payload, queue_provider=lambda: {"depth": 2}
         )
@@ -606,7 +606,7 @@ def test_a_raising_queue_provider_still_sends_the_heartbeat() -> None:
         raise RuntimeError("queue broke")
 
     with capture(deterministic=False) as spans:
-        hb = hiveloop.init(KEY)
+        hb = spans.init(KEY)
         hb.agent(
             "q-agent", heartbeat_interval=0.05, heartbeat_payload=lambda: {"ok": 1}, queue_provider=queue
         )

@@ -122,19 +122,6 @@ def make_resource(config: Config) -> Resource:
     )
 
 
-@dataclass
-class PipelineOverride:
-    """Replaces the OTLP export for `hiveloop.testing`: a processor, ids and a clock of its own."""
-
-    span_processor: SpanProcessor
-    id_generator: IdGenerator | None = None
-    clock: Callable[[], int] | None = None
-
-
-# Set by `hiveloop.testing.capture()` for the duration of a test, read by the next `init()`.
-pipeline_override: PipelineOverride | None = None
-
-
 def _run_with_deadline(work: Callable[[], object], timeout: float, name: str) -> bool:
     """Run `work` on a daemon thread and wait at most `timeout` seconds for it.
 
@@ -158,6 +145,16 @@ def _run_with_deadline(work: Callable[[], object], timeout: float, name: str) ->
     return finished
 
 
+@dataclass(frozen=True)
+class Pipeline:
+    """What `init` may replace in HiveLoop's own span pipeline: where spans go instead of OTLP, how
+    ids are made and what clock dates spans (each None: the default)."""
+
+    span_processor: SpanProcessor | None = None
+    id_generator: IdGenerator | None = None
+    clock: Callable[[], int] | None = None
+
+
 class HiveBoard:
     """The client returned by `hiveloop.init()`: it registers agents and owns the span pipeline.
 
@@ -167,34 +164,36 @@ class HiveBoard:
     ```
     """
 
-    def __init__(self, config: Config, tracer_provider: trace.TracerProvider | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        tracer_provider: trace.TracerProvider | None = None,
+        pipeline: Pipeline | None = None,
+    ) -> None:
         self.config = config
-        self.now: Callable[[], int] = time.time_ns
+        self.now: Callable[[], int] = pipeline.clock if pipeline and pipeline.clock else time.time_ns
         self._agents: dict[str, Agent] = {}
         self._agents_lock = threading.Lock()
         self._closed = False
         self._exporter: OTLPSpanExporter | None = None
         self._owns_provider = tracer_provider is None
         if tracer_provider is None:
-            tracer_provider = self._build_provider()
+            tracer_provider = self._build_provider(pipeline)
         self._provider = tracer_provider
         self.tracer = tracer_provider.get_tracer("hiveloop", VERSION)
 
-    def _build_provider(self) -> TracerProvider:
-        override = pipeline_override
+    def _build_provider(self, pipeline: Pipeline | None) -> TracerProvider:
         provider = TracerProvider(
             resource=make_resource(self.config),
-            id_generator=override.id_generator if override and override.id_generator else None,
+            id_generator=pipeline.id_generator if pipeline else None,
             # Every agent call is recorded: an application's trace sampling must not drop agent
             # telemetry that happens to run under one of its unsampled spans.
             sampler=ALWAYS_ON,
             # HiveLoop flushes at exit itself, within its own timeout.
             shutdown_on_exit=False,
         )
-        if override is not None:
-            provider.add_span_processor(override.span_processor)
-            if override.clock is not None:
-                self.now = override.clock
+        if pipeline is not None and pipeline.span_processor is not None:
+            provider.add_span_processor(pipeline.span_processor)
             return provider
         self._exporter = OTLPSpanExporter(
             endpoint=self.config.traces_url,
@@ -309,6 +308,9 @@ def init(
     max_queue_size: int = 10_000,
     debug: bool = False,
     tracer_provider: trace.TracerProvider | None = None,
+    span_processor: SpanProcessor | None = None,
+    id_generator: IdGenerator | None = None,
+    clock: Callable[[], int] | None = None,
 ) -> HiveBoard:
     """Initialize HiveLoop once per process and return its client.
 
@@ -319,6 +321,10 @@ def init(
 
     Pass `tracer_provider` to send HiveLoop's spans through an application's own provider instead
     (its processors and resource then apply; HiveLoop does not shut it down).
+
+    For tests (`hiveloop.testing` passes them): `span_processor` receives the spans instead of the
+    OTLP exporter, `id_generator` makes trace and span ids, and `clock` (nanoseconds since the epoch)
+    dates them.
 
     ```python
     hb = hiveloop.init(api_key="hb_live_...", endpoint="http://localhost:8000", environment="staging")
@@ -334,7 +340,7 @@ def init(
         )
         if config.debug:
             _configure_debug_logging()
-        _client = HiveBoard(config, tracer_provider)
+        _client = HiveBoard(config, tracer_provider, Pipeline(span_processor, id_generator, clock))
         if not _atexit_registered:
             atexit.register(_shutdown_at_exit)
             _atexit_registered = True

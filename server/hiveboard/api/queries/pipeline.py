@@ -275,13 +275,6 @@ def fleet_pipeline(storage: Storage, scope: DataScope, agent_id: str | None = No
     return FleetPipeline(totals=totals, agents=pipelines)
 
 
-def _float(text: str) -> float | None:
-    try:
-        return float(text) if text else None
-    except ValueError:
-        return None
-
-
 def _json_object(text: str) -> dict[str, Any] | None:
     """A JSON object attribute; None when absent or not an object (payloads are truncated at 32 KiB)."""
     try:

@@ -18,8 +18,8 @@ row with the same key (a ReplacingMergeTree on `UpdatedAt`; read it with `FINAL`
   reported cost;
 * `MatchedModel`: the genai-prices model of an estimate, else ''.
 
-These are the rules of `cost.cost_for_span` and `cost.estimate_cost` (the tests check that both
-give the same cost), in SQL. Estimates use the rates stored now, so a price change also reprices
+These are the rules of the reference `cost_for_span` and `estimate_cost` of the tests
+(`tests/collector/reference_cost.py`, checked to give the same cost), in SQL. Estimates use the rates stored now, so a price change also reprices
 past calls; a model the pricer has not seen yet is `unpriced` until it has.
 
 The view reads `hb_llm_calls` filtered as the query says (its key prefix `TenantId, KeyType,
