@@ -19,8 +19,9 @@ row with the same key (a ReplacingMergeTree on `UpdatedAt`; read it with `FINAL`
 * `MatchedModel`: the genai-prices model of an estimate, else ''.
 
 These are the rules of the reference `cost_for_span` and `estimate_cost` of the tests
-(`tests/collector/reference_cost.py`, checked to give the same cost), in SQL. Estimates use the rates stored now, so a price change also reprices
-past calls; a model the pricer has not seen yet is `unpriced` until it has.
+(`tests/collector/reference_cost.py`, checked to give the same cost), in SQL. Estimates use the
+rates stored now, so a price change also reprices past calls; a model the pricer has not seen yet
+is `unpriced` until it has.
 
 The view reads `hb_llm_calls` filtered as the query says (its key prefix `TenantId, KeyType,
 Timestamp` still prunes) and joins the few rows of `hb_model_prices` as hash tables. The view's
