@@ -1,6 +1,8 @@
-"""The HiveBoard collector: OTLP receivers, then processing, then the ClickHouse writer.
+"""The HiveBoard collector, an OTLP pipeline in the OpenTelemetry Collector's shape:
 
-It lands its storage (`hiveboard.storage`: one interface over embedded chDB or a
-ClickHouse server) and its schema (`hiveboard.storage.schema`: the OpenTelemetry exporter's tables,
-HiveBoard's `hb_*` tables and the versioned migrations that create them) first.
+* `receivers/`: OTLP/HTTP (protobuf and JSON, gzip) and OTLP/gRPC, with their decoding;
+* `ingest/`: authentication, tenant stamping and the rows of spans and log records;
+* `writer/`: the batch writer, which groups many requests into few ClickHouse inserts;
+* `refusals`: why an export is refused, mapped once to HTTP and once to gRPC;
+* `service`: the pipeline assembled on a `hiveboard.storage.Storage`.
 """
