@@ -11,8 +11,8 @@ and receive `{"type": "subscribed"}`, then `event.new` (data: an event as in /v1
 agent_id, last_heartbeat, heartbeat_age_seconds, stuck_threshold_seconds) messages. A subscribe
 replaces the subscription; `{"action": "unsubscribe"}` stops it, `{"action": "ping"}` answers
 `{"type": "pong"}`. Errors are `{"type": "error", "error": ..., "message": ...}`: a message the
-server cannot use (not JSON, nested too deeply, over 64 KiB, binary, an unknown action, field or
-value) gets a `bad_request` and the socket stays open.
+server cannot use (not JSON, nested too deeply, over 65,536 characters, binary, an unknown action,
+field or value) gets a `bad_request` and the socket stays open.
 
 The key is checked again every second while the socket is open: an unauthenticated socket, and
 one whose key is revoked, gets an `unauthorized` error and is closed with code 4401 (reason "API
@@ -155,9 +155,9 @@ def _parse(text: str | None) -> ClientMessage:
 
 def _describe(error: ValidationError) -> str:
     """`error` without the client's input or pydantic's links: each problem with its field."""
-    problems = []
+    action, problems = "", []
     for problem in error.errors(include_url=False, include_input=False, include_context=False):
-        kind, text = problem["type"], problem["msg"]
+        kind, text, location = problem["type"], problem["msg"], problem["loc"]
         if kind == "json_invalid":  # also JSON nested deeper than the parser's limit
             return f"message is not valid JSON ({text.removeprefix('Invalid JSON: ')}); {USAGE}"
         if kind == "dict_type":
@@ -166,10 +166,13 @@ def _describe(error: ValidationError) -> str:
             return f"message has no action; {USAGE}"
         if kind == "union_tag_invalid":
             return f"unknown action; {USAGE}"
-        action, *path = problem["loc"]
-        field = ".".join(str(part) for part in path)
-        problems.append(f"{field}: {'unknown field' if kind == 'extra_forbidden' else text}")
-    return f"invalid {action} message: {'; '.join(problems)}"
+        if kind == "extra_forbidden":
+            text = "unknown field"
+        # The first location is the action that chose the model; the rest is the field's path.
+        action = str(location[0]) if location else action
+        field = ".".join(str(part) for part in location[1:])
+        problems.append(f"{field}: {text}" if field else text)
+    return f"invalid {action or 'client'} message: {'; '.join(problems)}"
 
 
 async def _send(websocket: WebSocket, subscriber: Subscriber) -> None:
