@@ -9,6 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
+from hiveboard_api.auth import DataScope
+from hiveboard_api.live import MAX_PENDING_MESSAGES, TOO_SLOW, Closing, Subscriber
+from hiveboard_api.models.stream import StreamError
 from tests.api.conftest import Telemetry, Tenant
 from tests.api.scenarios import AGENT
 
@@ -209,3 +212,21 @@ def test_a_rejected_subscribe_keeps_the_previous_subscription(
             with agent.task("t1") as task:
                 task.escalate("Needs review", assigned_to="senior-sales")
         assert receive_until(socket, "event.new")["data"]["event_type"] == "escalated"
+
+
+def test_a_closing_subscriber_drops_what_waits_and_what_comes_after() -> None:
+    revoked = Closing(StreamError(error="unauthorized", message="revoked"), 4401, "API key revoked")
+    subscriber = Subscriber(DataScope("tenant", "live"))
+    subscriber.send({"type": "event.new"})
+    subscriber.close(revoked)
+    subscriber.send({"type": "event.new"})
+    subscriber.close(TOO_SLOW)  # the first reason stands
+    assert subscriber.outbox.qsize() == 1 and subscriber.outbox.get_nowait() is revoked
+
+
+def test_a_subscriber_too_far_behind_is_closed_as_too_slow() -> None:
+    subscriber = Subscriber(DataScope("tenant", "live"))
+    for _ in range(MAX_PENDING_MESSAGES + 1):
+        subscriber.send({"type": "event.new"})
+    assert subscriber.outbox.qsize() == 1 and subscriber.outbox.get_nowait() is TOO_SLOW
+    assert TOO_SLOW.code == 1013 and TOO_SLOW.error.error == "too_slow"
