@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
-from hiveboard_api.auth import DataScope
-from hiveboard_api.live import MAX_PENDING_MESSAGES, TOO_SLOW, Closing, Subscriber
-from hiveboard_api.models.stream import StreamError
+from hiveboard.api.auth import DataScope
+from hiveboard.api.live import MAX_PENDING_MESSAGES, TOO_SLOW, Closing, Subscriber
+from hiveboard.api.models.stream import StreamError
 from tests.api.conftest import Telemetry, Tenant
 from tests.api.scenarios import AGENT
 

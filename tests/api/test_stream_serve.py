@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 import hiveloop
-from hiveboard_api.models.stream import CLOSE_UNAUTHENTICATED
+from hiveboard.api.models.stream import CLOSE_UNAUTHENTICATED
 from tests.api.test_stream import DELIVERY_DEADLINE_S, assert_bad_request
 from tests.serve_process import ServeProcess, serve_process
 

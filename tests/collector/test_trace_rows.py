@@ -45,7 +45,7 @@ from opentelemetry.trace import (
 )
 
 import hiveloop
-from hiveboard_collector.otlp_values import (
+from hiveboard.collector.ingest.otlp_values import (
     MAX_ERROR_MESSAGES,
     MAX_NESTING_DEPTH,
     MAX_TIME_UNIX_NANO,
@@ -56,9 +56,9 @@ from hiveboard_collector.otlp_values import (
     attributes_to_dict,
     format_go_float,
 )
-from hiveboard_collector.schema.otel_tables import TRACES_TABLE
-from hiveboard_collector.storage import Storage
-from hiveboard_collector.trace_rows import (
+from hiveboard.storage.schema.otel_tables import TRACES_TABLE
+from hiveboard.storage import Storage
+from hiveboard.collector.ingest.trace_rows import (
     TRACE_COLUMNS,
     TRACES_INPUT,
     TraceExport,

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 import hiveloop
-from hiveboard_semconv.registry import load_registry
+from semconv.checker import load_registry
 from hiveloop.contrib.log_handler import HiveBoardLogHandler
 
 

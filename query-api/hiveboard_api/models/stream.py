@@ -20,8 +20,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hiveboard_api.models.agents import AgentStatus, AgentSummary
-from hiveboard_api.models.events import Event, EventGroup
+from hiveboard.api.models.agents import AgentStatus, AgentSummary
+from hiveboard.api.models.events import Event, EventGroup
 
 Channel = Literal["events", "agents"]
 

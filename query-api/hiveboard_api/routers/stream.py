@@ -30,9 +30,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from pydantic import TypeAdapter, ValidationError
 
-from hiveboard_api.auth import DataScope
-from hiveboard_api.live import Closing, StreamHub, Subscriber
-from hiveboard_api.models.stream import (
+from hiveboard.api.auth import DataScope
+from hiveboard.api.live import Closing, StreamHub, Subscriber
+from hiveboard.api.models.stream import (
     CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNAUTHENTICATED,
     MAX_CLIENT_MESSAGE_CHARS,
@@ -46,11 +46,11 @@ from hiveboard_api.models.stream import (
     Subscription,
     Unsubscribed,
 )
-from hiveboard_collector.keys import AuthenticationError, KeyStore, headers_key
-from hiveboard_collector.storage import StorageError
+from hiveboard.storage.keys import AuthenticationError, KeyStore, headers_key
+from hiveboard.storage import StorageError
 
 router = APIRouter(tags=["stream"])
-logger = logging.getLogger("hiveboard_api.stream")
+logger = logging.getLogger("hiveboard.api.stream")
 
 # How often an open socket's key is authenticated again (a cache hit but every `cache_ttl`).
 KEY_CHECK_INTERVAL_S = 1.0
