@@ -73,14 +73,14 @@ from opentelemetry.sdk.trace import ReadableSpan
 
 import hiveloop
 from hiveboard.api import create_app
+from hiveboard.collector.ingest.trace_rows import TRACE_COLUMNS, TracesInput, trace_export
 from hiveboard.demo import run_demo
+from hiveboard.storage import ChDBStorage, Storage
 from hiveboard.storage.keys import KeyStore
 from hiveboard.storage.pricing import ModelPricer
 from hiveboard.storage.schema import SchemaConfig, migrate
 from hiveboard.storage.schema.migrations import MIGRATIONS
 from hiveboard.storage.schema.otel_tables import TRACES_TABLE
-from hiveboard.storage import ChDBStorage, Storage
-from hiveboard.collector.ingest.trace_rows import TRACE_COLUMNS, TracesInput, trace_export
 from hiveloop.testing import capture
 
 TENANT = "bench"

@@ -27,9 +27,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from hiveboard.storage.keys import KeyStore
 from hiveboard.collector.service import Collector, CollectorConfig, Listener, Listening, serve
 from hiveboard.storage import Storage
+from hiveboard.storage.keys import KeyStore
 
 HOST = "127.0.0.1"
 # How long starting and stopping may take before the test fails (a collector that hangs must not

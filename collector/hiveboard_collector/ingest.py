@@ -22,6 +22,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from hiveboard.collector.ingest.log_rows import LogRows, log_rows
+from hiveboard.collector.ingest.trace_rows import TraceExport, trace_export
+from hiveboard.collector.writer.batch_writer import BatchWriter, WriteFailedError, WriterBusyError
+from hiveboard.storage import StorageError
 from hiveboard.storage.keys import (
     AuthenticationError,
     KeyStore,
@@ -30,10 +34,6 @@ from hiveboard.storage.keys import (
     authorize_ingest,
     headers_key,
 )
-from hiveboard.collector.ingest.log_rows import LogRows, log_rows
-from hiveboard.storage import StorageError
-from hiveboard.collector.ingest.trace_rows import TraceExport, trace_export
-from hiveboard.collector.writer.batch_writer import BatchWriter, WriteFailedError, WriterBusyError
 
 
 class Ingestor:

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hiveboard.collector.ingest.log_rows import LOG_COLUMNS
+from hiveboard.storage import EncodedRows, Storage
 from hiveboard.storage.schema.ddl import quote_identifier
 from hiveboard.storage.schema.otel_tables import LOGS_TABLE
-from hiveboard.storage import EncodedRows, Storage
 
 _STRING_MAP = "Map(String, String)"
 _NANOSECONDS = "Int64"

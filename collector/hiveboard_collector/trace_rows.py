@@ -56,8 +56,8 @@ from hiveboard.collector.ingest.otlp_values import (
     bounded_string,
     service_name,
 )
-from hiveboard.storage.schema.otel_tables import TRACES_TABLE
 from hiveboard.storage import EncodedRows, ProtobufSchema, Storage
+from hiveboard.storage.schema.otel_tables import TRACES_TABLE
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
 
 TRACE_COLUMNS: tuple[str, ...] = (

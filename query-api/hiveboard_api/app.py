@@ -22,8 +22,8 @@ from hiveboard.api.routers import (
     stream,
     tasks,
 )
-from hiveboard.storage.keys import KeyStore
 from hiveboard.storage import Storage
+from hiveboard.storage.keys import KeyStore
 
 DESCRIPTION = """\
 The views of HiveBoard over ClickHouse: The Hive (agents), the task table and timelines, the

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import uvicorn
 
-from hiveboard.api.app import create_app
 from hiveboard import collector_cli
-from hiveboard.storage.keys import DEV_KEY_ENV, AuthenticationError, KeyStore
+from hiveboard.api.app import create_app
 from hiveboard.collector.service import Collector, CollectorConfig, Listener, Listening, serve
 from hiveboard.storage import Storage, StorageError
+from hiveboard.storage.keys import DEV_KEY_ENV, AuthenticationError, KeyStore
 from hiveloop import __version__ as VERSION
 
 # Where `hiveboard serve` keeps the key it created on first start (keys are stored hashed, so the

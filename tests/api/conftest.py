@@ -25,10 +25,10 @@ from opentelemetry.trace import Tracer
 
 import hiveloop
 from hiveboard.api import create_app
+from hiveboard.storage import ChDBStorage, Storage
 from hiveboard.storage.keys import KeyStore
 from hiveboard.storage.pricing import ModelPricer
 from hiveboard.storage.schema import SchemaConfig, migrate
-from hiveboard.storage import ChDBStorage, Storage
 from hiveloop.testing import CapturedSpans, capture
 from tests.stored_spans import store_spans
 

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from hiveboard.api import create_app
-from hiveboard.storage.keys import KeyStore
 from hiveboard.storage import Storage, StorageError
+from hiveboard.storage.keys import KeyStore
 from tests.api.conftest import Telemetry, Tenant, new_tenant
 from tests.api.scenarios import AGENT, lead_task
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import httpx
 
-from hiveboard.storage.keys import DEFAULT_TENANT, DEV_KEY_ENV
 from hiveboard.storage import ChDBStorage
+from hiveboard.storage.keys import DEFAULT_TENANT, DEV_KEY_ENV
 from tests.collector.otlp_harness import (
     DEV_KEY,
     PROTOBUF,

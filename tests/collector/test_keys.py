@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from starlette.datastructures import Headers
 
-from hiveboard.storage import keys
+from hiveboard.storage import ChDBStorage, Storage, keys
 from hiveboard.storage.keys import (
     DEV_KEY_ENV,
     AmbiguousKeyError,
@@ -32,7 +32,6 @@ from hiveboard.storage.keys import (
 )
 from hiveboard.storage.schema import MIGRATIONS, Migration, SchemaConfig, migrate
 from hiveboard.storage.schema.keys_table import KEYS_TABLE
-from hiveboard.storage import ChDBStorage, Storage
 from tests.storage_proxy import StorageProxy
 
 DEV_KEY = "hb_live_dev000000000000000000000000000000"  # the seeds' key

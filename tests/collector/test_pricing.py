@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from genai_prices import Usage, calc_price
 
+from hiveboard.storage import ChDBStorage, QueryResult, Storage
 from hiveboard.storage.prices import call_models, cost_for_span
 from hiveboard.storage.pricing import ModelPricer, PricingJob
 from hiveboard.storage.schema import SchemaConfig, migrate
 from hiveboard.storage.schema.prices_table import PRICES_COLUMNS
-from hiveboard.storage import ChDBStorage, QueryResult, Storage
 from tests.collector.test_schema import (
     NOW_NS,
     SECOND,

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
-from hiveboard.storage.schema.otel_tables import render_traces_table
 from hiveboard.storage import ChDBStorage, ClickHouseServerStorage, QueryResult, StorageError
 from hiveboard.storage.chdb_storage import ENGINE_CONFIG, DirectoryLock
+from hiveboard.storage.schema.otel_tables import render_traces_table
 from tests.collector.fake_client import FakeClient, FakeResult
 
 COLLECTOR_DIR = Path(__file__).resolve().parents[2] / "collector"

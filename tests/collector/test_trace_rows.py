@@ -56,8 +56,6 @@ from hiveboard.collector.ingest.otlp_values import (
     attributes_to_dict,
     format_go_float,
 )
-from hiveboard.storage.schema.otel_tables import TRACES_TABLE
-from hiveboard.storage import Storage
 from hiveboard.collector.ingest.trace_rows import (
     TRACE_COLUMNS,
     TRACES_INPUT,
@@ -65,6 +63,8 @@ from hiveboard.collector.ingest.trace_rows import (
     TracesInput,
     trace_export,
 )
+from hiveboard.storage import Storage
+from hiveboard.storage.schema.otel_tables import TRACES_TABLE
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
 from tests.collector.stored_traces import store_requests, stored_trace_rows
 

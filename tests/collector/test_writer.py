@@ -38,12 +38,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from hiveboard.collector.ingest.ingestor import Ingestor
-from hiveboard.storage.keys import KeyStore, KeyType, Principal
 from hiveboard.collector.ingest.log_rows import LOG_COLUMNS, log_rows
-from hiveboard.collector.writer.row_encoding import LOGS_INPUT
-from hiveboard.collector.service import CollectorConfig
-from hiveboard.storage import EncodedRows, QueryResult, Storage, StorageError
 from hiveboard.collector.ingest.trace_rows import TRACE_COLUMNS, TRACES_INPUT, trace_export
+from hiveboard.collector.service import CollectorConfig
 from hiveboard.collector.writer.batch_writer import (
     BatchWriter,
     TableInput,
@@ -51,6 +48,9 @@ from hiveboard.collector.writer.batch_writer import (
     WriterBusyError,
     WriterConfig,
 )
+from hiveboard.collector.writer.row_encoding import LOGS_INPUT
+from hiveboard.storage import EncodedRows, QueryResult, Storage, StorageError
+from hiveboard.storage.keys import KeyStore, KeyType, Principal
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
 from tests.collector.otlp_harness import (
     RETRY_INFO_KEY,

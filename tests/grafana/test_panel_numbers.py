@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hiveboard.api import create_app
-from hiveboard.storage.prices import cost_for_span
-from hiveboard.storage.keys import KeyStore
 from hiveboard.storage import Storage
+from hiveboard.storage.keys import KeyStore
+from hiveboard.storage.prices import cost_for_span
 from tests.grafana.fleet import AGENT_STATUSES
 from tests.grafana.grafana_files import dashboards
 from tests.grafana.plugin_macros import TimeRange, expand

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from hiveboard.storage import Storage
 from hiveboard.storage.schema import (
     agent_reports_table,
     hiveboard_tables,
@@ -21,7 +22,6 @@ from hiveboard.storage.schema import (
     projects_table,
 )
 from hiveboard.storage.schema.ddl import engine, on_cluster, qualified, quote_identifier
-from hiveboard.storage import Storage
 
 MIGRATIONS_TABLE = "hb_schema_migrations"
 

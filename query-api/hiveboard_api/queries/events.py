@@ -23,8 +23,8 @@ from hiveboard.api.queries.tables import (
     TASK_COMPLETED,
     TASK_FAILED,
 )
-from hiveboard.storage.schema.otel_tables import TRACES_TABLE
 from hiveboard.storage import Storage
+from hiveboard.storage.schema.otel_tables import TRACES_TABLE
 from hiveboard_semconv.attributes import (
     DEPLOYMENT_ENVIRONMENT_NAME,
     HIVEBOARD_AGENT_ID,

@@ -16,9 +16,9 @@ from typing import Any
 from hiveboard.api.auth import SCOPE_SQL, DataScope
 from hiveboard.api.models.projects import Project
 from hiveboard.api.queries.tables import TASKS_TABLE
+from hiveboard.storage import Storage
 from hiveboard.storage.schema.ddl import qualified
 from hiveboard.storage.schema.projects_table import PROJECTS_COLUMNS, PROJECTS_TABLE
-from hiveboard.storage import Storage
 
 
 def _rows(storage: Storage, scope: DataScope, slug: str | None) -> tuple[dict[str, Any], dict[str, Any]]:

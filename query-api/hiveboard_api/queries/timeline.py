@@ -41,8 +41,8 @@ from hiveboard.api.queries.tables import (
     TASK_FAILED,
 )
 from hiveboard.api.queries.tasks import latest_task, spans_end_bound_ns, task_costs, task_summary
-from hiveboard.storage.schema.otel_tables import TRACES_TABLE
 from hiveboard.storage import Storage
+from hiveboard.storage.schema.otel_tables import TRACES_TABLE
 from hiveboard_semconv.attributes import (
     EXCEPTION_STACKTRACE,
     HIVEBOARD_PAYLOAD,

@@ -46,8 +46,8 @@ from hiveboard.api.models.stream import (
     Subscription,
     Unsubscribed,
 )
-from hiveboard.storage.keys import AuthenticationError, KeyStore, headers_key
 from hiveboard.storage import StorageError
+from hiveboard.storage.keys import AuthenticationError, KeyStore, headers_key
 
 router = APIRouter(tags=["stream"])
 logger = logging.getLogger("hiveboard.api.stream")
