@@ -5,9 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
+from hiveboard.api.auth import DataScope
+from hiveboard.api.live import MAX_PENDING_MESSAGES, TOO_SLOW, Closing, Subscriber
+from hiveboard.api.models.stream import StreamError
 from tests.api.conftest import Telemetry, Tenant
 from tests.api.scenarios import AGENT
 
@@ -113,12 +117,116 @@ def test_stuck_is_detected_on_a_timer_without_new_data(
         assert stuck["heartbeat_age_seconds"] > 2
 
 
-def test_ping_and_bad_messages(client: TestClient, tenant: Tenant) -> None:
+def test_ping_and_unsubscribe(client: TestClient, tenant: Tenant) -> None:
     with client.websocket_connect("/v1/stream", headers=tenant.headers()) as socket:
         socket.send_json({"action": "ping"})
         assert socket.receive_json() == {"type": "pong"}
-        socket.send_text("not json")
-        assert socket.receive_json()["error"] == "bad_request"
-        socket.send_json({"action": "subscribe", "channels": ["nonsense"]})
-        reply = socket.receive_json()
-        assert reply["error"] == "bad_request" and "subscribe" in reply["message"]
+        subscribe(socket, ["events"])
+        socket.send_json({"action": "unsubscribe"})
+        assert socket.receive_json() == {"type": "unsubscribed"}
+
+
+SUBSCRIBE_PREFIX = '{"action": "subscribe", "channels": ["events"], '
+# Each message the server cannot use, with what its answer must say.
+BAD_MESSAGES = {
+    "invalid JSON": ("not json", "not valid JSON"),
+    "truncated JSON": ('{"action": "subscribe"', "not valid JSON"),
+    "nested arrays": ("[" * 10_000, "not valid JSON (recursion limit exceeded"),
+    "nested inside a subscribe": (
+        SUBSCRIBE_PREFIX + '"filters": {"project": ' + "[" * 5_000 + "]" * 5_000 + "}}",
+        "not valid JSON (recursion limit exceeded",
+    ),
+    "100k nested arrays": ("[" * 100_000, "too long: at most 65,536"),
+    "oversized": (SUBSCRIBE_PREFIX + '"filters": {"agent_id": ["' + "a" * 70_000 + '"]}}', "too long"),
+    "array": ('["subscribe"]', "not a JSON object"),
+    "number": ("5", "not a JSON object"),
+    "no action": ('{"channels": ["events"]}', "has no action"),
+    "unknown action": ('{"action": "subscrbe"}', "unknown action"),
+    "action of the wrong type": ('{"action": 5}', "unknown action"),
+    "channels not a list": (
+        '{"action": "subscribe", "channels": "events"}',
+        "channels: Input should be a valid array",
+    ),
+    "no channel": ('{"action": "subscribe", "channels": []}', "channels: List should have at least 1 item"),
+    "unknown channel": (
+        '{"action": "subscribe", "channels": ["nonsense"]}',
+        "channels.0: Input should be 'events' or 'agents'",
+    ),
+    "filters not an object": (SUBSCRIBE_PREFIX + '"filters": []}', "filters: Input should be"),
+    "agent_id not a list": (
+        SUBSCRIBE_PREFIX + '"filters": {"agent_id": "a"}}',
+        "filters.agent_id: Input should be a valid array",
+    ),
+    "project not a string": (
+        SUBSCRIBE_PREFIX + '"filters": {"project": 5}}',
+        "filters.project: Input should be a valid string",
+    ),
+    "unknown group": (
+        SUBSCRIBE_PREFIX + '"filters": {"group": ["humans"]}}',
+        "filters.group.0: Input should be",
+    ),
+    "unknown field": (SUBSCRIBE_PREFIX + '"filterz": {}}', "filterz: unknown field"),
+    "unknown filter": (SUBSCRIBE_PREFIX + '"filters": {"agent": ["a"]}}', "filters.agent: unknown field"),
+    "unknown field of a ping": ('{"action": "ping", "id": 1}', "invalid ping message: id: unknown field"),
+}
+
+
+def assert_bad_request(reply: dict, expected: str) -> None:
+    """A `bad_request` that says `expected`, in the server's words only (no input, links or internals)."""
+    assert reply["type"] == "error" and reply["error"] == "bad_request", reply
+    assert expected in reply["message"], reply
+    for internal in ("pydantic", "http", "Traceback", "File ", "aaaaaaaa"):
+        assert internal not in reply["message"], reply
+
+
+@pytest.mark.parametrize("text, expected", BAD_MESSAGES.values(), ids=BAD_MESSAGES.keys())
+def test_a_bad_message_gets_bad_request_and_the_socket_stays_usable(
+    client: TestClient, telemetry: Telemetry, tenant: Tenant, text: str, expected: str
+) -> None:
+    with client.websocket_connect("/v1/stream", headers=tenant.headers()) as socket:
+        socket.send_text(text)
+        assert_bad_request(socket.receive_json(), expected)
+        subscribe(socket, ["events"])
+        with telemetry.hiveloop(tenant) as run:
+            run.hb.agent(AGENT, heartbeat_interval=0)
+        assert receive_until(socket, "event.new")["data"]["event_type"] == "agent_registered"
+
+
+def test_a_binary_frame_gets_bad_request(client: TestClient, tenant: Tenant) -> None:
+    with client.websocket_connect("/v1/stream", headers=tenant.headers()) as socket:
+        socket.send_bytes(b'{"action": "ping"}')
+        assert_bad_request(socket.receive_json(), "binary frames are not read")
+        socket.send_json({"action": "ping"})
+        assert socket.receive_json() == {"type": "pong"}
+
+
+def test_a_rejected_subscribe_keeps_the_previous_subscription(
+    client: TestClient, telemetry: Telemetry, tenant: Tenant
+) -> None:
+    with client.websocket_connect("/v1/stream", headers=tenant.headers()) as socket:
+        subscribe(socket, ["events"], group=["human"])
+        socket.send_json({"action": "subscribe", "channels": ["events"], "filters": {"group": ["nope"]}})
+        assert_bad_request(socket.receive_json(), "filters.group.0")
+        with telemetry.hiveloop(tenant) as run:
+            agent = run.hb.agent(AGENT, heartbeat_interval=0)
+            with agent.task("t1") as task:
+                task.escalate("Needs review", assigned_to="senior-sales")
+        assert receive_until(socket, "event.new")["data"]["event_type"] == "escalated"
+
+
+def test_a_closing_subscriber_drops_what_waits_and_what_comes_after() -> None:
+    revoked = Closing(StreamError(error="unauthorized", message="revoked"), 4401, "API key revoked")
+    subscriber = Subscriber(DataScope("tenant", "live"))
+    subscriber.send({"type": "event.new"})
+    subscriber.close(revoked)
+    subscriber.send({"type": "event.new"})
+    subscriber.close(TOO_SLOW)  # the first reason stands
+    assert subscriber.outbox.qsize() == 1 and subscriber.outbox.get_nowait() is revoked
+
+
+def test_a_subscriber_too_far_behind_is_closed_as_too_slow() -> None:
+    subscriber = Subscriber(DataScope("tenant", "live"))
+    for _ in range(MAX_PENDING_MESSAGES + 1):
+        subscriber.send({"type": "event.new"})
+    assert subscriber.outbox.qsize() == 1 and subscriber.outbox.get_nowait() is TOO_SLOW
+    assert TOO_SLOW.code == 1013 and TOO_SLOW.error.error == "too_slow"

@@ -22,11 +22,13 @@ from hiveboard.api.auth import DataScope
 from hiveboard.api.models.agents import AgentStatus, AgentSummary
 from hiveboard.api.models.events import Event
 from hiveboard.api.models.stream import (
+    CLOSE_TRY_AGAIN_LATER,
     AgentStatusChanged,
     AgentStuck,
     Channel,
     EventNew,
     StatusChange,
+    StreamError,
     StreamFilters,
     Stuck,
 )
@@ -42,28 +44,54 @@ EVENT_LOOKBACK_SECONDS = 120
 MAX_PENDING_MESSAGES = 1000
 
 
+@dataclass(frozen=True)
+class Closing:
+    """How a subscriber's socket ends: `error` is its last message, then the close `code` and `reason`."""
+
+    error: StreamError
+    code: int
+    reason: str
+
+
+TOO_SLOW = Closing(
+    StreamError(
+        error="too_slow", message="the client fell too far behind the stream; reconnect and reload the views"
+    ),
+    CLOSE_TRY_AGAIN_LATER,
+    "too slow",
+)
+
+
 @dataclass(eq=False)
 class Subscriber:
-    """One WebSocket: its scope, its subscription, and the messages waiting to be sent."""
+    """One WebSocket: its scope, its subscription, and the messages waiting to be sent (ending with a
+    `Closing` once the socket is to be closed)."""
 
     scope: DataScope
     channels: frozenset[Channel] = frozenset()
     filters: StreamFilters = field(default_factory=StreamFilters)
-    outbox: asyncio.Queue[dict[str, Any] | None] = field(
+    outbox: asyncio.Queue[dict[str, Any] | Closing] = field(
         default_factory=lambda: asyncio.Queue(MAX_PENDING_MESSAGES)
     )
-    overflowed: bool = False
+    closing: Closing | None = None
 
     def send(self, message: dict[str, Any]) -> None:
-        if self.overflowed:
+        if self.closing is not None:
             return
         try:
             self.outbox.put_nowait(message)
         except asyncio.QueueFull:
-            self.overflowed = True
-            with contextlib.suppress(asyncio.QueueFull):
-                self.outbox.get_nowait()
-                self.outbox.put_nowait(None)  # tells the sender to disconnect
+            self.close(TOO_SLOW)
+
+    def close(self, closing: Closing) -> None:
+        """End the socket with `closing` as soon as the sender takes it: the messages still waiting
+        are dropped (after a revoked key, none may go out) and nothing sent later is queued."""
+        if self.closing is not None:
+            return
+        self.closing = closing
+        while not self.outbox.empty():
+            self.outbox.get_nowait()
+        self.outbox.put_nowait(closing)
 
     def wants_agent(self, agent_id: str) -> bool:
         return not self.filters.agent_id or agent_id in self.filters.agent_id

@@ -10,34 +10,56 @@ and receive `{"type": "subscribed"}`, then `event.new` (data: an event as in /v1
 `agent.status_changed` (data: agent_id, previous_status, status, agent) and `agent.stuck` (data:
 agent_id, last_heartbeat, heartbeat_age_seconds, stuck_threshold_seconds) messages. A subscribe
 replaces the subscription; `{"action": "unsubscribe"}` stops it, `{"action": "ping"}` answers
-`{"type": "pong"}`. Errors are `{"type": "error", "error": ..., "message": ...}`; an unauthenticated
-socket gets one and is closed with code 4401.
+`{"type": "pong"}`. Errors are `{"type": "error", "error": ..., "message": ...}`: a message the
+server cannot use (not JSON, nested too deeply, over 65,536 characters, binary, an unknown action,
+field or value) gets a `bad_request` and the socket stays open.
+
+The key is checked again every second while the socket is open: an unauthenticated socket, and
+one whose key is revoked, gets an `unauthorized` error and is closed with code 4401 (reason "API
+key revoked" for the latter). A key revoked through this server is seen at the next check; one
+revoked through another process once the key cache's 5 s have passed, at the check after.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from hiveboard.api.auth import DataScope
-from hiveboard.api.live import StreamHub, Subscriber
-from hiveboard.api.models.stream import StreamFilters, Subscribe
+from hiveboard.api.live import Closing, StreamHub, Subscriber
+from hiveboard.api.models.stream import (
+    CLOSE_TRY_AGAIN_LATER,
+    CLOSE_UNAUTHENTICATED,
+    MAX_CLIENT_MESSAGE_CHARS,
+    ClientMessage,
+    Ping,
+    Pong,
+    StreamError,
+    StreamFilters,
+    Subscribe,
+    Subscribed,
+    Subscription,
+    Unsubscribed,
+)
 from hiveboard.storage import StorageError
 from hiveboard.storage.keys import AuthenticationError, KeyStore, headers_key
 
 router = APIRouter(tags=["stream"])
+logger = logging.getLogger("hiveboard.api.stream")
 
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_TRY_AGAIN_LATER = 1013
+# How often an open socket's key is authenticated again (a cache hit but every `cache_ttl`).
+KEY_CHECK_INTERVAL_S = 1.0
+USAGE = (
+    'messages are JSON objects such as {"action": "subscribe", "channels": ["events", "agents"], '
+    '"filters": {}}; the actions are subscribe, unsubscribe and ping'
+)
 
-
-def _error(error: str, message: str) -> dict[str, str]:
-    return {"type": "error", "error": error, "message": message}
+_CLIENT_MESSAGE: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 
 
 @router.websocket("/v1/stream")
@@ -46,73 +68,138 @@ async def stream(
 ) -> None:
     await websocket.accept()
     store: KeyStore = websocket.app.state.key_store
+    presented = headers_key(websocket.headers) or key
     try:
-        principal = await asyncio.to_thread(store.authenticate, headers_key(websocket.headers) or key)
+        principal = await asyncio.to_thread(store.authenticate, presented)
     except AuthenticationError as error:
-        await websocket.send_json(_error("unauthorized", str(error)))
-        await websocket.close(CLOSE_UNAUTHENTICATED)
+        await _close(websocket, _unauthorized(error))
         return
     except StorageError as error:
-        await websocket.send_json(_error("service_unavailable", f"storage unavailable: {error}"))
-        await websocket.close(CLOSE_TRY_AGAIN_LATER)
+        logger.warning("live stream: cannot read the API keys: %s", error)
+        unavailable = StreamError(
+            error="service_unavailable", message="storage unavailable: connect again in a few seconds"
+        )
+        await _close(websocket, Closing(unavailable, CLOSE_TRY_AGAIN_LATER, "storage unavailable"))
         return
     hub: StreamHub = websocket.app.state.hub
     subscriber = hub.connect(DataScope.of(principal))
-    sender = asyncio.create_task(_send(websocket, subscriber))
+    helpers = [
+        asyncio.create_task(_send(websocket, subscriber)),
+        asyncio.create_task(_watch_key(store, presented, subscriber)),
+    ]
     try:
         while True:
-            await _handle(await websocket.receive_text(), hub, subscriber)
-    except WebSocketDisconnect:
-        pass
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            await _handle(message.get("text"), hub, subscriber)
     finally:
         hub.disconnect(subscriber)
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sender
+        for task in helpers:
+            task.cancel()
+        for task in helpers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
-async def _handle(text: str, hub: StreamHub, subscriber: Subscriber) -> None:
+def _unauthorized(error: AuthenticationError) -> Closing:
+    message = StreamError(error="unauthorized", message=str(error))
+    return Closing(message, CLOSE_UNAUTHENTICATED, f"API key {error.reason}")
+
+
+async def _handle(text: str | None, hub: StreamHub, subscriber: Subscriber) -> None:
+    """Answer one message of the client (`text` is None for a binary frame)."""
     try:
-        message = json.loads(text)
-    except ValueError:
+        message = _parse(text)
+    except ValueError as error:
+        subscriber.send(StreamError(error="bad_request", message=str(error)).model_dump())
+        return
+    if isinstance(message, Ping):
+        subscriber.send(Pong().model_dump())
+        return
+    channels, filters = (
+        (frozenset(message.channels), message.filters)
+        if isinstance(message, Subscribe)
+        else (frozenset(), StreamFilters())
+    )
+    try:
+        await hub.subscribe(subscriber, channels, filters)
+    except StorageError as error:
+        logger.warning("live stream: cannot read storage to subscribe: %s", error)
         subscriber.send(
-            _error("bad_request", "messages are JSON objects with an action: subscribe, unsubscribe, ping")
+            StreamError(
+                error="service_unavailable", message="storage unavailable: subscribe again in a few seconds"
+            ).model_dump()
         )
         return
-    action = message.get("action") if isinstance(message, dict) else None
-    if action == "ping":
-        subscriber.send({"type": "pong"})
-    elif action == "unsubscribe":
-        await hub.subscribe(subscriber, frozenset(), StreamFilters())
-        subscriber.send({"type": "unsubscribed"})
-    elif action == "subscribe":
-        try:
-            request = Subscribe.model_validate(message)
-        except ValidationError as error:
-            subscriber.send(_error("bad_request", f"invalid subscribe message: {error}"))
-            return
-        try:
-            await hub.subscribe(subscriber, frozenset(request.channels), request.filters)
-        except StorageError as error:
-            subscriber.send(_error("service_unavailable", f"storage unavailable, subscribe again: {error}"))
-            return
-        subscriber.send({"type": "subscribed", "data": request.model_dump(mode="json", exclude={"action"})})
+    if isinstance(message, Subscribe):
+        reply = Subscribed(data=Subscription(channels=message.channels, filters=message.filters))
+        subscriber.send(reply.model_dump(mode="json"))
     else:
-        subscriber.send(
-            _error("bad_request", f"unknown action {action!r}: use subscribe, unsubscribe or ping")
+        subscriber.send(Unsubscribed().model_dump())
+
+
+def _parse(text: str | None) -> ClientMessage:
+    """The client's message; a ValueError says, in words a client can act on, why it is unusable."""
+    if text is None:
+        raise ValueError(f"binary frames are not read: send text frames; {USAGE}")
+    if len(text) > MAX_CLIENT_MESSAGE_CHARS:
+        raise ValueError(
+            f"message of {len(text):,} characters is too long: at most {MAX_CLIENT_MESSAGE_CHARS:,}"
         )
+    try:
+        return _CLIENT_MESSAGE.validate_json(text)
+    except ValidationError as error:
+        raise ValueError(_describe(error)) from None
+
+
+def _describe(error: ValidationError) -> str:
+    """`error` without the client's input or pydantic's links: each problem with its field."""
+    action, problems = "", []
+    for problem in error.errors(include_url=False, include_input=False, include_context=False):
+        kind, text, location = problem["type"], problem["msg"], problem["loc"]
+        if kind == "json_invalid":  # also JSON nested deeper than the parser's limit
+            return f"message is not valid JSON ({text.removeprefix('Invalid JSON: ')}); {USAGE}"
+        if kind == "dict_type":
+            return f"message is not a JSON object; {USAGE}"
+        if kind == "union_tag_not_found":
+            return f"message has no action; {USAGE}"
+        if kind == "union_tag_invalid":
+            return f"unknown action; {USAGE}"
+        if kind == "extra_forbidden":
+            text = "unknown field"
+        # The first location is the action that chose the model; the rest is the field's path.
+        action = str(location[0]) if location else action
+        field = ".".join(str(part) for part in location[1:])
+        problems.append(f"{field}: {text}" if field else text)
+    return f"invalid {action or 'client'} message: {'; '.join(problems)}"
 
 
 async def _send(websocket: WebSocket, subscriber: Subscriber) -> None:
-    """Send `subscriber`'s messages in order; a None means it fell too far behind."""
+    """Send `subscriber`'s messages in order, until a `Closing` ends the socket or the client leaves."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            message = await subscriber.outbox.get()
+            if isinstance(message, Closing):
+                await _close(websocket, message)
+                return
+            await websocket.send_json(message)
+
+
+async def _close(websocket: WebSocket, closing: Closing) -> None:
+    await websocket.send_json(closing.error.model_dump())
+    await websocket.close(closing.code, closing.reason)
+
+
+async def _watch_key(store: KeyStore, key: str | None, subscriber: Subscriber) -> None:
+    """Close the socket once its key stops authenticating (revoked). `KeyStore.authenticate` serves
+    the key from its cache, so this asks storage at most once per cache_ttl."""
     while True:
-        message = await subscriber.outbox.get()
-        if message is None:
-            await websocket.send_json(
-                _error(
-                    "too_slow", "the client fell too far behind the stream; reconnect and reload the views"
-                )
-            )
-            await websocket.close(CLOSE_TRY_AGAIN_LATER)
+        await asyncio.sleep(KEY_CHECK_INTERVAL_S)
+        try:
+            await asyncio.to_thread(store.authenticate, key)
+        except AuthenticationError as error:
+            subscriber.close(_unauthorized(error))
             return
-        await websocket.send_json(message)
+        except StorageError as error:  # a storage outage must not close every socket: check again
+            logger.warning("live stream: cannot check an API key: %s", error)
