@@ -10,7 +10,7 @@ from hiveboard_api.auth import Scope, StorageDep
 from hiveboard_api.errors import ERROR_RESPONSES, documented
 from hiveboard_api.models.agents import AgentDetail, AgentList, AgentStatus
 from hiveboard_api.params import TimeRange, Window
-from hiveboard_api.queries.agents import agent_rows, heartbeat_payload, list_agents
+from hiveboard_api.queries.agents import AgentSort, agent_rows, heartbeat_payload, list_agents
 from hiveboard_api.queries.tasks import TaskFilters, list_tasks
 
 RECENT_TASKS = 10
@@ -24,8 +24,15 @@ def get_agents(
     storage: StorageDep,
     status: Annotated[AgentStatus | None, Query(description="Only agents in this status")] = None,
     agent_type: Annotated[str | None, Query(description="Only agents of this type")] = None,
+    sort: Annotated[
+        AgentSort,
+        Query(
+            description="agent_id (default); attention: stuck, error, waiting_approval, processing, idle, "
+            "offline, then by agent id, as The Hive orders its cards"
+        ),
+    ] = "agent_id",
 ) -> AgentList:
-    agents = list_agents(storage, scope)
+    agents = list_agents(storage, scope, sort=sort)
     return AgentList(
         data=[
             agent
