@@ -15,8 +15,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import hiveloop
-from hiveboard_api.params import SECOND_NS, from_ns
-from hiveboard_collector.storage import Storage
+from hiveboard.api.params import SECOND_NS, from_ns
+from hiveboard.storage import Storage
 from tests.api.conftest import Telemetry, Tenant
 
 
