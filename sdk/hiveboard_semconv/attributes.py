@@ -456,6 +456,17 @@ HIVEBOARD_TODO_PRIORITY: Final = "hiveboard.todo.priority"
 HIVEBOARD_TODO_SOURCE: Final = "hiveboard.todo.source"
 """Who or what created the TODO."""
 
+PROCESS_RUNTIME_DESCRIPTION: Final = "process.runtime.description"
+"""The runtime's own description of its build (Python's `sys.version`)."""
+
+PROCESS_RUNTIME_NAME: Final = "process.runtime.name"
+"""The language runtime of the agent's process (Python's `sys.implementation.name`), as the OpenTelemetry
+SDK's process resource detector reports it.
+"""
+
+PROCESS_RUNTIME_VERSION: Final = "process.runtime.version"
+"""Version of the language runtime of the agent's process."""
+
 SERVICE_INSTANCE_ID: Final = "service.instance.id"
 """Unique id of the process instance; set by the OpenTelemetry SDK."""
 

@@ -977,17 +977,19 @@ class DataPipeline(SimulatedAgent):
 
 # ---- the fleet -------------------------------------------------------------------------------------
 
+# The `demo-` prefix keeps the simulated agents apart from real ones sent with the same key: an
+# agent is its id, so a demo `lead-qualifier` would merge with the README's example agent.
 FLEET_ORDER: tuple[tuple[str, type[SimulatedAgent]], ...] = (
-    ("lead-qualifier", LeadQualifier),
-    ("support-triage", SupportTriage),
-    ("research-writer", ResearchWriter),
-    ("data-pipeline", DataPipeline),
+    ("demo-lead-qualifier", LeadQualifier),
+    ("demo-support-triage", SupportTriage),
+    ("demo-research-writer", ResearchWriter),
+    ("demo-data-pipeline", DataPipeline),
 )
 
 
 def build_fleet(hb: hiveloop.HiveBoard, count: int, seed: int, pace: Pace) -> list[SimulatedAgent]:
-    """`count` agents, cycling through the four kinds: lead-qualifier, support-triage, ... then
-    lead-qualifier-2 and so on. Each has its own random stream, so its timeline does not depend on
+    """`count` agents, cycling through the four kinds: demo-lead-qualifier, demo-support-triage, ...
+    then demo-lead-qualifier-2 and so on. Each has its own random stream, so its timeline does not depend on
     how the threads interleave."""
     fleet: list[SimulatedAgent] = []
     for index in range(count):
@@ -1021,10 +1023,10 @@ def run_demo(
     every agent has run `tasks_per_agent` tasks (None: no limit), whichever comes first; then the
     agents finish their current step at once and `hiveloop.shutdown()` flushes what is left.
 
-    `agents` below 4 leaves out kinds of agents (and their features), in the order lead-qualifier,
-    support-triage, research-writer, data-pipeline. `speed` divides every simulated wait, heartbeat
-    interval and stuck threshold. `seed` makes the run reproducible; without one a seed is drawn and
-    returned in the summary.
+    `agents` below 4 leaves out kinds of agents (and their features), in the order demo-lead-qualifier,
+    demo-support-triage, demo-research-writer, demo-data-pipeline. `speed` divides every simulated
+    wait, heartbeat interval and stuck threshold. `seed` makes the run reproducible; without one a
+    seed is drawn and returned in the summary.
 
     ```python
     summary = run_demo("http://localhost:8000", "hb_live_...", duration_s=600, speed=2)

@@ -21,7 +21,7 @@ from tests.sdk.otlp_receiver import OTLPReceiver
 
 Span = dict[str, Any]
 SECOND_NS = 1_000_000_000
-FLEET = ("lead-qualifier", "support-triage", "research-writer", "data-pipeline")
+FLEET = ("demo-lead-qualifier", "demo-support-triage", "demo-research-writer", "demo-data-pipeline")
 
 
 def run_captured(**kwargs: Any) -> tuple[DemoSummary, list[Span]]:
@@ -67,10 +67,10 @@ def test_summary_counts_what_was_sent(run: tuple[DemoSummary, list[Span]]) -> No
 def test_every_agent_registers_with_its_type_and_announces_itself(spans: list[Span]) -> None:
     registered = {attrs(s)["hiveboard.agent.id"]: attrs(s) for s in of_type(spans, "agent_registered")}
     assert {agent: a["hiveboard.agent.type"] for agent, a in registered.items()} == {
-        "lead-qualifier": "sales",
-        "support-triage": "support",
-        "research-writer": "research",
-        "data-pipeline": "etl",
+        "demo-lead-qualifier": "sales",
+        "demo-support-triage": "support",
+        "demo-research-writer": "research",
+        "demo-data-pipeline": "etl",
     }
     kinds = defaultdict(set)
     for span in of_type(spans, "custom"):
@@ -133,7 +133,7 @@ def test_llm_calls_of_several_models_with_and_without_reported_cost(spans: list[
     }  # fmt: skip
     # The pipeline's run digests are agent-level calls, outside any task.
     outside = [s for s in llm if "hiveboard.task.id" not in attrs(s)]
-    assert outside and {attrs(s)["hiveboard.agent.id"] for s in outside} == {"data-pipeline"}
+    assert outside and {attrs(s)["hiveboard.agent.id"] for s in outside} == {"demo-data-pipeline"}
 
 
 def test_llm_calls_sit_under_the_action_that_made_them(spans: list[Span]) -> None:
@@ -228,8 +228,8 @@ def test_queue_snapshots_by_hand_and_from_the_provider(spans: list[Span]) -> Non
     sources = defaultdict(set)
     for span in snapshots:
         sources[attrs(span)["hiveboard.queue.source"]].add(attrs(span)["hiveboard.agent.id"])
-    assert sources["manual"] == {"support-triage"}
-    assert sources["provider"] == {"lead-qualifier", "research-writer", "data-pipeline"}
+    assert sources["manual"] == {"demo-support-triage"}
+    assert sources["provider"] == {"demo-lead-qualifier", "demo-research-writer", "demo-data-pipeline"}
     manual = [attrs(s) for s in snapshots if attrs(s)["hiveboard.queue.source"] == "manual"]
     assert all(json.loads(a["hiveboard.queue.processing"])["id"].startswith("ticket-") for a in manual)
     assert max(a["hiveboard.queue.depth"] for a in manual) >= 1
@@ -249,7 +249,7 @@ def test_todos_created_and_completed_and_scheduled_work(spans: list[Span]) -> No
     assert ["created", "completed"] in todos.values()
     assert {todo_id.split("-")[0] for todo_id in todos} == {"follow", "rerun"}
     scheduled = of_type(spans, "scheduled")
-    assert {attrs(s)["hiveboard.agent.id"] for s in scheduled} == {"data-pipeline"}
+    assert {attrs(s)["hiveboard.agent.id"] for s in scheduled} == {"demo-data-pipeline"}
     items = [json.loads(attrs(s)["hiveboard.scheduled.items"]) for s in scheduled]
     assert all(len(i) == 2 for i in items) and any("last_status" in item for i in items for item in i)
 
@@ -284,16 +284,16 @@ def test_the_silent_agent_stops_heartbeating_past_its_stuck_threshold(spans: lis
     assert set(threshold.values()) == {1}  # 30 s at speed 200, at least the SDK's 1 s
     [hang] = [s for s in by_span_type(spans, "action") if s["name"] == "acquire_warehouse_lock"]
     assert (
-        attrs(hang)["hiveboard.agent.id"] == "data-pipeline"
+        attrs(hang)["hiveboard.agent.id"] == "demo-data-pipeline"
         and attrs(hang)["error.type"] == "WarehouseLockTimeout"
     )
     end = hang["end_time"]  # the hang lasts until the demo stops
 
-    before, after = max(heartbeat_gaps(spans, "data-pipeline", end), key=lambda gap: gap[1] - gap[0])
-    assert after - before > threshold["data-pipeline"] * SECOND_NS
+    before, after = max(heartbeat_gaps(spans, "demo-data-pipeline", end), key=lambda gap: gap[1] - gap[0])
+    assert after - before > threshold["demo-data-pipeline"] * SECOND_NS
     assert before <= hang["start_time"] < after
     # It had been heartbeating before it hung, and the rest of the fleet never went silent.
-    assert before > 0 and sum(1 for _ in heartbeat_gaps(spans, "data-pipeline", before)) >= 2
+    assert before > 0 and sum(1 for _ in heartbeat_gaps(spans, "demo-data-pipeline", before)) >= 2
     for agent in FLEET[:3]:
         longest = max(b - a for a, b in heartbeat_gaps(spans, agent, end))
         assert longest < threshold[agent] * SECOND_NS
@@ -374,7 +374,7 @@ def test_spans_arrive_over_otlp_http() -> None:
 
 def test_more_agents_cycle_through_the_kinds() -> None:
     summary, spans = run_captured(agents=6, tasks_per_agent=1, speed=2000, seed=1, duration_s=20)
-    assert summary.agents == (*FLEET, "lead-qualifier-2", "support-triage-2")
+    assert summary.agents == (*FLEET, "demo-lead-qualifier-2", "demo-support-triage-2")
     assert {attrs(s)["hiveboard.agent.id"] for s in by_span_type(spans, "task")} == set(summary.agents)
 
 

@@ -58,7 +58,13 @@ def test_pipeline_shows_issues_queue_todos_schedule_and_approvals(
     (approval,) = pipeline["pending_approvals"]
     assert (approval["task_id"], approval["approver"]) == ("refund", "finance-team")
     fleet = client.get("/v1/pipeline", headers=tenant.headers()).json()
-    assert fleet["totals"] == {"queue_depth": 2, "active_issues": 2, "open_todos": 1, "pending_approvals": 1}
+    assert fleet["totals"] == {
+        "queue_depth": 2,
+        "active_issues": 2,
+        "open_todos": 1,
+        "pending_approvals": 1,
+        "scheduled_items": 1,
+    }
     assert [agent["agent_id"] for agent in fleet["agents"]] == [AGENT]
 
 

@@ -908,6 +908,14 @@ def test_each_hiveboard_table_has_its_key_and_retention(storage: ChDBStorage) ->
     )
     assert result.rows == [
         (
+            "hb_agent_activity",
+            "AggregatingMergeTree",
+            "",
+            "TenantId, KeyType, AgentId",
+            "TTL toDateTime(LastSeen) + toIntervalDay(7)",
+            True,
+        ),
+        (
             "hb_agent_reports",
             "ReplacingMergeTree",
             "",
@@ -968,11 +976,12 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         "agent_reports_table",
         "one_tasks_view",
         "events_attributes_lz4",
+        "agent_activity_table",
     ]
     assert migrate(storage, config) == []
 
     notes = Migration(
-        9,
+        10,
         "hb_notes",
         lambda c: [
             f"CREATE TABLE IF NOT EXISTS `{c.database}`.hb_notes (note String) ENGINE = MergeTree ORDER BY note"
@@ -992,12 +1001,14 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         (6, "agent_reports_table"),
         (7, "one_tasks_view"),
         (8, "events_attributes_lz4"),
-        (9, "hb_notes"),
+        (9, "agent_activity_table"),
+        (10, "hb_notes"),
     ]
     tables = storage.query("SELECT count() FROM system.tables WHERE database = 'migrations_test'")
     # 4 exporter + 8 hb_* tables and views + hb_api_keys + hb_model_prices + hb_llm_costs
-    # + hb_projects + hb_agent_reports and its view + hb_schema_migrations + hb_notes
-    assert tables.rows == [(20,)]
+    # + hb_projects + hb_agent_reports and its view + hb_agent_activity and its view
+    # + hb_schema_migrations + hb_notes
+    assert tables.rows == [(22,)]
 
 
 def test_event_attributes_are_compressed_with_lz4_after_the_migrations(storage: ChDBStorage) -> None:
@@ -1041,6 +1052,7 @@ def test_every_statement_of_cluster_mode_is_on_the_cluster_with_replicated_engin
         "ReplicatedReplacingMergeTree(UpdatedAt)",  # hb_model_prices
         "ReplicatedReplacingMergeTree(Version)",  # hb_projects
         "ReplicatedReplacingMergeTree(Timestamp)",  # hb_agent_reports
+        "ReplicatedAggregatingMergeTree()",  # hb_agent_activity
     ]
 
 
@@ -1056,10 +1068,11 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         "agent_reports_table",
         "one_tasks_view",
         "events_attributes_lz4",
+        "agent_activity_table",
     ]
 
     commands = client.commands()
-    assert len(commands) == 25 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
+    assert len(commands) == 27 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
     inserts = [args for method, args, _ in client.calls if method == "insert"]
     assert inserts == [
         ("`hiveboard`.`hb_schema_migrations`", [[1], ["otel_exporter_tables"]]),
@@ -1070,4 +1083,5 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         ("`hiveboard`.`hb_schema_migrations`", [[6], ["agent_reports_table"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[7], ["one_tasks_view"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[8], ["events_attributes_lz4"]]),
+        ("`hiveboard`.`hb_schema_migrations`", [[9], ["agent_activity_table"]]),
     ]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import platform
+import sys
 
 import pytest
 
@@ -702,6 +704,14 @@ def test_resource_identifies_the_sdk_group_and_environment(captured, monkeypatch
         "hiveboard.group": "loopcolony",
         "telemetry.distro.name": "hiveloop",
         "telemetry.distro.version": hiveloop.__version__,
+    }  # fmt: skip
+    # The runtime, as the OpenTelemetry SDK's process resource detector names it.
+    assert {key: resource[key] for key in (
+        "process.runtime.name", "process.runtime.version", "process.runtime.description"
+    )} == {
+        "process.runtime.name": sys.implementation.name,
+        "process.runtime.version": platform.python_version(),
+        "process.runtime.description": sys.version,
     }  # fmt: skip
 
 

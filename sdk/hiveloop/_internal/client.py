@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import platform
 import sys
 import threading
 import time
@@ -23,6 +24,9 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from hiveboard_semconv.attributes import (
     DEPLOYMENT_ENVIRONMENT_NAME,
     HIVEBOARD_GROUP,
+    PROCESS_RUNTIME_DESCRIPTION,
+    PROCESS_RUNTIME_NAME,
+    PROCESS_RUNTIME_VERSION,
     SERVICE_NAME,
     TELEMETRY_DISTRO_NAME,
     TELEMETRY_DISTRO_VERSION,
@@ -110,7 +114,12 @@ def make_config(
 
 
 def make_resource(config: Config) -> Resource:
-    """The process's resource: who sends, from which environment, with which SDK."""
+    """The process's resource: who sends, from which environment, with which SDK on which runtime.
+
+    The runtime attributes are those of the OpenTelemetry SDK's process resource detector, set here
+    rather than by running it: the detector also reports the command, executable path and user of
+    the process, which HiveBoard does not show and an agent's host may not want to send.
+    """
     return Resource.create(
         {
             SERVICE_NAME: os.environ.get("OTEL_SERVICE_NAME") or config.group,
@@ -118,6 +127,9 @@ def make_resource(config: Config) -> Resource:
             HIVEBOARD_GROUP: config.group,
             TELEMETRY_DISTRO_NAME: "hiveloop",
             TELEMETRY_DISTRO_VERSION: VERSION,
+            PROCESS_RUNTIME_NAME: sys.implementation.name,
+            PROCESS_RUNTIME_VERSION: platform.python_version(),
+            PROCESS_RUNTIME_DESCRIPTION: sys.version,
         }
     )
 

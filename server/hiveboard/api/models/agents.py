@@ -26,6 +26,14 @@ class AgentStats(BaseModel):
     active_issues: int
 
 
+class AgentRuntime(BaseModel):
+    """The language runtime of the agent's process, from its `process.runtime.*` resource attributes."""
+
+    name: str = Field(description="`process.runtime.name`, e.g. cpython")
+    version: str = Field(description="`process.runtime.version`, e.g. 3.11.7")
+    description: str = Field(description="`process.runtime.description` (Python's `sys.version`), or ''")
+
+
 class AgentSummary(BaseModel):
     """An agent card of The Hive."""
 
@@ -48,6 +56,21 @@ class AgentSummary(BaseModel):
     open_tasks: int
     pending_approvals: int
     last_task_status: str | None = Field(description="How the most recently ended task ended")
+    first_seen: datetime | None = Field(
+        description="Start of the agent's first span of any kind within the heartbeat retention (7 days "
+        "by default); None for an agent HiveBoard has seen no span of since it began keeping them"
+    )
+    last_seen: datetime = Field(
+        description="End of the agent's latest span of any kind: task, action, LLM call, event or heartbeat"
+    )
+    sdk_version: str | None = Field(
+        description="HiveLoop version of the agent's process (`telemetry.distro.version` of its latest span "
+        "that has one); None when unknown"
+    )
+    runtime: AgentRuntime | None = Field(
+        description="Language runtime of the agent's process (of its latest span that has one); None when "
+        "the sender does not report it"
+    )
     stats_1h: AgentStats
 
 

@@ -15,6 +15,11 @@ class MetricsSummary(BaseModel):
     tasks_completed: int
     tasks_failed: int
     processing: int = Field(description="Tasks open now")
+    escalated: int = Field(
+        description="Tasks ended in the range or open now whose derived status is escalated, as /v1/tasks "
+        "shows them: completed after an escalation, or escalated and left open by an agent now stuck"
+    )
+    stuck_agents: int = Field(description="Agents stuck now (of agent_id when given; project does not apply)")
     success_rate: float | None = Field(description="Completed / ended tasks; None without tasks")
     avg_duration_ms: float | None
     p95_duration_ms: float | None

@@ -74,6 +74,7 @@ class PipelineTotals(BaseModel):
     active_issues: int
     open_todos: int
     pending_approvals: int
+    scheduled_items: int = Field(description="Items of the agents' latest scheduled-work reports")
 
 
 class FleetPipeline(BaseModel):

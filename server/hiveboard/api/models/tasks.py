@@ -24,8 +24,9 @@ class TaskSummary(BaseModel):
     environment: str
     status: str = Field(description="How the task span ended (completed, failed), or processing while open")
     derived_status: TaskStatus = Field(
-        description="failed; waiting while open with an approval pending; processing while open; "
-        "escalated when it completed after an escalation; else completed"
+        description="failed; escalated while open after an escalation once its agent is stuck (its process "
+        "died with the task handed over); waiting while open with an approval pending; processing while "
+        "open; escalated when it completed after an escalation; else completed"
     )
     started_at: datetime
     ended_at: datetime | None
@@ -42,6 +43,10 @@ class TaskSummary(BaseModel):
     error_count: int = Field(description="Failed actions and LLM calls, plus the task itself when it failed")
     escalation_count: int
     retry_count: int
+    has_human_intervention: bool = Field(
+        description="A human was involved: the task requested an approval (answered or not), or escalated "
+        "to someone (`assigned_to`) who is not one of the tenant's agents"
+    )
 
 
 class LlmCallNode(BaseModel):

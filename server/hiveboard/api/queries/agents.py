@@ -1,4 +1,5 @@
-"""The Hive: each agent's identity, liveness, derived status and last-hour stats.
+"""The Hive: each agent's identity, liveness, derived status, last-hour stats, first and last
+span, SDK version and runtime.
 
 Status derives from the agent's open work, not from its last event, in this order:
 stuck (heartbeats enabled and none within the agent's own stuck threshold), waiting_approval (an
@@ -11,17 +12,29 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from hiveboard.api.auth import SCOPE_SQL, DataScope
-from hiveboard.api.models.agents import AgentStats, AgentStatus, AgentSummary
+from hiveboard.api.models.agents import AgentRuntime, AgentStats, AgentStatus, AgentSummary
 from hiveboard.api.params import SECOND_NS, from_ns, ns_to_ms
 from hiveboard.api.queries.pipeline import active_issues, pending_approvals, queue_depths
-from hiveboard.api.queries.tables import AGENTS_TABLE, COMPLETED, FAILED, LLM_COSTS_VIEW, PROCESSING
+from hiveboard.api.queries.tables import (
+    AGENT_ACTIVITY_TABLE,
+    AGENTS_TABLE,
+    COMPLETED,
+    FAILED,
+    LLM_COSTS_VIEW,
+    PROCESSING,
+)
 from hiveboard.api.queries.tasks import latest_tasks_sql
 from hiveboard.storage import Storage
 
 STATS_WINDOW_SECONDS = 3600
+
+AgentSort = Literal["agent_id", "attention"]
+# The order of The Hive's cards when sorted by attention: what needs a human first, then by agent id.
+# `offline` (an agent shut down cleanly) needs none.
+ATTENTION_ORDER = ("stuck", "error", "waiting_approval", "processing", "idle", "offline")
 
 
 def _agent_condition(agent_id: str | None) -> str:
@@ -61,6 +74,21 @@ SELECT AgentId,
     countIf(Status != '{PROCESSING}' AND EndTime >= {since}) AS Ended,
     avgIf(DurationNs, Status != '{PROCESSING}' AND EndTime >= {since}) AS AvgDurationNs
 FROM ({latest_tasks_sql(_agent_condition(agent_id), _TASK_COLUMNS)})
+GROUP BY AgentId"""
+
+
+def _activity_sql(agent_id: str | None) -> str:
+    """First and last span, SDK version and runtime per agent; the table holds partial rows until
+    merges combine them, so they are combined here too."""
+    where = f" AND {_agent_condition(agent_id)}" if agent_id is not None else ""
+    return f"""
+SELECT AgentId,
+    toUnixTimestamp64Nano(min(FirstSeen)) AS FirstSeenNs,
+    toUnixTimestamp64Nano(max(LastSeen)) AS LastSeenNs,
+    argMaxMerge(SdkVersion) AS SdkVersion,
+    argMaxMerge(Runtime) AS Runtime
+FROM {AGENT_ACTIVITY_TABLE}
+WHERE {SCOPE_SQL}{where}
 GROUP BY AgentId"""
 
 
@@ -117,6 +145,7 @@ def agent_rows(
     if not agents:
         return []
     tasks = {row["AgentId"]: row for row in storage.query(_task_states_sql(agent_id), parameters).dicts()}
+    activity = {row["AgentId"]: row for row in storage.query(_activity_sql(agent_id), parameters).dicts()}
     costs = {row["AgentId"]: row for row in storage.query(_costs_sql(agent_id), parameters).dicts()}
     depths = queue_depths(storage, scope, agent_id)
     issues = active_issues(storage, scope, agent_id)
@@ -126,6 +155,7 @@ def agent_rows(
             _summary(
                 row,
                 tasks.get(row["AgentId"], {}),
+                activity.get(row["AgentId"], {}),
                 costs.get(row["AgentId"], {}),
                 depths.get(row["AgentId"]),
                 len(issues.get(row["AgentId"], [])),
@@ -138,8 +168,27 @@ def agent_rows(
     ]
 
 
-def list_agents(storage: Storage, scope: DataScope, now_ns: int | None = None) -> list[AgentSummary]:
-    return [summary for summary, _ in agent_rows(storage, scope, now_ns=now_ns)]
+def list_agents(
+    storage: Storage, scope: DataScope, now_ns: int | None = None, sort: AgentSort = "agent_id"
+) -> list[AgentSummary]:
+    """Every agent, by agent id or by attention (`ATTENTION_ORDER`, then agent id)."""
+    agents = [summary for summary, _ in agent_rows(storage, scope, now_ns=now_ns)]
+    if sort == "attention":
+        agents.sort(key=lambda agent: (_attention_rank(agent.derived_status), agent.agent_id))
+    return agents
+
+
+def _attention_rank(status: str) -> int:
+    """Where `status` comes in `ATTENTION_ORDER`; a status it does not list comes last."""
+    return ATTENTION_ORDER.index(status) if status in ATTENTION_ORDER else len(ATTENTION_ORDER)
+
+
+def stuck_agent_ids(storage: Storage, scope: DataScope, now_ns: int | None = None) -> list[str]:
+    """The agents The Hive shows as stuck. Being stuck depends on heartbeats alone, so this reads
+    `hb_agents` only, not the open work the rest of the status derives from."""
+    now_ns = now_ns if now_ns is not None else time.time_ns()
+    rows = storage.query(_agents_sql(None), scope.parameters(agent_id=None)).dicts()
+    return [row["AgentId"] for row in rows if is_stuck(_facts(row, {}, 0, now_ns))]
 
 
 def heartbeat_payload(text: str) -> dict[str, Any] | None:
@@ -150,16 +199,9 @@ def heartbeat_payload(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _summary(
-    agent: dict[str, Any],
-    tasks: dict[str, Any],
-    costs: dict[str, Any],
-    queue_depth: int | None,
-    issue_count: int,
-    approval_count: int,
-    now_ns: int,
-) -> AgentSummary:
-    facts = AgentFacts(
+def _facts(agent: dict[str, Any], tasks: dict[str, Any], approval_count: int, now_ns: int) -> AgentFacts:
+    """The facts of an agent's row of `_agents_sql` and of `_task_states_sql` ({} without tasks)."""
+    return AgentFacts(
         # In milliseconds, as shown: an agent is stuck by the age it is shown with.
         heartbeat_age_seconds=max(0.0, round((now_ns - agent["LastHeartbeatNs"]) / SECOND_NS, 3)),
         heartbeat_interval_seconds=float(agent["HeartbeatInterval"]),
@@ -168,6 +210,26 @@ def _summary(
         open_tasks=int(tasks.get("OpenTasks") or 0),
         last_task_status=tasks.get("LastTaskStatus") or None,
     )
+
+
+def _runtime(activity: dict[str, Any]) -> AgentRuntime | None:
+    name, version, description = activity.get("Runtime") or ("", "", "")
+    return AgentRuntime(name=name, version=version, description=description) if name or version else None
+
+
+def _summary(
+    agent: dict[str, Any],
+    tasks: dict[str, Any],
+    activity: dict[str, Any],
+    costs: dict[str, Any],
+    queue_depth: int | None,
+    issue_count: int,
+    approval_count: int,
+    now_ns: int,
+) -> AgentSummary:
+    """The card of an agent from its rows of `_agents_sql`, `_task_states_sql`, `_activity_sql` and
+    `_costs_sql` ({} when the agent has none)."""
+    facts = _facts(agent, tasks, approval_count, now_ns)
     completed = int(tasks.get("Completed") or 0)
     failed = int(tasks.get("Failed") or 0)
     ended = int(tasks.get("Ended") or 0)
@@ -189,6 +251,11 @@ def _summary(
         open_tasks=facts.open_tasks,
         pending_approvals=approval_count,
         last_task_status=facts.last_task_status,
+        first_seen=from_ns(activity.get("FirstSeenNs")),
+        # The heartbeat counts too for an agent silent since before hb_agent_activity existed.
+        last_seen=from_ns(max(activity.get("LastSeenNs") or 0, agent["LastHeartbeatNs"])),
+        sdk_version=activity.get("SdkVersion") or None,
+        runtime=_runtime(activity),
         stats_1h=AgentStats(
             tasks_completed=completed,
             tasks_failed=failed,

@@ -1,6 +1,7 @@
 """Metrics: the stats ribbon (totals of a range) and its mini-charts (the same per time bucket).
 
 Tasks count in the bucket they end in; LLM calls in the one they start in; errors when they happen.
+Open tasks, escalated tasks and stuck agents are in the totals only.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from typing import Any
 from hiveboard.api.auth import SCOPE_SQL, DataScope
 from hiveboard.api.models.metrics import Metrics, MetricsPoint, MetricsSummary
 from hiveboard.api.params import SECOND_NS, TimeRange, Window, from_ns, ns_to_ms, window_sql
+from hiveboard.api.queries.agents import stuck_agent_ids
 from hiveboard.api.queries.tables import COMPLETED, EVENTS_TABLE, FAILED, LLM_COSTS_VIEW, PROCESSING
-from hiveboard.api.queries.tasks import latest_tasks_sql
+from hiveboard.api.queries.tasks import DERIVED_STATUS_SQL, flags_sql, latest_tasks_sql
 from hiveboard.storage import Storage
 
 _ENDED = f"Status != '{PROCESSING}' AND {window_sql('EndTime')}"
@@ -32,19 +34,23 @@ def _filters(agent_id: str | None, project: str | None) -> str:
 
 # Each query returns its totals (the row where `grouping(Bucket)` is 1) and its buckets in one scan.
 _BUCKETS_AND_TOTAL = "GROUP BY GROUPING SETS ((Bucket), ())"
-_TASK_COLUMNS = ("AgentId", "Project", "Status", "EndTime", "DurationNs")
+_TASK_COLUMNS = ("TraceId", "TaskId", "AgentId", "Project", "Status", "EndTime", "DurationNs")
 
 
 def _tasks_sql(filters: str, bucket: str) -> str:
+    """Task counts; `Escalated` counts the tasks the task table shows as escalated among those ended
+    in the range or open now (the flags join is what derives it)."""
     return f"""
 SELECT grouping(Bucket) AS Total, {bucket} AS Bucket,
     countIf(Status = '{COMPLETED}' AND {window_sql("EndTime")}) AS Completed,
     countIf(Status = '{FAILED}' AND {window_sql("EndTime")}) AS Failed,
     countIf({_ENDED}) AS Ended,
     countIf(Status = '{PROCESSING}') AS Processing,
+    countIf({DERIVED_STATUS_SQL} = 'escalated' AND ({_ENDED} OR Status = '{PROCESSING}')) AS Escalated,
     avgIf(DurationNs, {_ENDED}) AS AvgDurationNs,
     quantileIf(0.95)(DurationNs, {_ENDED}) AS P95DurationNs
-FROM ({latest_tasks_sql(filters, _TASK_COLUMNS)})
+FROM ({latest_tasks_sql(filters, _TASK_COLUMNS)}) AS t
+LEFT JOIN ({flags_sql()}) AS f ON f.FlagTraceId = t.TraceId AND f.FlagTaskId = t.TaskId
 {_BUCKETS_AND_TOTAL}"""
 
 
@@ -81,7 +87,12 @@ def metrics(
 ) -> Metrics:
     window = Window.last(time_range, now_ns)
     filters = _filters(agent_id, project)
-    parameters = scope.parameters(**window.parameters(), agent_id=agent_id, project=project)
+    stuck_agents = [
+        stuck for stuck in stuck_agent_ids(storage, scope, now_ns) if agent_id is None or stuck == agent_id
+    ]
+    parameters = scope.parameters(
+        **window.parameters(), agent_id=agent_id, project=project, stuck_agents=stuck_agents
+    )
 
     bucket_seconds = time_range.bucket_seconds
     totals: list[dict[str, Any]] = []
@@ -103,7 +114,7 @@ def metrics(
     return Metrics(
         range=time_range,
         bucket_seconds=bucket_seconds,
-        summary=_summary(time_range, *totals),
+        summary=_summary(time_range, len(stuck_agents), *totals),
         timeseries=points,
     )
 
@@ -113,7 +124,11 @@ def _rate(completed: int, ended: int) -> float | None:
 
 
 def _summary(
-    time_range: TimeRange, tasks: dict[str, Any], llm: dict[str, Any], errors: dict[str, Any]
+    time_range: TimeRange,
+    stuck_agents: int,
+    tasks: dict[str, Any],
+    llm: dict[str, Any],
+    errors: dict[str, Any],
 ) -> MetricsSummary:
     defaults: dict[str, Any] = defaultdict(int)
     tasks, llm, errors = defaults | tasks, defaults | llm, defaults | errors
@@ -123,6 +138,8 @@ def _summary(
         tasks_completed=tasks["Completed"],
         tasks_failed=tasks["Failed"],
         processing=tasks["Processing"],
+        escalated=tasks["Escalated"],
+        stuck_agents=stuck_agents,
         success_rate=_rate(tasks["Completed"], ended),
         avg_duration_ms=ns_to_ms(round(tasks["AvgDurationNs"])) if ended else None,
         p95_duration_ms=ns_to_ms(round(tasks["P95DurationNs"])) if ended else None,

@@ -271,6 +271,7 @@ def fleet_pipeline(storage: Storage, scope: DataScope, agent_id: str | None = No
         active_issues=sum(len(p.issues) for p in pipelines),
         open_todos=sum(len(p.todos) for p in pipelines),
         pending_approvals=sum(len(p.pending_approvals) for p in pipelines),
+        scheduled_items=sum(len(p.scheduled.items) for p in pipelines if p.scheduled is not None),
     )
     return FleetPipeline(totals=totals, agents=pipelines)
 

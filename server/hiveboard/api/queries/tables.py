@@ -6,6 +6,7 @@ from hiveboard.storage.schema.agent_reports_table import AGENT_REPORTS_TABLE
 from hiveboard.storage.schema.hiveboard_tables import (
     ACTION_COMPLETED,
     ACTION_FAILED,
+    AGENT_ACTIVITY_TABLE,
     AGENTS_TABLE,
     EVENTS_TABLE,
     LLM_CALL,
@@ -30,6 +31,7 @@ __all__ = [
     "AGENT_REPORTS_TABLE",
     "ACTION_COMPLETED",
     "ACTION_FAILED",
+    "AGENT_ACTIVITY_TABLE",
     "AGENTS_TABLE",
     "COMPLETED",
     "EVENT",

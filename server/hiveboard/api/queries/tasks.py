@@ -24,6 +24,7 @@ from hiveboard.api.queries.paging import page_of_keys
 from hiveboard.api.queries.tables import (
     ACTION_COMPLETED,
     ACTION_FAILED,
+    AGENTS_TABLE,
     EVENT,
     EVENTS_TABLE,
     FAILED,
@@ -34,6 +35,7 @@ from hiveboard.api.queries.tables import (
     TASKS_TABLE,
 )
 from hiveboard.storage import Storage
+from hiveboard_semconv.attributes import HIVEBOARD_ESCALATION_ASSIGNED_TO
 
 TaskSort = Literal["started_at", "duration_ms", "cost"]
 # An LLM span starts `duration_ms` before it is recorded, possibly before its task's start.
@@ -82,9 +84,10 @@ def latest_tasks_sql(where: str = "", columns: Sequence[str] = _TASK_COLUMNS) ->
     return f"SELECT {selected}\nFROM {TASKS_TABLE} FINAL\nWHERE {SCOPE_SQL}{f' AND {where}' if where else ''}"
 
 
-def _flags_sql(tasks: str = "") -> str:
-    """Per task: escalations and whether its latest approval event is a request still unanswered;
-    `tasks` (a condition) restricts it to some tasks."""
+def flags_sql(tasks: str = "") -> str:
+    """Per task (`FlagTraceId`, `FlagTaskId`), what `DERIVED_STATUS_SQL` reads as `f`: escalations and
+    whether its latest approval event is a request still unanswered; `tasks` (a condition) restricts
+    it to some tasks. Needs `start_ns`, from which on it reads events."""
     return f"""
 SELECT TraceId AS FlagTraceId, TaskId AS FlagTaskId,
     countIf(EventType = '{EVENT.ESCALATED}') AS Escalations,
@@ -96,8 +99,13 @@ WHERE {SCOPE_SQL} AND TaskId != '' AND Timestamp >= fromUnixTimestamp64Nano({{st
 GROUP BY FlagTraceId, FlagTaskId"""
 
 
-_DERIVED_STATUS_SQL = f"""multiIf(
+# A task's derived status from its row (`t`) and flags (`f`, of `flags_sql`). An open task that was
+# escalated is escalated, not processing or waiting, once its agent is stuck (`stuck_agents`, from
+# `agents.stuck_agent_ids`): its process died with the task in a human's hands, and it will not end.
+DERIVED_STATUS_SQL = f"""multiIf(
         t.Status = '{FAILED}', 'failed',
+        t.Status = '{PROCESSING}' AND f.Escalations > 0 AND has({{stuck_agents:Array(String)}}, t.AgentId),
+            'escalated',
         t.Status = '{PROCESSING}' AND f.PendingApproval, 'waiting',
         t.Status = '{PROCESSING}', 'processing',
         f.Escalations > 0, 'escalated',
@@ -150,7 +158,7 @@ def _time_span_sql(
 
 def _page_events_sql(time_spans: str) -> str:
     """Per task of a page, in one scan of its events (`time_spans`, from `_time_span_sql`): its
-    flags (as `_flags_sql`) and its counts."""
+    flags (as `flags_sql`) and its counts."""
     return f"""
 SELECT TraceId AS FlagTraceId, TaskId AS FlagTaskId,
     countIf(EventType = '{EVENT.ESCALATED}') AS Escalations,
@@ -159,10 +167,28 @@ SELECT TraceId AS FlagTraceId, TaskId AS FlagTaskId,
     countIf(EventType IN ('{ACTION_COMPLETED}', '{ACTION_FAILED}')) AS Actions,
     countIf(EventType IN ('{ACTION_FAILED}', '{TASK_FAILED}')
         OR (EventType = '{LLM_CALL}' AND Severity = 'error')) AS Errors,
-    countIf(EventType = '{EVENT.RETRY_STARTED}') AS Retries
+    countIf(EventType = '{EVENT.RETRY_STARTED}') AS Retries,
+    countIf(EventType = '{EVENT.APPROVAL_REQUESTED}') AS ApprovalRequests
 FROM {EVENTS_TABLE}
 WHERE {SCOPE_SQL} AND {time_spans} AND {_PAGE_TRACES}
 GROUP BY FlagTraceId, FlagTaskId"""
+
+
+_ASSIGNED_TO = f"Attributes['{HIVEBOARD_ESCALATION_ASSIGNED_TO}']"
+
+
+def _human_escalations_sql(time_spans: str) -> str:
+    """Per task of a page, its escalations assigned to a person: to someone (`assigned_to`) who is
+    not one of the tenant's agents (an escalation may hand work to another agent). The escalations
+    are found on the typed `EventType` first (PREWHERE), so `Attributes`, the heaviest column, is
+    read for the few granules that hold one."""
+    return f"""
+SELECT TraceId AS HumanTraceId, TaskId AS HumanTaskId, count() AS HumanEscalations
+FROM {EVENTS_TABLE}
+PREWHERE EventType = '{EVENT.ESCALATED}'
+WHERE {SCOPE_SQL} AND {time_spans} AND {_PAGE_TRACES}
+    AND {_ASSIGNED_TO} != '' AND {_ASSIGNED_TO} NOT IN (SELECT AgentId FROM {AGENTS_TABLE} WHERE {SCOPE_SQL})
+GROUP BY HumanTraceId, HumanTaskId"""
 
 
 # The cost columns of `_cost_by_task_sql`, as the cost sort's join carries them.
@@ -199,10 +225,12 @@ def list_tasks(
     order: SortOrder = "desc",
     limit: int,
     cursor: str | None = None,
+    stuck_agents: Sequence[str],
 ) -> Page[TaskSummary]:
-    """Tasks started in `window`, plus those still open whenever they started, sorted, one page."""
-    keys = _page_keys(storage, scope, window, filters, sort, order, limit, cursor)
-    rows = _task_rows(storage, scope, keys[:limit])
+    """Tasks started in `window`, plus those still open whenever they started, sorted, one page;
+    `stuck_agents` are the agents stuck now (`agents.stuck_agent_ids`, see `DERIVED_STATUS_SQL`)."""
+    keys = _page_keys(storage, scope, window, filters, sort, order, limit, cursor, stuck_agents)
+    rows = _task_rows(storage, scope, keys[:limit], stuck_agents)
     shown = [rows[key["TaskSpanId"]] for key in keys[:limit] if key["TaskSpanId"] in rows]
     # Sorting by cost read the costs with the keys.
     costs = (
@@ -222,13 +250,19 @@ def list_tasks(
 
 
 def latest_task(
-    storage: Storage, scope: DataScope, task_id: str, task_span_id: str | None = None
+    storage: Storage,
+    scope: DataScope,
+    task_id: str,
+    task_span_id: str | None = None,
+    *,
+    stuck_agents: Sequence[str],
 ) -> dict[str, Any] | None:
     """The row (as `_task_rows` reads it) of the latest execution of `task_id` in the last month, or of
-    the one with `task_span_id`; None when there is none."""
+    the one with `task_span_id`; None when there is none. `stuck_agents` as for `list_tasks`."""
     filters = TaskFilters(task_id=task_id, task_span_id=task_span_id)
-    keys = _page_keys(storage, scope, Window.last(TimeRange.MONTH), filters, "started_at", "desc", 1, None)
-    return next(iter(_task_rows(storage, scope, keys[:1]).values()), None)
+    window = Window.last(TimeRange.MONTH)
+    keys = _page_keys(storage, scope, window, filters, "started_at", "desc", 1, None, stuck_agents)
+    return next(iter(_task_rows(storage, scope, keys[:1], stuck_agents).values()), None)
 
 
 def _page_keys(
@@ -240,6 +274,7 @@ def _page_keys(
     order: SortOrder,
     limit: int,
     cursor: str | None,
+    stuck_agents: Sequence[str],
 ) -> list[dict[str, Any]]:
     """The keys of the page's tasks and of the next one (`limit + 1` rows): their ids, agent, start,
     duration and `SortValue`, and when sorting by cost the columns of `_cost_by_task_sql`."""
@@ -251,7 +286,7 @@ def _page_keys(
     ]
     if filters.status is not None:
         conditions.append("DerivedStatus = {status:String}")
-        parameters["status"] = filters.status
+        parameters.update(status=filters.status, stuck_agents=list(stuck_agents))
     if cursor is not None:
         value, span_id = decode_cursor(cursor, 2)
         comparison = "<" if order == "desc" else ">"
@@ -269,11 +304,11 @@ def _page_keys(
         else ""
     )
     flags_join = (
-        f"LEFT JOIN ({_flags_sql()}) AS f ON f.FlagTraceId = t.TraceId AND f.FlagTaskId = t.TaskId"
+        f"LEFT JOIN ({flags_sql()}) AS f ON f.FlagTraceId = t.TraceId AND f.FlagTaskId = t.TaskId"
         if filters.status is not None
         else ""
     )
-    derived_status = f", {_DERIVED_STATUS_SQL} AS DerivedStatus" if filters.status is not None else ""
+    derived_status = f", {DERIVED_STATUS_SQL} AS DerivedStatus" if filters.status is not None else ""
     # The page is chosen on the few columns it sorts and filters on; its rows are read whole after.
     keys_sql = f"""
 SELECT t.TaskSpanId AS TaskSpanId, t.TraceId AS TraceId, t.TaskId AS TaskId, t.AgentId AS AgentId,
@@ -291,24 +326,31 @@ LIMIT {{limit:UInt32}}"""
     return storage.query(keys_sql, parameters).dicts()
 
 
-def _task_rows(storage: Storage, scope: DataScope, keys: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _task_rows(
+    storage: Storage, scope: DataScope, keys: list[dict[str, Any]], stuck_agents: Sequence[str]
+) -> dict[str, dict[str, Any]]:
     """The latest rows of the task spans of `keys` (columns `_PAGE_KEY_COLUMNS` and `TaskSpanId`),
-    with their derived status and the counts of their events, by span id. Tasks are looked up by
-    the table's key; their events by agent and time, the leading columns of hb_events' key."""
+    with their derived status, whether a human was involved and the counts of their events, by span
+    id. Tasks are looked up by the table's key; their events by agent and time, the leading columns
+    of hb_events' key."""
     if not keys:
         return {}
     time_spans, span_parameters = _time_span_sql(keys, 0, agent=True)
     sql = f"""
-SELECT t.*, {_DERIVED_STATUS_SQL} AS DerivedStatus, f.Escalations AS Escalations,
+SELECT t.*, {DERIVED_STATUS_SQL} AS DerivedStatus, f.Escalations AS Escalations,
     f.Actions AS Actions, f.Errors AS Errors, f.Retries AS Retries,
+    f.ApprovalRequests > 0 OR h.HumanEscalations > 0 AS HumanIntervention,
     toUnixTimestamp64Nano(t.StartTime) AS StartNs
 FROM ({latest_tasks_sql("TaskSpanId IN {span_ids:Array(String)}")}) AS t
 LEFT JOIN ({_page_events_sql(time_spans)}) AS f
-    ON f.FlagTraceId = t.TraceId AND f.FlagTaskId = t.TaskId"""
+    ON f.FlagTraceId = t.TraceId AND f.FlagTaskId = t.TaskId
+LEFT JOIN ({_human_escalations_sql(time_spans)}) AS h
+    ON h.HumanTraceId = t.TraceId AND h.HumanTaskId = t.TaskId"""
     parameters = scope.parameters(
         **span_parameters,
         span_ids=[key["TaskSpanId"] for key in keys],
         traces=sorted({key["TraceId"] for key in keys}),
+        stuck_agents=list(stuck_agents),
     )
     return {row["TaskSpanId"]: row for row in storage.query(sql, parameters).dicts()}
 
@@ -362,6 +404,7 @@ def task_summary(row: dict[str, Any], cost: dict[str, Any]) -> TaskSummary:
         error_count=int(row["Errors"] or 0),
         escalation_count=int(row["Escalations"] or 0),
         retry_count=int(row["Retries"] or 0),
+        has_human_intervention=bool(row["HumanIntervention"]),
     )
 
 

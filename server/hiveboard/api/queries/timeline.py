@@ -29,6 +29,7 @@ from hiveboard.api.models.tasks import (
     TimelineEvent,
 )
 from hiveboard.api.params import SECOND_NS, from_ns, ns_to_ms
+from hiveboard.api.queries.agents import stuck_agent_ids
 from hiveboard.api.queries.events import EVENT_COLUMNS_SQL
 from hiveboard.api.queries.tables import (
     ACTION_COMPLETED,
@@ -93,7 +94,8 @@ def task_timeline(
     storage: Storage, scope: DataScope, task_id: str, task_span_id: str | None = None
 ) -> Timeline | None:
     """The timeline of the latest execution of `task_id` (or of the one with `task_span_id`)."""
-    task_row = latest_task(storage, scope, task_id, task_span_id)
+    stuck_agents = stuck_agent_ids(storage, scope)
+    task_row = latest_task(storage, scope, task_id, task_span_id, stuck_agents=stuck_agents)
     if task_row is None:
         return None
     costs = task_costs(storage, scope, [task_row], _LLM_CALL_COLUMNS)

@@ -10,7 +10,7 @@ from hiveboard.api.auth import Scope, StorageDep
 from hiveboard.api.errors import ERROR_RESPONSES, documented
 from hiveboard.api.models.agents import AgentDetail, AgentList, AgentStatus
 from hiveboard.api.params import TimeRange, Window
-from hiveboard.api.queries.agents import agent_rows, heartbeat_payload, list_agents
+from hiveboard.api.queries.agents import AgentSort, agent_rows, heartbeat_payload, list_agents
 from hiveboard.api.queries.tasks import TaskFilters, list_tasks
 
 RECENT_TASKS = 10
@@ -24,8 +24,15 @@ def get_agents(
     storage: StorageDep,
     status: Annotated[AgentStatus | None, Query(description="Only agents in this status")] = None,
     agent_type: Annotated[str | None, Query(description="Only agents of this type")] = None,
+    sort: Annotated[
+        AgentSort,
+        Query(
+            description="agent_id (default); attention: stuck, error, waiting_approval, processing, idle, "
+            "offline, then by agent id, as The Hive orders its cards"
+        ),
+    ] = "agent_id",
 ) -> AgentList:
-    agents = list_agents(storage, scope)
+    agents = list_agents(storage, scope, sort=sort)
     return AgentList(
         data=[
             agent
@@ -49,7 +56,12 @@ def get_agent(agent_id: str, scope: Scope, storage: StorageDep) -> AgentDetail:
         )
     summary, payload = rows[0]
     tasks = list_tasks(
-        storage, scope, Window.last(TimeRange.MONTH), TaskFilters(agent_id=agent_id), limit=RECENT_TASKS
+        storage,
+        scope,
+        Window.last(TimeRange.MONTH),
+        TaskFilters(agent_id=agent_id),
+        limit=RECENT_TASKS,
+        stuck_agents=[agent_id] if summary.is_stuck else [],
     )
     return AgentDetail(
         **summary.model_dump(), heartbeat_payload=heartbeat_payload(payload), recent_tasks=tasks.data

@@ -10,6 +10,7 @@ from hiveboard.api.auth import Scope, StorageDep
 from hiveboard.api.errors import ERROR_RESPONSES, documented
 from hiveboard.api.models.tasks import TaskStatus, TaskSummary, Timeline
 from hiveboard.api.params import DEFAULT_LIMIT, Cursor, Limit, Page, Range, TimeRange, Window
+from hiveboard.api.queries.agents import stuck_agent_ids
 from hiveboard.api.queries.tasks import SortOrder, TaskFilters, TaskSort, list_tasks
 from hiveboard.api.queries.timeline import task_timeline
 
@@ -32,7 +33,15 @@ def get_tasks(
 ) -> Page[TaskSummary]:
     filters = TaskFilters(agent_id=agent_id, project=project, task_type=task_type, status=status)
     return list_tasks(
-        storage, scope, Window.last(time_range), filters, sort=sort, order=order, limit=limit, cursor=cursor
+        storage,
+        scope,
+        Window.last(time_range),
+        filters,
+        sort=sort,
+        order=order,
+        limit=limit,
+        cursor=cursor,
+        stuck_agents=stuck_agent_ids(storage, scope),
     )
 
 

@@ -70,6 +70,10 @@ from hiveboard_semconv.attributes import (
     HIVEBOARD_TENANT_ID,
     HIVEBOARD_TODO_ACTION,
     HIVEBOARD_TODO_ID,
+    PROCESS_RUNTIME_DESCRIPTION,
+    PROCESS_RUNTIME_NAME,
+    PROCESS_RUNTIME_VERSION,
+    TELEMETRY_DISTRO_VERSION,
     HiveboardActionStatusValues,
     HiveboardEventTypeValues,
     HiveboardKeyTypeValues,
@@ -81,6 +85,7 @@ LLM_CALLS_TABLE = "hb_llm_calls"
 TASKS_TABLE = "hb_tasks"
 EVENTS_TABLE = "hb_events"
 AGENTS_TABLE = "hb_agents"
+AGENT_ACTIVITY_TABLE = "hb_agent_activity"
 
 DEFAULT_TENANT = "default"
 DEFAULT_KEY_TYPE = HiveboardKeyTypeValues.LIVE
@@ -546,6 +551,70 @@ def agents_statements(database: str, cluster_name: str | None, ttl_days: int) ->
     ]
 
 
+# ---- hb_agent_activity: The Hive's first and last seen, SDK version and runtime ------------------------
+
+_AGENT_ACTIVITY_COLUMNS = """\
+    TenantId LowCardinality(String),
+    KeyType LowCardinality(String),
+    AgentId LowCardinality(String),
+    FirstSeen SimpleAggregateFunction(min, DateTime64(9)),
+    LastSeen SimpleAggregateFunction(max, DateTime64(9)),
+    SdkVersion AggregateFunction(argMax, String, DateTime64(9)),
+    Runtime AggregateFunction(argMax, Tuple(String, String, String), DateTime64(9))"""
+
+_SDK_VERSION = _resource(TELEMETRY_DISTRO_VERSION)
+_RUNTIME_NAME = _resource(PROCESS_RUNTIME_NAME)
+_RUNTIME_VERSION = _resource(PROCESS_RUNTIME_VERSION)
+_AGENT_ACTIVITY_SELECT = [
+    # The tenant and key type of _IDENTITY; the agent's environment is hb_agents' to tell.
+    *_IDENTITY[:2],
+    f"{_AGENT_ID} AS AgentId",
+    "min(span.Timestamp) AS FirstSeen",
+    f"max({_END_TIME}) AS LastSeen",
+    # Only spans that carry them count, so spans of other senders in the agent's name keep them.
+    f"argMaxIfState({_SDK_VERSION}, span.Timestamp, {_SDK_VERSION} != '') AS SdkVersion",
+    f"argMaxIfState(tuple({_RUNTIME_NAME}, {_RUNTIME_VERSION}, {_resource(PROCESS_RUNTIME_DESCRIPTION)}), "
+    f"span.Timestamp, {_RUNTIME_NAME} != '' OR {_RUNTIME_VERSION} != '') AS Runtime",
+]
+
+
+def agent_activity_statements(database: str, cluster_name: str | None, ttl_days: int) -> list[str]:
+    """`hb_agent_activity`: per agent, its first and last span of any kind, and the latest HiveLoop
+    version (`telemetry.distro.version`) and language runtime (`process.runtime.*`) it sent.
+
+    The Hive is polled, so its cards read a few rows per agent, never `otel_traces`; `hb_agents`
+    sees registrations and heartbeats only, this table every span with an agent id, so `LastSeen`
+    is the agent's latest sign of life even with heartbeats disabled. An AggregatingMergeTree: the
+    view writes one partial row per agent and insert, which merges (and reads, grouping by agent
+    with `min`, `max` and `argMaxMerge`) combine; the latest non-empty version and runtime win, by
+    span start. Spans stored before the table existed are not copied (a migration is DDL only,
+    `ON CLUSTER` in cluster mode): an agent's row starts with its next span.
+
+    It takes the heartbeat TTL of `hb_agents`, whose agents it describes; a merged row's `LastSeen`
+    is the agent's latest span, so the row of an agent still active stays.
+    """
+    return [
+        _create_table(
+            database,
+            AGENT_ACTIVITY_TABLE,
+            cluster_name,
+            "Agents' first and last span, SDK version and runtime for The Hive; aggregate on read",
+            _AGENT_ACTIVITY_COLUMNS,
+            engine("AggregatingMergeTree", cluster_name),
+            "ORDER BY (TenantId, KeyType, AgentId)",
+            ttl("toDateTime(LastSeen)", ttl_days),
+        ),
+        _create_view(
+            database,
+            cluster_name,
+            AGENT_ACTIVITY_TABLE,
+            _AGENT_ACTIVITY_SELECT,
+            f"{_AGENT_ID} != ''",
+            group_by="TenantId, KeyType, AgentId",
+        ),
+    ]
+
+
 def statements(
     database: str,
     cluster_name: str | None,
@@ -587,9 +656,16 @@ def _create_table(
 
 
 def _create_view(
-    database: str, cluster_name: str | None, table: str, select: list[str], where: str, suffix: str = ""
+    database: str,
+    cluster_name: str | None,
+    table: str,
+    select: list[str],
+    where: str,
+    suffix: str = "",
+    group_by: str = "",
 ) -> str:
-    """The materialized view `<table>[_<suffix>]_mv` that inserts `select` of each matching span."""
+    """The materialized view `<table>[_<suffix>]_mv` that inserts `select` of each matching span, or
+    with `group_by` one row per group of each insert's matching spans."""
     view = f"{table}_{suffix}_mv" if suffix else f"{table}_mv"
     columns = ",\n".join(f"    {expression}" for expression in select)
     return "\n".join(
@@ -600,5 +676,6 @@ def _create_view(
             columns,
             f"FROM {qualified(database, TRACES_TABLE)} AS span",
             f"WHERE {where}",
+            *([f"GROUP BY {group_by}"] if group_by else []),
         ]
     )

@@ -39,7 +39,7 @@ class SchemaConfig:
     llm_calls_ttl_days: int = 30
     tasks_ttl_days: int = 30
     events_ttl_days: int = 30
-    heartbeat_ttl_days: int = 7  # hb_agents, fed by heartbeats
+    heartbeat_ttl_days: int = 7  # hb_agents, fed by heartbeats, and hb_agent_activity
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,12 @@ def _events_attributes_lz4(config: SchemaConfig) -> list[str]:
     return hiveboard_tables.events_attributes_lz4_statements(config.database, config.cluster_name)
 
 
+def _agent_activity_table(config: SchemaConfig) -> list[str]:
+    return hiveboard_tables.agent_activity_statements(
+        config.database, config.cluster_name, config.heartbeat_ttl_days
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "otel_exporter_tables", _otel_exporter_tables),
     # After the raw tables: the materialized views read otel_traces.
@@ -104,6 +110,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "agent_reports_table", _agent_reports_table),
     Migration(7, "one_tasks_view", _one_tasks_view),
     Migration(8, "events_attributes_lz4", _events_attributes_lz4),
+    Migration(9, "agent_activity_table", _agent_activity_table),
 )
 
 
