@@ -10,13 +10,17 @@ import json
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 
+import hiveloop
 from hiveboard.demo import DemoSummary, run_demo
 from hiveboard_semconv.attributes import HiveboardEventTypeValues
-from hiveloop.testing import capture
+from hiveloop.testing import CapturedSpans, capture
 from tests.sdk.otlp_receiver import OTLPReceiver
 
 Span = dict[str, Any]
@@ -24,8 +28,15 @@ SECOND_NS = 1_000_000_000
 FLEET = ("demo-lead-qualifier", "demo-support-triage", "demo-research-writer", "demo-data-pipeline")
 
 
+@contextmanager
+def demo_captured() -> Iterator[CapturedSpans]:
+    """The demo calls `hiveloop.init()` itself, as any application does: route it to the capture."""
+    with capture(deterministic=False) as captured, patch.object(hiveloop, "init", captured.init):
+        yield captured
+
+
 def run_captured(**kwargs: Any) -> tuple[DemoSummary, list[Span]]:
-    with capture(deterministic=False) as captured:
+    with demo_captured() as captured:
         summary = run_demo("http://127.0.0.1:9", "hb_test_demo", **kwargs)
         return summary, captured.as_dicts()
 
@@ -337,7 +348,7 @@ def test_the_same_seed_replays_the_same_fleet_activity() -> None:
 def test_setting_stop_ends_the_demo_promptly() -> None:
     stop = threading.Event()
     result: list[DemoSummary] = []
-    with capture(deterministic=False) as captured:
+    with demo_captured() as captured:
         # At speed 1 every agent is in the middle of a multi-second wait when stop is set.
         thread = threading.Thread(
             target=lambda: result.append(run_demo("http://127.0.0.1:9", "hb_test_demo", seed=5, stop=stop))
@@ -380,6 +391,6 @@ def test_more_agents_cycle_through_the_kinds() -> None:
 
 @pytest.mark.parametrize(("agents", "speed"), [(0, 1.0), (4, 0.0), (4, -2.0)])
 def test_invalid_arguments_are_refused_before_anything_starts(agents: int, speed: float) -> None:
-    with capture(deterministic=False) as captured, pytest.raises(ValueError):
+    with demo_captured() as captured, pytest.raises(ValueError):
         run_demo("http://127.0.0.1:9", "hb_test_demo", agents=agents, speed=speed)
     assert captured.as_dicts() == []
