@@ -26,7 +26,7 @@ FAIL are in the table.
 * Baseline, same run: the same rows written straight to chDB with the collector's own insert (no
   network, no decoding), in this process, the ceiling the receivers are compared with.
 
-Targets (issue 3): >= 50,000 spans/s sustained, zero loss, collector RSS < 1 GiB.
+Targets: >= 50,000 spans/s sustained, zero loss, collector RSS < 1 GiB.
 """
 
 from __future__ import annotations

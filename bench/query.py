@@ -14,7 +14,7 @@ materialized views fill the `hb_*` tables as in production:
   scheduled work, custom events, LLM calls of several models with and without a reported cost),
   played at `SPEED` times real time. Part two is 10 LLM-heavy coding agents written here (plans
   whose steps are agentic loops of LLM turns and tool actions), paced the same way, because the
-  demo's agents make about two LLM calls per task and the issue asks for hundreds of thousands.
+  demo's agents make about two LLM calls per task and the cost views must hold at hundreds of thousands.
 * Each part's OTLP requests (512 spans each, as the batch processor sends them) are checked and
   wrapped by the collector's `trace_export` and decoded by ClickHouse with its `TracesInput`, into a
   scratch table of `otel_traces`' structure without its views (`TEMPLATE_TABLE`, dropped at the
@@ -43,7 +43,7 @@ task ids of old and recent tasks. One request per endpoint warms up first and is
 The table names the slowest request of each endpoint. Not timed: the live stream (`WS /v1/stream`)
 and the writes (projects, API keys). The same seed gives the same fleet activity; ids and the
 interleaving of the template's threads vary from run to run.
-Target (issue 4): p95 <= 150 ms for every endpoint at 1M spans, on the machine it runs on.
+Target: p95 <= 150 ms for every endpoint at 1M spans, on the machine it runs on.
 """
 
 from __future__ import annotations

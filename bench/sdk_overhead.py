@@ -11,7 +11,7 @@ A. Per-operation cost. Each HiveLoop operation is timed beside a bare OpenTeleme
    interleave all operations; the median round is reported, and ratios to the baseline are taken
    round by round (median of the rounds). The garbage collector is off while a round is timed.
    The queue is sized so it never fills, and the exporter counts what it receives, so a dropped
-   span would show. Target (from the issue): at most 2x a bare span per span the operation emits
+   span would show. Target: at most 2x a bare span per span the operation emits
    (a task emits 2 spans, so at most 4x).
 
 B. Unreachable endpoint. A loop of tasks (each: one llm_call, one track_context, one plan_step) runs
