@@ -149,12 +149,15 @@ class ErrorChain(BaseModel):
 
 
 class DurationBreakdown(BaseModel):
-    """Where the task's time went: LLM calls, actions (tools) net of their LLM calls, the rest."""
+    """Where the task's time went, within the task's own span: llm_ms + tools_ms + other_ms = total_ms."""
 
-    total_ms: float
-    llm_ms: float
-    tools_ms: float
-    other_ms: float
+    total_ms: float = Field(description="The task's duration (up to now while it is open)")
+    llm_ms: float = Field(
+        description="Time during which an LLM call ran, calls clipped to the task (a call reported with a "
+        "duration longer than the task had run counts from the task's start) and parallel calls once"
+    )
+    tools_ms: float = Field(description="Time in actions while no LLM call ran")
+    other_ms: float = Field(description="The rest: the agent's own work between actions and calls")
 
 
 class Timeline(BaseModel):
