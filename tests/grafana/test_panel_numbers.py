@@ -127,16 +127,14 @@ def test_cost_by_model_agrees_with_the_api(
         for row in panel_rows(fleet_storage, last_hour, "hiveboard-cost", "Cost by model")
     }
     by_model = api.get("/v1/cost", params={"range": "1h"}).json()["by_model"]
-    costs: dict[str, float | None] = defaultdict(float)
+    costs: dict[str, float] = defaultdict(float)
     for row in by_model:  # the API splits a model by provider; the panel sums it
-        costs[row["model"]] += row["cost"]
-    unpriced = {row["model"] for row in by_model if row["unpriced_calls"] == row["call_count"]}
-    assert unpriced and all(
-        panel[model] is None for model in unpriced
-    )  # the API shows 0 with an unpriced count
-    assert {model: cost for model, cost in panel.items() if cost is not None} == pytest.approx(
-        {model: cost for model, cost in costs.items() if model not in unpriced}
-    )
+        if row["cost"] is not None:
+            costs[row["model"]] += row["cost"]
+    # A model whose calls are all unpriced has no cost in either, never $0.
+    unpriced = {row["model"] for row in by_model if row["model"] not in costs}
+    assert unpriced and unpriced == {model for model, cost in panel.items() if cost is None}
+    assert {model: cost for model, cost in panel.items() if cost is not None} == pytest.approx(costs)
 
 
 def test_agent_statuses_and_stuck_agents_agree_with_the_api(

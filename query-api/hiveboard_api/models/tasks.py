@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from hiveboard_api.models.cost import COST_OF_CALLS, UNPRICED_CALLS
+
 TaskStatus = Literal["completed", "failed", "escalated", "waiting", "processing"]
 StepStatus = Literal["not_started", "in_progress", "completed", "failed", "skipped"]
 
@@ -36,8 +38,8 @@ class TaskSummary(BaseModel):
     tokens_in: int
     tokens_out: int
     total_tokens: int
-    cost: float | None = Field(description="USD; None when no call of the task has a known price")
-    unpriced_calls: int = Field(description="LLM calls of the task whose model has no known price")
+    cost: float | None = Field(description=f"Of the task's LLM calls: {COST_OF_CALLS}")
+    unpriced_calls: int = Field(description=f"Of the task's LLM calls: {UNPRICED_CALLS}")
     action_count: int
     error_count: int = Field(description="Failed actions and LLM calls, plus the task itself when it failed")
     escalation_count: int
@@ -55,7 +57,7 @@ class LlmCallNode(BaseModel):
     duration_ms: float
     tokens_in: int
     tokens_out: int
-    cost: float | None
+    cost: float | None = Field(description="USD, rounded to 1e-6; null when the call has no known price")
     cost_source: str
     status: str
 

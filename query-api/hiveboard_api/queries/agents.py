@@ -16,6 +16,7 @@ from typing import Any
 from hiveboard_api.auth import SCOPE_SQL, DataScope
 from hiveboard_api.models.agents import AgentStats, AgentStatus, AgentSummary
 from hiveboard_api.params import SECOND_NS, from_ns, ns_to_ms
+from hiveboard_api.queries.money import COST_SUM_SQL, usd
 from hiveboard_api.queries.pipeline import active_issues, pending_approvals, queue_depths
 from hiveboard_api.queries.tables import AGENTS_TABLE, COMPLETED, FAILED, LLM_COSTS_VIEW, PROCESSING
 from hiveboard_api.queries.tasks import latest_tasks_sql
@@ -67,7 +68,7 @@ GROUP BY AgentId"""
 def _costs_sql(agent_id: str | None) -> str:
     where = f" AND {_agent_condition(agent_id)}" if agent_id is not None else ""
     return f"""
-SELECT AgentId, count() AS Calls, sum(Cost) AS TotalCost
+SELECT AgentId, count() AS Calls, {COST_SUM_SQL} AS TotalCost, countIf(Cost IS NULL) AS Unpriced
 FROM {LLM_COSTS_VIEW}
 WHERE {SCOPE_SQL} AND Timestamp >= fromUnixTimestamp64Nano({{since_ns:Int64}}){where}
 GROUP BY AgentId"""
@@ -194,7 +195,8 @@ def _summary(
             tasks_failed=failed,
             success_rate=round(completed / ended, 4) if ended else None,
             avg_duration_ms=ns_to_ms(round(avg_duration)) if ended and avg_duration is not None else None,
-            total_cost=costs.get("TotalCost") if calls else 0.0,
+            total_cost=usd(costs.get("TotalCost"), calls),
+            unpriced_calls=int(costs.get("Unpriced") or 0),
             llm_calls=calls,
             throughput=ended,
             queue_depth=queue_depth,

@@ -30,6 +30,7 @@ from hiveboard_api.models.tasks import (
 )
 from hiveboard_api.params import SECOND_NS, from_ns, ns_to_ms
 from hiveboard_api.queries.events import EVENT_COLUMNS_SQL
+from hiveboard_api.queries.money import CALL_COST_SQL, call_usd
 from hiveboard_api.queries.tables import (
     ACTION_COMPLETED,
     ACTION_FAILED,
@@ -69,17 +70,16 @@ WHERE {SCOPE_SQL} AND AgentId = {{agent_id:String}}
     AND TraceId = {{trace_id:String}} AND TaskId = {{task_id:String}}
 ORDER BY TimestampNs, SpanId"""
 
-# What the action tree and the duration split read of each LLM call.
-_LLM_CALL_COLUMNS = (
-    "SpanId",
-    "CallName",
-    "ResponseModel",
-    "DurationNs",
-    "InputTokens",
-    "OutputTokens",
-    "Cost",
-    "CostSource",
-)
+# What the action tree reads of each LLM call (name: SQL).
+_LLM_CALL_COLUMNS = {
+    "SpanId": "SpanId",
+    "CallName": "CallName",
+    "ResponseModel": "ResponseModel",
+    "InputTokens": "InputTokens",
+    "OutputTokens": "OutputTokens",
+    "RoundedCost": CALL_COST_SQL,
+    "CostSource": "CostSource",
+}
 
 _STACKTRACES_SQL = f"""
 SELECT SpanId, arrayFirst(a -> a['{EXCEPTION_STACKTRACE}'] != '', Events.Attributes)['{EXCEPTION_STACKTRACE}']
@@ -191,7 +191,7 @@ def _action_tree(
                 duration_ms=ns_to_ms(row["DurationNs"]) or 0.0,
                 tokens_in=int(call.get("InputTokens") or 0),
                 tokens_out=int(call.get("OutputTokens") or 0),
-                cost=call.get("Cost"),
+                cost=call_usd(call.get("RoundedCost")),
                 cost_source=call.get("CostSource", ""),
                 status="failed" if row["Severity"] == "error" else "completed",
             )
