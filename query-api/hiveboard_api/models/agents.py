@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from hiveboard_api.models.cost import COST_OF_CALLS, UNPRICED_CALLS
-from hiveboard_api.models.tasks import TaskSummary
+from hiveboard.api.models.cost import COST_OF_CALLS, UNPRICED_CALLS
+from hiveboard.api.models.tasks import TaskSummary
 
 AgentStatus = Literal["idle", "processing", "waiting_approval", "error", "stuck"]
 

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from hiveboard_api.models.cost import COST_OF_CALLS, UNPRICED_CALLS
-from hiveboard_api.params import TimeRange
+from hiveboard.api.models.cost import COST_OF_CALLS, UNPRICED_CALLS
+from hiveboard.api.params import TimeRange
 
 
 class MetricsSummary(BaseModel):

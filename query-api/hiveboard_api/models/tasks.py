@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from hiveboard_api.models.cost import COST_OF_CALLS, UNPRICED_CALLS
+from hiveboard.api.models.cost import COST_OF_CALLS, UNPRICED_CALLS
 
 TaskStatus = Literal["completed", "failed", "escalated", "waiting", "processing"]
 StepStatus = Literal["not_started", "in_progress", "completed", "failed", "skipped"]
