@@ -58,7 +58,7 @@ def test_cost_by_model_and_agent_reported_vs_estimated(client: TestClient, mixed
     models = {row["model"]: row for row in cost["by_model"]}
     assert set(models) == {SONNET, "gpt-4o", "no-such-model-xyz"}
     assert models["gpt-4o"]["provider"] == "openai" and models["gpt-4o"]["matched_model"] != ""
-    assert models["no-such-model-xyz"]["cost"] == 0 and models["no-such-model-xyz"]["unpriced_calls"] == 1
+    assert models["no-such-model-xyz"]["cost"] is None and models["no-such-model-xyz"]["unpriced_calls"] == 1
     agents = {row["agent_id"]: row["call_count"] for row in cost["by_agent"]}
     assert agents == {AGENT: 3, "": 1}
 

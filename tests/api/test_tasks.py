@@ -191,11 +191,15 @@ def test_action_tree_nests_actions_and_llm_calls_in_sequence(
     with telemetry.hiveloop(tenant) as run:
         agent = run.hb.agent(AGENT, heartbeat_interval=0)
         with agent.task("turns") as task:
+            # The pauses keep each 1 ms call (reported at its end) inside the task and apart from the
+            # action before it, so that the breakdown counts all of it.
+            time.sleep(0.002)
             task.llm_call("agent_turn", "claude-sonnet-4-20250514", tokens_in=10, tokens_out=1, duration_ms=1)
             with agent.track_context("process_lead"):
                 with agent.track_context("crm_search"):
                     time.sleep(0.005)  # longer than the LLM calls, whose start is end - duration
                 task.llm_call("score", "claude-sonnet-4-20250514", tokens_in=10, tokens_out=1, duration_ms=1)
+            time.sleep(0.002)
             task.llm_call("agent_turn", "claude-sonnet-4-20250514", tokens_in=10, tokens_out=1, duration_ms=1)
     result = timeline(client, tenant, "turns")
     tree = result["action_tree"]

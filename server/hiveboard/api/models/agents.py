@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from hiveboard.api.models.cost import COST_OF_CALLS, UNPRICED_CALLS
 from hiveboard.api.models.tasks import TaskSummary
 
 AgentStatus = Literal["idle", "processing", "waiting_approval", "error", "stuck"]
@@ -19,7 +20,8 @@ class AgentStats(BaseModel):
     tasks_failed: int
     success_rate: float | None = Field(description="Completed / ended tasks in the hour; None without tasks")
     avg_duration_ms: float | None
-    total_cost: float | None = Field(description="USD of the hour's LLM calls with a known price")
+    total_cost: float | None = Field(description=f"Of the hour's LLM calls: {COST_OF_CALLS}")
+    unpriced_calls: int = Field(description=f"Of the hour's LLM calls: {UNPRICED_CALLS}")
     llm_calls: int
     throughput: int = Field(description="Tasks ended in the last hour (tasks per hour)")
     queue_depth: int | None = Field(description="Depth of the latest queue snapshot; None without one")

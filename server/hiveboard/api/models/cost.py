@@ -12,6 +12,14 @@ from hiveboard.api.params import Page, TimeRange
 CostSource = Literal["reported", "estimated", "unpriced"]
 
 
+# The rules every cost over several LLM calls follows, in the API's descriptions.
+COST_OF_CALLS = (
+    "USD of the calls with a known price (each call's cost rounded to 1e-6 USD, then summed exactly); "
+    "null when every call is unpriced (their cost is unknown, never $0); 0.0 without calls"
+)
+UNPRICED_CALLS = "Calls whose model has no known price: they count tokens, not cost"
+
+
 class CostTotals(BaseModel):
     """Costs in USD. `cost` sums the calls with a known price; unpriced calls show tokens, no cost."""
 
@@ -20,12 +28,12 @@ class CostTotals(BaseModel):
     tokens_out: int
     cache_read_tokens: int
     cache_write_tokens: int
-    cost: float
+    cost: float | None = Field(description=COST_OF_CALLS)
     reported_cost: float = Field(description="Cost the SDK (or instrumentation) reported")
     estimated_cost: float = Field(description="Cost HiveBoard estimated from tokens and the model's prices")
     reported_calls: int
     estimated_calls: int
-    unpriced_calls: int
+    unpriced_calls: int = Field(description=UNPRICED_CALLS)
 
 
 class ModelCost(CostTotals):
@@ -64,7 +72,7 @@ class LlmCall(BaseModel):
     tokens_out: int
     cache_read_tokens: int
     cache_write_tokens: int
-    cost: float | None
+    cost: float | None = Field(description="USD, rounded to 1e-6; null when the call has no known price")
     cost_source: str = Field(description="reported, estimated, or unpriced (unknown model: no cost)")
     matched_model: str
     duration_ms: float
@@ -81,7 +89,8 @@ class LlmCallPage(Page[LlmCall]):
 
 class CostPoint(BaseModel):
     timestamp: datetime
-    cost: float
+    cost: float | None = Field(description=COST_OF_CALLS)
+    unpriced_calls: int = Field(description=UNPRICED_CALLS)
     call_count: int
     tokens_in: int
     tokens_out: int

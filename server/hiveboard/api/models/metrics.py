@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from hiveboard.api.models.cost import COST_OF_CALLS, UNPRICED_CALLS
 from hiveboard.api.params import TimeRange
 
 
@@ -28,8 +29,8 @@ class MetricsSummary(BaseModel):
     llm_calls: int
     tokens_in: int
     tokens_out: int
-    total_cost: float = Field(description="USD of the calls with a known price")
-    unpriced_calls: int
+    total_cost: float | None = Field(description=f"Of the range's LLM calls: {COST_OF_CALLS}")
+    unpriced_calls: int = Field(description=UNPRICED_CALLS)
     cost_per_task: float | None
 
 
@@ -44,7 +45,8 @@ class MetricsPoint(BaseModel):
     avg_duration_ms: float | None
     errors: int
     llm_calls: int
-    cost: float
+    cost: float | None = Field(description=f"Of the bucket's LLM calls: {COST_OF_CALLS}")
+    unpriced_calls: int = Field(description=UNPRICED_CALLS)
     cost_per_task: float | None
 
 

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from hiveboard.api.models.cost import COST_OF_CALLS, UNPRICED_CALLS
+
 TaskStatus = Literal["completed", "failed", "escalated", "waiting", "processing"]
 StepStatus = Literal["not_started", "in_progress", "completed", "failed", "skipped"]
 
@@ -37,8 +39,8 @@ class TaskSummary(BaseModel):
     tokens_in: int
     tokens_out: int
     total_tokens: int
-    cost: float | None = Field(description="USD; None when no call of the task has a known price")
-    unpriced_calls: int = Field(description="LLM calls of the task whose model has no known price")
+    cost: float | None = Field(description=f"Of the task's LLM calls: {COST_OF_CALLS}")
+    unpriced_calls: int = Field(description=f"Of the task's LLM calls: {UNPRICED_CALLS}")
     action_count: int
     error_count: int = Field(description="Failed actions and LLM calls, plus the task itself when it failed")
     escalation_count: int
@@ -60,7 +62,7 @@ class LlmCallNode(BaseModel):
     duration_ms: float
     tokens_in: int
     tokens_out: int
-    cost: float | None
+    cost: float | None = Field(description="USD, rounded to 1e-6; null when the call has no known price")
     cost_source: str
     status: str
 
@@ -154,12 +156,15 @@ class ErrorChain(BaseModel):
 
 
 class DurationBreakdown(BaseModel):
-    """Where the task's time went: LLM calls, actions (tools) net of their LLM calls, the rest."""
+    """Where the task's time went, within the task's own span: llm_ms + tools_ms + other_ms = total_ms."""
 
-    total_ms: float
-    llm_ms: float
-    tools_ms: float
-    other_ms: float
+    total_ms: float = Field(description="The task's duration (up to now while it is open)")
+    llm_ms: float = Field(
+        description="Time during which an LLM call ran, calls clipped to the task (a call reported with a "
+        "duration longer than the task had run counts from the task's start) and parallel calls once"
+    )
+    tools_ms: float = Field(description="Time in actions while no LLM call ran")
+    other_ms: float = Field(description="The rest: the agent's own work between actions and calls")
 
 
 class Timeline(BaseModel):

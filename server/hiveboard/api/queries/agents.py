@@ -17,6 +17,7 @@ from typing import Any, Literal
 from hiveboard.api.auth import SCOPE_SQL, DataScope
 from hiveboard.api.models.agents import AgentRuntime, AgentStats, AgentStatus, AgentSummary
 from hiveboard.api.params import SECOND_NS, from_ns, ns_to_ms
+from hiveboard.api.queries.money import COST_SUM_SQL, usd
 from hiveboard.api.queries.pipeline import active_issues, pending_approvals, queue_depths
 from hiveboard.api.queries.tables import (
     AGENT_ACTIVITY_TABLE,
@@ -95,7 +96,7 @@ GROUP BY AgentId"""
 def _costs_sql(agent_id: str | None) -> str:
     where = f" AND {_agent_condition(agent_id)}" if agent_id is not None else ""
     return f"""
-SELECT AgentId, count() AS Calls, sum(Cost) AS TotalCost
+SELECT AgentId, count() AS Calls, {COST_SUM_SQL} AS TotalCost, countIf(Cost IS NULL) AS Unpriced
 FROM {LLM_COSTS_VIEW}
 WHERE {SCOPE_SQL} AND Timestamp >= fromUnixTimestamp64Nano({{since_ns:Int64}}){where}
 GROUP BY AgentId"""
@@ -261,7 +262,8 @@ def _summary(
             tasks_failed=failed,
             success_rate=round(completed / ended, 4) if ended else None,
             avg_duration_ms=ns_to_ms(round(avg_duration)) if ended and avg_duration is not None else None,
-            total_cost=costs.get("TotalCost") if calls else 0.0,
+            total_cost=usd(costs.get("TotalCost"), calls),
+            unpriced_calls=int(costs.get("Unpriced") or 0),
             llm_calls=calls,
             throughput=ended,
             queue_depth=queue_depth,

@@ -34,6 +34,7 @@ from hiveboard.api.params import (
     ns_to_ms,
     window_sql,
 )
+from hiveboard.api.queries.money import CALL_COST_SQL, COST_SUM_SQL, call_usd, usd
 from hiveboard.api.queries.paging import page_of_keys
 from hiveboard.api.queries.tables import LLM_CALLS_TABLE, LLM_COSTS_VIEW
 from hiveboard.storage import Storage
@@ -41,11 +42,11 @@ from hiveboard.storage import Storage
 CallSort = Literal["time", "cost"]
 GroupBy = Literal["total", "model", "agent"]
 
-_TOTALS_SQL = """count() AS Calls, sum(InputTokens) AS TokensIn, sum(OutputTokens) AS TokensOut,
+_TOTALS_SQL = f"""count() AS Calls, sum(InputTokens) AS TokensIn, sum(OutputTokens) AS TokensOut,
     sum(CacheReadTokens) AS CacheRead, sum(CacheWriteTokens) AS CacheWrite,
-    ifNull(sum(Cost), 0) AS TotalCost,
-    ifNull(sumIf(Cost, CostSource = 'reported'), 0) AS Reported,
-    ifNull(sumIf(Cost, CostSource = 'estimated'), 0) AS Estimated,
+    {COST_SUM_SQL} AS TotalCost,
+    ifNull(sumIf({CALL_COST_SQL}, CostSource = 'reported'), 0) AS Reported,
+    ifNull(sumIf({CALL_COST_SQL}, CostSource = 'estimated'), 0) AS Estimated,
     countIf(CostSource = 'reported') AS ReportedCalls,
     countIf(CostSource = 'estimated') AS EstimatedCalls,
     countIf(Cost IS NULL) AS Unpriced"""
@@ -88,7 +89,7 @@ def _totals(row: dict[str, Any]) -> dict[str, Any]:
         "tokens_out": row["TokensOut"],
         "cache_read_tokens": row["CacheRead"],
         "cache_write_tokens": row["CacheWrite"],
-        "cost": float(row["TotalCost"]),
+        "cost": usd(row["TotalCost"], row["Calls"]),
         "reported_cost": float(row["Reported"]),
         "estimated_cost": float(row["Estimated"]),
         "reported_calls": row["ReportedCalls"],
@@ -97,8 +98,8 @@ def _totals(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# What `hb_llm_costs` adds to a call of `hb_llm_calls`.
-_COST_COLUMNS = ("Cost", "CostSource", "MatchedModel")
+# What `hb_llm_costs` adds to a call of `hb_llm_calls`, by the name `_call` reads it as.
+_COST_COLUMNS = {"RoundedCost": CALL_COST_SQL, "CostSource": "CostSource", "MatchedModel": "MatchedModel"}
 
 
 def _totals_and_costs(
@@ -107,7 +108,7 @@ def _totals_and_costs(
     """The totals of the filter and, read in the same scan, the `_COST_COLUMNS` of its calls `span_ids`
     by span id (pricing them in a query of their own would cost about as much as the totals)."""
     where, parameters = filters.sql()
-    page = ", ".join(("SpanId", *_COST_COLUMNS))
+    page = ", ".join(("SpanId", *_COST_COLUMNS.values()))
     costs = f", groupArrayIf(({page}), SpanId IN {{span_ids:Array(String)}}) AS Costs" if span_ids else ""
     sql = f"SELECT {_TOTALS_SQL}{costs} FROM {LLM_COSTS_VIEW} WHERE {where}"
     parameters = scope.parameters(**window.parameters(), **parameters, span_ids=list(span_ids))
@@ -197,8 +198,9 @@ def list_calls(
             where += " AND Timestamp <= fromUnixTimestamp64Nano({cursor_value:Int64})"
     priced = sort == "cost" or filters.cost_source is not None
     whole = sort == "cost"
+    columns = f"*, {CALL_COST_SQL} AS RoundedCost" if whole else "SpanId"
     keys_sql = f"""
-SELECT {"*" if whole else "SpanId"}, toUnixTimestamp64Nano(Timestamp) AS StartNs, {sort_key} AS SortValue
+SELECT {columns}, toUnixTimestamp64Nano(Timestamp) AS StartNs, {sort_key} AS SortValue
 FROM {LLM_COSTS_VIEW if priced else LLM_CALLS_TABLE} WHERE {where}
 ORDER BY SortValue DESC, SpanId DESC
 LIMIT {{limit:UInt32}}"""
@@ -257,8 +259,8 @@ def _call(row: dict[str, Any]) -> LlmCall:
         tokens_out=row["OutputTokens"],
         cache_read_tokens=row["CacheReadTokens"],
         cache_write_tokens=row["CacheWriteTokens"],
-        cost=row["Cost"],
-        cost_source=row["CostSource"] or ("unpriced" if row["Cost"] is None else ""),
+        cost=call_usd(row["RoundedCost"]),
+        cost_source=row["CostSource"] or ("unpriced" if row["RoundedCost"] is None else ""),
         matched_model=row["MatchedModel"],
         duration_ms=ns_to_ms(row["DurationNs"]) or 0.0,
         turn_number=row["TurnNumber"],
@@ -279,7 +281,7 @@ def cost_timeseries(
     sql = f"""
 SELECT {_GROUP_KEYS[group_by]} AS Key,
     intDiv(toUnixTimestamp(Timestamp), {bucket_seconds}) * {bucket_seconds} AS Bucket,
-    ifNull(sum(Cost), 0) AS TotalCost, count() AS Calls,
+    {COST_SUM_SQL} AS TotalCost, count() AS Calls, countIf(Cost IS NULL) AS Unpriced,
     sum(InputTokens) AS TokensIn, sum(OutputTokens) AS TokensOut
 FROM {LLM_COSTS_VIEW} WHERE {where}
 GROUP BY Key, Bucket"""
@@ -294,18 +296,25 @@ GROUP BY Key, Bucket"""
         CostSeries(
             key=key,
             points=[
-                CostPoint(
-                    timestamp=from_ns(start * SECOND_NS),
-                    cost=float(points.get(start, {}).get("TotalCost", 0.0)),
-                    call_count=points.get(start, {}).get("Calls", 0),
-                    tokens_in=points.get(start, {}).get("TokensIn", 0),
-                    tokens_out=points.get(start, {}).get("TokensOut", 0),
-                )
-                for start in range(first, last + 1, bucket_seconds)
+                _cost_point(start, points.get(start, {})) for start in range(first, last + 1, bucket_seconds)
             ],
         )
+        # The most expensive series first; one whose calls are all unpriced costs nothing known.
         for key, points in sorted(
-            buckets.items(), key=lambda item: -sum(r["TotalCost"] for r in item[1].values())
+            buckets.items(), key=lambda item: -sum(r["TotalCost"] or 0 for r in item[1].values())
         )
     ]
     return CostTimeseries(range=time_range, bucket_seconds=bucket_seconds, group_by=group_by, series=series)
+
+
+def _cost_point(start: int, row: dict[str, Any]) -> CostPoint:
+    """The point of the bucket starting at `start` (seconds) from its row ({} without calls)."""
+    calls = row.get("Calls", 0)
+    return CostPoint(
+        timestamp=from_ns(start * SECOND_NS),
+        cost=usd(row.get("TotalCost"), calls),
+        unpriced_calls=row.get("Unpriced", 0),
+        call_count=calls,
+        tokens_in=row.get("TokensIn", 0),
+        tokens_out=row.get("TokensOut", 0),
+    )

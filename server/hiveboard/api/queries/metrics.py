@@ -13,6 +13,7 @@ from hiveboard.api.auth import SCOPE_SQL, DataScope
 from hiveboard.api.models.metrics import Metrics, MetricsPoint, MetricsSummary
 from hiveboard.api.params import SECOND_NS, TimeRange, Window, from_ns, ns_to_ms, window_sql
 from hiveboard.api.queries.agents import stuck_agent_ids
+from hiveboard.api.queries.money import COST_SUM_SQL, usd
 from hiveboard.api.queries.tables import COMPLETED, EVENTS_TABLE, FAILED, LLM_COSTS_VIEW, PROCESSING
 from hiveboard.api.queries.tasks import DERIVED_STATUS_SQL, flags_sql, latest_tasks_sql
 from hiveboard.storage import Storage
@@ -58,7 +59,7 @@ def _llm_sql(filters: str, bucket: str) -> str:
     return f"""
 SELECT grouping(Bucket) AS Total, {bucket} AS Bucket,
     count() AS Calls, sum(InputTokens) AS TokensIn, sum(OutputTokens) AS TokensOut,
-    ifNull(sum(Cost), 0) AS TotalCost, countIf(Cost IS NULL) AS Unpriced
+    {COST_SUM_SQL} AS TotalCost, countIf(Cost IS NULL) AS Unpriced
 FROM {LLM_COSTS_VIEW}
 WHERE {SCOPE_SQL} AND {window_sql("Timestamp")}{f" AND {filters}" if filters else ""}
 {_BUCKETS_AND_TOTAL}"""
@@ -123,6 +124,11 @@ def _rate(completed: int, ended: int) -> float | None:
     return round(completed / ended, 4) if ended else None
 
 
+def _cost_per_task(cost: float | None, ended: int) -> float | None:
+    """USD per ended task, to the micro-dollar; None without ended tasks or without a known cost."""
+    return round(cost / ended, 6) if ended and cost is not None else None
+
+
 def _summary(
     time_range: TimeRange,
     stuck_agents: int,
@@ -133,7 +139,7 @@ def _summary(
     defaults: dict[str, Any] = defaultdict(int)
     tasks, llm, errors = defaults | tasks, defaults | llm, defaults | errors
     ended = tasks["Ended"]
-    cost = float(llm["TotalCost"] or 0.0)
+    cost = usd(llm["TotalCost"], llm["Calls"])
     return MetricsSummary(
         tasks_completed=tasks["Completed"],
         tasks_failed=tasks["Failed"],
@@ -150,13 +156,14 @@ def _summary(
         tokens_out=llm["TokensOut"],
         total_cost=cost,
         unpriced_calls=llm["Unpriced"],
-        cost_per_task=round(cost / ended, 6) if ended else None,
+        cost_per_task=_cost_per_task(cost, ended),
     )
 
 
 def _point(start: int, tasks: dict[str, Any], llm: dict[str, Any], errors: dict[str, Any]) -> MetricsPoint:
     ended = int(tasks.get("Ended") or 0)
-    cost = float(llm.get("TotalCost") or 0.0)
+    calls = int(llm.get("Calls") or 0)
+    cost = usd(llm.get("TotalCost"), calls)
     return MetricsPoint(
         timestamp=from_ns(start * SECOND_NS),
         tasks_completed=int(tasks.get("Completed") or 0),
@@ -165,7 +172,8 @@ def _point(start: int, tasks: dict[str, Any], llm: dict[str, Any], errors: dict[
         success_rate=_rate(int(tasks.get("Completed") or 0), ended),
         avg_duration_ms=ns_to_ms(round(tasks["AvgDurationNs"])) if ended else None,
         errors=int(errors.get("Errors") or 0),
-        llm_calls=int(llm.get("Calls") or 0),
+        llm_calls=calls,
         cost=cost,
-        cost_per_task=round(cost / ended, 6) if ended else None,
+        unpriced_calls=int(llm.get("Unpriced") or 0),
+        cost_per_task=_cost_per_task(cost, ended),
     )

@@ -13,13 +13,14 @@ by agent and time); their LLM costs (bounded by the tasks' own time span), which
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from hiveboard.api.auth import SCOPE_SQL, DataScope
 from hiveboard.api.models.tasks import TaskStatus, TaskSummary
 from hiveboard.api.params import SECOND_NS, Page, TimeRange, Window, decode_cursor, from_ns, ns_to_ms
+from hiveboard.api.queries.money import COST_SUM_SQL, usd
 from hiveboard.api.queries.paging import page_of_keys
 from hiveboard.api.queries.tables import (
     ACTION_COMPLETED,
@@ -112,13 +113,13 @@ DERIVED_STATUS_SQL = f"""multiIf(
         'completed')"""
 
 
-def _cost_by_task_sql(where: str, call_columns: Sequence[str] = ()) -> str:
-    """LLM calls, tokens and cost per task of the calls matching `where`, and with `call_columns` the
-    calls themselves (`Calls`: one tuple of those columns per call), read in the same scan."""
-    calls = f",\n    groupArray(tuple({', '.join(call_columns)})) AS Calls" if call_columns else ""
+def _cost_by_task_sql(where: str, call_columns: Mapping[str, str] | None = None) -> str:
+    """LLM calls, tokens and cost per task of the calls matching `where`, and with `call_columns`
+    (name: SQL) the calls themselves (`Calls`: one tuple of those values per call), read in the same scan."""
+    calls = f",\n    groupArray(tuple({', '.join(call_columns.values())})) AS Calls" if call_columns else ""
     return f"""
 SELECT TraceId, TaskId, count() AS LlmCalls, sum(InputTokens) AS TokensIn, sum(OutputTokens) AS TokensOut,
-    sum(Cost) AS TaskCost, countIf(Cost IS NULL) AS Unpriced{calls}
+    {COST_SUM_SQL} AS TaskCost, countIf(Cost IS NULL) AS Unpriced{calls}
 FROM {LLM_COSTS_VIEW}
 WHERE {SCOPE_SQL} AND TaskId != '' AND {where}
 GROUP BY TraceId, TaskId"""
@@ -201,7 +202,8 @@ _PAGE_KEY_COLUMNS = ("TraceId", "TaskId", "AgentId", "Status", "StartTime", "Dur
 _SORT_KEYS = {
     "started_at": ("toUnixTimestamp64Nano(t.StartTime)", "Int64"),
     "duration_ms": ("ifNull(toInt64(t.DurationNs), -1)", "Int64"),
-    "cost": ("ifNull(c.TaskCost, -1.0)", "Float64"),
+    # A float, as the cursor carries it; the task's exact cost (a Decimal) converts to the float shown.
+    "cost": ("ifNull(toFloat64(c.TaskCost), -1.0)", "Float64"),
 }
 
 
@@ -356,10 +358,14 @@ LEFT JOIN ({_human_escalations_sql(time_spans)}) AS h
 
 
 def task_costs(
-    storage: Storage, scope: DataScope, rows: Sequence[dict[str, Any]], call_columns: Sequence[str] = ()
+    storage: Storage,
+    scope: DataScope,
+    rows: Sequence[dict[str, Any]],
+    call_columns: Mapping[str, str] | None = None,
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """The LLM calls, tokens and cost (columns of `_cost_by_task_sql`) of the tasks of `rows` (from
-    `_task_rows`), by trace and task id; with `call_columns`, their calls too (`Calls`: dicts)."""
+    `_task_rows`), by trace and task id; with `call_columns` (name: SQL), their calls too (`Calls`:
+    dicts by those names)."""
     if not rows:
         return {}
     time_spans, span_parameters = _time_span_sql(rows, LLM_START_SLACK_NS, agent=False)
@@ -398,7 +404,7 @@ def task_summary(row: dict[str, Any], cost: dict[str, Any]) -> TaskSummary:
         tokens_in=tokens_in,
         tokens_out=tokens_out,
         total_tokens=tokens_in + tokens_out,
-        cost=cost.get("TaskCost") if llm_calls > unpriced else None,
+        cost=usd(cost.get("TaskCost"), llm_calls),
         unpriced_calls=unpriced,
         action_count=int(row["Actions"] or 0),
         error_count=int(row["Errors"] or 0),

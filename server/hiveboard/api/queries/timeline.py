@@ -31,6 +31,7 @@ from hiveboard.api.models.tasks import (
 from hiveboard.api.params import SECOND_NS, from_ns, ns_to_ms
 from hiveboard.api.queries.agents import stuck_agent_ids
 from hiveboard.api.queries.events import EVENT_COLUMNS_SQL
+from hiveboard.api.queries.money import CALL_COST_SQL, call_usd
 from hiveboard.api.queries.tables import (
     ACTION_COMPLETED,
     ACTION_FAILED,
@@ -70,17 +71,16 @@ WHERE {SCOPE_SQL} AND AgentId = {{agent_id:String}}
     AND TraceId = {{trace_id:String}} AND TaskId = {{task_id:String}}
 ORDER BY TimestampNs, SpanId"""
 
-# What the action tree and the duration split read of each LLM call.
-_LLM_CALL_COLUMNS = (
-    "SpanId",
-    "CallName",
-    "ResponseModel",
-    "DurationNs",
-    "InputTokens",
-    "OutputTokens",
-    "Cost",
-    "CostSource",
-)
+# What the action tree reads of each LLM call (name: SQL).
+_LLM_CALL_COLUMNS = {
+    "SpanId": "SpanId",
+    "CallName": "CallName",
+    "ResponseModel": "ResponseModel",
+    "InputTokens": "InputTokens",
+    "OutputTokens": "OutputTokens",
+    "RoundedCost": CALL_COST_SQL,
+    "CostSource": "CostSource",
+}
 
 _STACKTRACES_SQL = f"""
 SELECT SpanId, arrayFirst(a -> a['{EXCEPTION_STACKTRACE}'] != '', Events.Attributes)['{EXCEPTION_STACKTRACE}']
@@ -124,7 +124,7 @@ def task_timeline(
         action_tree=tree,
         plan=_plan(rows),
         error_chains=_error_chains(rows),
-        duration_breakdown=_breakdown(task, tree, llm_calls),
+        duration_breakdown=_breakdown(task_row, rows),
         payload=_task_payload(rows),
     )
 
@@ -193,7 +193,7 @@ def _action_tree(
                 duration_ms=ns_to_ms(row["DurationNs"]) or 0.0,
                 tokens_in=int(call.get("InputTokens") or 0),
                 tokens_out=int(call.get("OutputTokens") or 0),
-                cost=call.get("Cost"),
+                cost=call_usd(call.get("RoundedCost")),
                 cost_source=call.get("CostSource", ""),
                 status="failed" if row["Severity"] == "error" else "completed",
             )
@@ -225,32 +225,44 @@ def _action_tree(
     return roots
 
 
-def _breakdown(
-    task: TaskSummary, tree: list[ActionNode | LlmCallNode], llm_calls: dict[str, dict[str, Any]]
-) -> DurationBreakdown:
-    """LLM time is every call's; tools time is the top-level actions' minus the LLM calls inside them."""
-    total_ms = task.duration_ms
-    if total_ms is None:  # still open: up to now
-        total_ms = (time.time_ns() - int(task.started_at.timestamp() * SECOND_NS)) / 1_000_000
-    llm_ms = sum(row["DurationNs"] for row in llm_calls.values()) / 1_000_000
+def _breakdown(task_row: dict[str, Any], rows: list[dict[str, Any]]) -> DurationBreakdown:
+    """Where the task's wall-clock time went: in LLM calls, in actions (tools) while no LLM call ran,
+    and the rest, each within the task's own span (up to now while it is open).
 
-    def llm_inside(node: ActionNode) -> float:
-        return sum(
-            child.duration_ms if isinstance(child, LlmCallNode) else llm_inside(child)
-            for child in node.children
-        )
-
-    tools_ms = sum(
-        max(0.0, (node.duration_ms or 0.0) - llm_inside(node))
-        for node in tree
-        if isinstance(node, ActionNode)
-    )
+    An LLM call is reported when it ends, with the duration the agent measured, so it can reach
+    back before the task started (a call reported right at the start), and calls or actions can run
+    in parallel: time is counted once, as the union of their intervals clipped to the task, so the
+    three parts add up to the task's duration. The calls keep their reported durations elsewhere.
+    """
+    start_ns = task_row["StartNs"]
+    duration_ns = task_row["DurationNs"]
+    end_ns = start_ns + duration_ns if duration_ns is not None else max(start_ns, time.time_ns())
+    llm = [_interval(row) for row in rows if row["EventType"] == LLM_CALL]
+    actions = [_interval(row) for row in rows if row["EventType"] in (ACTION_COMPLETED, ACTION_FAILED)]
+    llm_ns = _covered_ns(llm, start_ns, end_ns)
+    tools_ns = _covered_ns(llm + actions, start_ns, end_ns) - llm_ns
     return DurationBreakdown(
-        total_ms=round(total_ms, 3),
-        llm_ms=round(llm_ms, 3),
-        tools_ms=round(tools_ms, 3),
-        other_ms=round(max(0.0, total_ms - llm_ms - tools_ms), 3),
+        total_ms=ns_to_ms(end_ns - start_ns) or 0.0,
+        llm_ms=ns_to_ms(llm_ns) or 0.0,
+        tools_ms=ns_to_ms(tools_ns) or 0.0,
+        other_ms=ns_to_ms(end_ns - start_ns - llm_ns - tools_ns) or 0.0,
     )
+
+
+def _interval(row: dict[str, Any]) -> tuple[int, int]:
+    """The span of an event row that carries its end (`TimestampNs`) and duration."""
+    return row["TimestampNs"] - (row["DurationNs"] or 0), row["TimestampNs"]
+
+
+def _covered_ns(intervals: list[tuple[int, int]], start_ns: int, end_ns: int) -> int:
+    """How long, within `[start_ns, end_ns]`, at least one of `intervals` runs."""
+    covered, reached = 0, start_ns
+    for low, high in sorted(intervals):
+        low, high = max(low, reached), min(high, end_ns)
+        if high > low:
+            covered += high - low
+            reached = high
+    return covered
 
 
 # ---- plan ------------------------------------------------------------------------------------------------
