@@ -70,7 +70,7 @@ def _issue_id(issue_id: str | None, summary: str) -> str:
     """The caller's issue id, or one derived from the summary so repeated reports deduplicate."""
     if issue_id:
         return truncate(issue_id, ID_MAX_CHARS)
-    return "auto-" + hashlib.sha256(summary.encode()).hexdigest()[:16]
+    return "auto-" + hashlib.sha256(summary.encode(errors="surrogatepass")).hexdigest()[:16]
 
 
 class Agent:
@@ -102,7 +102,8 @@ class Agent:
         self.version = None if version is None else str(version)
         self.framework = str(framework) if framework is not None else "custom"
         interval = as_float(heartbeat_interval)
-        self.heartbeat_interval = interval if interval is not None and interval > 0 else 0.0
+        # The heartbeat thread waits `interval` seconds: beyond TIMEOUT_MAX the wait itself fails.
+        self.heartbeat_interval = min(interval, threading.TIMEOUT_MAX) if interval and interval > 0 else 0.0
         threshold = as_int(stuck_threshold)
         self.stuck_threshold = threshold if threshold is not None and threshold > 0 else 300
         self._heartbeat_payload = heartbeat_payload

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import os
 import sys
 import threading
@@ -27,6 +28,7 @@ from hiveboard_semconv.attributes import (
     TELEMETRY_DISTRO_NAME,
     TELEMETRY_DISTRO_VERSION,
 )
+from hiveloop._internal.payloads import clean_attributes
 from hiveloop._internal.safety import never_raise
 from hiveloop._internal.version import VERSION
 
@@ -66,12 +68,16 @@ def traces_url(endpoint: str | None) -> str:
     return base.rstrip("/") + "/v1/traces"
 
 
-def _positive(name: str, value: Any, default: float, kind: type) -> Any:
-    """`value` when it is a positive number of the right kind, else `default` with a warning."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return kind(value)
-    logger.warning("hiveloop.init: %s=%r is not a positive number; using %r", name, value, default)
-    return default
+def _positive(name: str, value: Any, default: float, kind: type, maximum: float) -> Any:
+    """`value` when it is a positive finite number of the right kind, else `default` with a warning;
+    capped at `maximum`, past which the batch processor's queue or timer would fail."""
+    if not (isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < math.inf):
+        logger.warning("hiveloop.init: %s=%r is not a positive number; using %r", name, value, default)
+        return default
+    if value > maximum:
+        logger.warning("hiveloop.init: %s=%r is capped at %r", name, value, kind(maximum))
+        return kind(maximum)
+    return kind(value)
 
 
 def make_config(
@@ -90,8 +96,8 @@ def make_config(
             "hiveloop.init: api_key must be a HiveBoard key starting with 'hb_' "
             "(hb_live_..., hb_test_... or hb_read_...); create one with `hiveboard keys create`"
         )
-    queue_size = _positive("max_queue_size", max_queue_size, 10_000, int)
-    batch = _positive("batch_size", batch_size, 100, int)
+    queue_size = _positive("max_queue_size", max_queue_size, 10_000, int, sys.maxsize)
+    batch = _positive("batch_size", batch_size, 100, int, sys.maxsize)
     # A batch can neither exceed the server's cap nor the queue it is taken from.
     cap = min(MAX_BATCH_SIZE, queue_size)
     if batch > cap:
@@ -102,7 +108,7 @@ def make_config(
         environment=str(environment),
         group=str(group),
         traces_url=traces_url(endpoint),
-        flush_interval=_positive("flush_interval", flush_interval, 5.0, float),
+        flush_interval=_positive("flush_interval", flush_interval, 5.0, float, threading.TIMEOUT_MAX),
         batch_size=batch,
         max_queue_size=queue_size,
         debug=bool(debug),
@@ -111,14 +117,17 @@ def make_config(
 
 def make_resource(config: Config) -> Resource:
     """The process's resource: who sends, from which environment, with which SDK."""
+    # Every batch carries the resource: one value OTLP cannot encode here would lose them all.
     return Resource.create(
-        {
-            SERVICE_NAME: os.environ.get("OTEL_SERVICE_NAME") or config.group,
-            DEPLOYMENT_ENVIRONMENT_NAME: config.environment,
-            HIVEBOARD_GROUP: config.group,
-            TELEMETRY_DISTRO_NAME: "hiveloop",
-            TELEMETRY_DISTRO_VERSION: VERSION,
-        }
+        clean_attributes(
+            {
+                SERVICE_NAME: os.environ.get("OTEL_SERVICE_NAME") or config.group,
+                DEPLOYMENT_ENVIRONMENT_NAME: config.environment,
+                HIVEBOARD_GROUP: config.group,
+                TELEMETRY_DISTRO_NAME: "hiveloop",
+                TELEMETRY_DISTRO_VERSION: VERSION,
+            }
+        )
     )
 
 
