@@ -122,8 +122,8 @@ class CapturedSpans:
 def capture(deterministic: bool = True) -> Iterator[CapturedSpans]:
     """Send the spans of the next `hiveloop.init()` to memory for the duration of the block.
 
-    Resets HiveLoop on entry and on exit. With `deterministic=False` the real clock and random ids
-    are kept.
+    Resets HiveLoop on entry and on exit (the `agent_shutdown` events of that last reset are not
+    captured). With `deterministic=False` the real clock and random ids are kept.
     """
     exporter = InMemorySpanExporter()
     _client.reset()
@@ -135,5 +135,7 @@ def capture(deterministic: bool = True) -> Iterator[CapturedSpans]:
     try:
         yield CapturedSpans(exporter)
     finally:
+        # The spans are those of the block: not the `agent_shutdown` events of the reset below.
+        exporter.shutdown()
         _client.reset()
         _client.pipeline_override = None

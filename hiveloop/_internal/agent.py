@@ -7,6 +7,7 @@ import hashlib
 import inspect
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -158,6 +159,17 @@ class Agent:
 
     def _stop_heartbeat(self) -> None:
         self._stop.set()
+
+    def _announce_shutdown(self, deadline: float) -> None:
+        """Emit `agent_shutdown`, once the heartbeat thread stopped (waiting until `deadline`, a
+        `time.monotonic()` value): a heartbeat sent after it would make the agent look alive again,
+        then stuck."""
+        thread = self._heartbeat_thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
+        emit_event(
+            self.client, None, self._liveness_attributes, HiveboardEventTypeValues.AGENT_SHUTDOWN, INFO
+        )
 
     def _heartbeat_loop(self) -> None:
         while not self._stop.is_set():

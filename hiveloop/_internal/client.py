@@ -273,14 +273,24 @@ class HiveBoard:
         return _run_with_deadline(self._provider.force_flush, timeout, "flush")
 
     def shutdown(self, timeout: float = 5.0) -> bool:
-        """Stop heartbeats, flush, and close the exporter, within `timeout` seconds in all."""
+        """Stop heartbeats, emit each agent's `agent_shutdown` (HiveBoard then shows it offline, not
+        stuck), flush, and close the exporter, within `timeout` seconds in all."""
         if self._closed:
             return True
         self._closed = True
+        started = time.monotonic()
         with self._agents_lock:
             agents = list(self._agents.values())
         for agent in agents:
             agent._stop_heartbeat()
+        # At most half the time waits for heartbeat threads (a slow heartbeat callback); the
+        # flush that sends the shutdown events gets the rest.
+        for agent in agents:
+            try:
+                agent._announce_shutdown(started + max(timeout, 0.0) / 2)
+            except Exception:
+                logger.debug("hiveloop: shutdown event of %s failed", agent.agent_id, exc_info=True)
+        timeout = max(0.0, timeout - (time.monotonic() - started))
 
         def close() -> None:
             self._provider.force_flush()

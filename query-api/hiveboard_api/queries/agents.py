@@ -1,7 +1,9 @@
 """The Hive: each agent's identity, liveness, derived status and last-hour stats.
 
 Status derives from the agent's open work, not from its last event, in this order:
-stuck (heartbeats enabled and none within the agent's own stuck threshold), waiting_approval (an
+offline (its latest registry event is an `agent_shutdown`, newer than its latest registration or
+heartbeat: it stopped cleanly), stuck (heartbeats enabled and none within the agent's own stuck
+threshold), waiting_approval (an
 approval request unanswered), processing (a task open, even while heartbeats keep arriving), error
 (the most recently ended task failed), idle.
 """
@@ -17,7 +19,15 @@ from hiveboard_api.auth import SCOPE_SQL, DataScope
 from hiveboard_api.models.agents import AgentStats, AgentStatus, AgentSummary
 from hiveboard_api.params import SECOND_NS, from_ns, ns_to_ms
 from hiveboard_api.queries.pipeline import active_issues, pending_approvals, queue_depths
-from hiveboard_api.queries.tables import AGENTS_TABLE, COMPLETED, FAILED, LLM_COSTS_VIEW, PROCESSING
+from hiveboard_api.queries.tables import (
+    AGENTS_TABLE,
+    COMPLETED,
+    EVENT,
+    EVENTS_TABLE,
+    FAILED,
+    LLM_COSTS_VIEW,
+    PROCESSING,
+)
 from hiveboard_api.queries.tasks import latest_tasks_sql
 from hiveboard_collector.storage import Storage
 
@@ -73,6 +83,16 @@ WHERE {SCOPE_SQL} AND Timestamp >= fromUnixTimestamp64Nano({{since_ns:Int64}}){w
 GROUP BY AgentId"""
 
 
+def _shutdowns_sql(agent_id: str | None) -> str:
+    """Each agent's latest `agent_shutdown` (hb_agents keeps registrations and heartbeats only)."""
+    where = f" AND {_agent_condition(agent_id)}" if agent_id is not None else ""
+    return f"""
+SELECT AgentId, toUnixTimestamp64Nano(max(Timestamp)) AS ShutdownNs
+FROM {EVENTS_TABLE}
+WHERE {SCOPE_SQL} AND EventType = '{EVENT.AGENT_SHUTDOWN}'{where}
+GROUP BY AgentId"""
+
+
 @dataclass(frozen=True)
 class AgentFacts:
     """What status derivation looks at."""
@@ -83,19 +103,24 @@ class AgentFacts:
     pending_approvals: int
     open_tasks: int
     last_task_status: str | None
+    shut_down: bool
 
 
 def is_stuck(facts: AgentFacts) -> bool:
     """No heartbeat within the agent's own threshold; an agent with heartbeats disabled gives no
-    liveness signal to judge by, so it is never stuck."""
+    liveness signal to judge by, and one that shut down cleanly stopped them on purpose, so neither
+    is ever stuck."""
     return (
-        facts.heartbeat_interval_seconds > 0
+        not facts.shut_down
+        and facts.heartbeat_interval_seconds > 0
         and facts.stuck_threshold_seconds > 0
         and facts.heartbeat_age_seconds > facts.stuck_threshold_seconds
     )
 
 
 def derive_status(facts: AgentFacts) -> AgentStatus:
+    if facts.shut_down:
+        return "offline"
     if is_stuck(facts):
         return "stuck"
     if facts.pending_approvals > 0:
@@ -118,6 +143,7 @@ def agent_rows(
         return []
     tasks = {row["AgentId"]: row for row in storage.query(_task_states_sql(agent_id), parameters).dicts()}
     costs = {row["AgentId"]: row for row in storage.query(_costs_sql(agent_id), parameters).dicts()}
+    shutdowns = dict(storage.query(_shutdowns_sql(agent_id), parameters).rows)
     depths = queue_depths(storage, scope, agent_id)
     issues = active_issues(storage, scope, agent_id)
     approvals = pending_approvals(storage, scope, agent_id, with_approvers=False)
@@ -131,6 +157,7 @@ def agent_rows(
                 len(issues.get(row["AgentId"], [])),
                 len(approvals.get(row["AgentId"], [])),
                 now_ns,
+                shutdowns.get(row["AgentId"]),
             ),
             row["LatestPayload"],
         )
@@ -158,6 +185,7 @@ def _summary(
     issue_count: int,
     approval_count: int,
     now_ns: int,
+    shutdown_ns: int | None,
 ) -> AgentSummary:
     facts = AgentFacts(
         # In milliseconds, as shown: an agent is stuck by the age it is shown with.
@@ -167,6 +195,7 @@ def _summary(
         pending_approvals=approval_count,
         open_tasks=int(tasks.get("OpenTasks") or 0),
         last_task_status=tasks.get("LastTaskStatus") or None,
+        shut_down=shutdown_ns is not None and shutdown_ns > agent["LastHeartbeatNs"],
     )
     completed = int(tasks.get("Completed") or 0)
     failed = int(tasks.get("Failed") or 0)
