@@ -2,7 +2,8 @@
 """The five HiveBoard dashboards as data: variables, panels and their ClickHouse SQL.
 
 Every panel reads live-key data only (`KeyType = 'live'`) and the agent status follows the query
-API's rules: stuck = no heartbeat within the agent's own `StuckThreshold` (an agent with heartbeats
+API's rules: offline = an `agent_shutdown` (in `hb_events`) newer than its latest registration or
+heartbeat; stuck = no heartbeat within the agent's own `StuckThreshold` (an agent with heartbeats
 disabled gives no liveness signal, so it is never stuck); waiting_approval = an
 `approval_requested` without a later `approval_received`; processing = an open task (`hb_tasks`
 'processing', read with FINAL); error = its last ended task failed; idle otherwise, in that order.
@@ -181,6 +182,7 @@ AGENT_STATUS = f"""SELECT
     agent.AgentId AS AgentId,
     agent.AgentType AS AgentType,
     multiIf(
+        shutdown.at > agent.LastHeartbeat, 'offline',
         agent.HeartbeatInterval > 0 AND agent.StuckThreshold > 0
             AND dateDiff('second', agent.LastHeartbeat, now64(9)) > agent.StuckThreshold, 'stuck',
         approval.waiting = 1, 'waiting_approval',
@@ -196,6 +198,12 @@ FROM (
     FROM hb_agents FINAL
     WHERE {AGENT_SCOPE}
 ) AS agent
+LEFT JOIN (
+    SELECT TenantId, AgentId, max(Timestamp) AS at
+    FROM hb_events
+    WHERE {LIVE} AND EventType = 'agent_shutdown'
+    GROUP BY TenantId, AgentId
+) AS shutdown ON shutdown.TenantId = agent.TenantId AND shutdown.AgentId = agent.AgentId
 LEFT JOIN (
     SELECT TenantId, AgentId,
         countIf(Status = 'processing') AS open_tasks,
@@ -252,7 +260,7 @@ HIVE = Dashboard(
             "Stuck",
             agents_in("stuck"),
             "agents",
-            description="No heartbeat within the agent's own stuck threshold.",
+            description="No heartbeat within the agent's own stuck threshold, and no clean shutdown.",
         ),  # fmt: skip
         stat("Failing", agents_in("error"), "agents", description="Agents whose last task failed."),
         stat(

@@ -137,6 +137,9 @@ class HiveboardEventTypeValues:
     HEARTBEAT: Final = "heartbeat"
     """Periodic liveness signal of an agent."""
 
+    AGENT_SHUTDOWN: Final = "agent_shutdown"
+    """The agent's process shut HiveLoop down cleanly: the agent is offline, not stuck."""
+
     TASK_STARTED: Final = "task_started"
     """Marker at the start of a task."""
 

@@ -142,11 +142,14 @@ def capture(deterministic: bool = True) -> Iterator[CapturedSpans]:
     """Spans in memory for the duration of the block: initialise HiveLoop with the yielded
     `CapturedSpans.init()`.
 
-    Resets HiveLoop on entry and on exit. With `deterministic=False` the real clock and random ids
-    are kept.
+    Resets HiveLoop on entry and on exit (the `agent_shutdown` events of that last reset are not
+    captured). With `deterministic=False` the real clock and random ids are kept.
     """
+    exporter = InMemorySpanExporter()
     reset()
     try:
-        yield CapturedSpans(InMemorySpanExporter(), deterministic)
+        yield CapturedSpans(exporter, deterministic)
     finally:
+        # The spans are those of the block: not the `agent_shutdown` events of the reset below.
+        exporter.shutdown()
         reset()

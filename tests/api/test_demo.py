@@ -91,7 +91,7 @@ def test_every_agent_registers_with_its_type_and_announces_itself(spans: list[Sp
 
 def test_every_event_type_of_the_semconv_appears(spans: list[Span]) -> None:
     expected = {value for name, value in vars(HiveboardEventTypeValues).items() if not name.startswith("_")}
-    assert len(expected) == 15
+    assert len(expected) == 16
     seen = {attrs(span).get("hiveboard.event.type") for span in spans}
     assert expected - seen == set()
 

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
+import hiveloop
 from hiveboard.api.auth import DataScope
 from hiveboard.api.live import MAX_PENDING_MESSAGES, TOO_SLOW, Closing, Subscriber
 from hiveboard.api.models.stream import StreamError
@@ -102,6 +103,26 @@ def test_status_changes_are_pushed(client: TestClient, telemetry: Telemetry, ten
             run.flush()
             change = receive_until(socket, "agent.status_changed")["data"]
             assert (change["previous_status"], change["status"]) == ("processing", "error")
+
+
+def test_a_clean_shutdown_is_pushed_as_offline_not_stuck(
+    client: TestClient, telemetry: Telemetry, tenant: Tenant
+) -> None:
+    with telemetry.hiveloop(tenant) as run:
+        run.hb.agent(AGENT, heartbeat_interval=3600, stuck_threshold=2)
+        run.wait_for_heartbeat(AGENT)
+        run.flush()
+        with client.websocket_connect("/v1/stream", headers=tenant.headers()) as socket:
+            subscribe(socket, ["agents"])
+            hiveloop.shutdown()
+            run.flush()
+            change = receive_until(socket, "agent.status_changed")["data"]
+            assert (change["agent_id"], change["previous_status"], change["status"]) == (
+                AGENT,
+                "idle",
+                "offline",
+            )
+            assert change["agent"]["is_stuck"] is False
 
 
 def test_stuck_is_detected_on_a_timer_without_new_data(

@@ -3,7 +3,7 @@
 `capture()` gives deterministic spans on a clock that starts 1 s after the epoch and ticks 1 s per
 reading; the tables keep rows for their TTL only and the dashboards filter on time, so the spans are
 moved, unchanged otherwise, to end `END_BEFORE_NOW_S` seconds ago. Every agent ends in a different
-status of The Hive: error, waiting_approval, processing, stuck and idle.
+status of The Hive: error, waiting_approval, processing, stuck, offline and idle.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ AGENT_STATUSES = {
     "support-bot": "waiting_approval",
     "data-syncer": "processing",
     "idle-agent": "idle",
+    "retired-agent": "offline",
 }
 
 
@@ -45,6 +46,8 @@ def run_fleet() -> list[ReadableSpan]:
         # Registered first and silent since (its first heartbeat is an hour away): stuck after its 30 s
         # threshold. Agents with heartbeats disabled are never stuck: they give no liveness signal.
         night_watch = hb.agent("night-watch", type="ops", heartbeat_interval=3600, stuck_threshold=30)
+        # As silent, but it shut down cleanly (at the end of the run): offline, not stuck.
+        retired = hb.agent("retired-agent", type="ops", heartbeat_interval=3600, stuck_threshold=30)
         with night_watch.task("nightly-001", project="ops", type="audit") as task:
             task.llm_call("audit_summary", "gpt-4o", tokens_in=900, tokens_out=120, duration_ms=800)
 
@@ -58,6 +61,7 @@ def run_fleet() -> list[ReadableSpan]:
 
         for agent in (hb.agent("lead-qualifier"), hb.agent("support-bot"), data_syncer, idle_agent):
             agent._heartbeat()  # the heartbeat thread's work, without the thread
+        retired._announce_shutdown(deadline=0)  # what `hiveloop.shutdown()` emits for each agent
         spans = captured.spans
     hiveloop.reset()
     return spans

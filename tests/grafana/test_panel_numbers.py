@@ -60,16 +60,22 @@ def test_stuck_agents_are_those_silent_for_longer_than_their_own_threshold(
     fleet_storage: Storage, last_hour: TimeRange
 ) -> None:
     last_seen: dict[str, tuple[int, int]] = {}
+    shut_down: dict[str, int] = {}
     for span in live_spans(fleet_storage, "event"):
         attributes = span["attributes"]
+        if attributes["hiveboard.event.type"] == "agent_shutdown":
+            shut_down[attributes["hiveboard.agent.id"]] = span["start_ns"]
         if attributes["hiveboard.event.type"] in ("agent_registered", "heartbeat"):
             threshold_s = int(attributes["hiveboard.agent.stuck_threshold"])
             if float(attributes["hiveboard.agent.heartbeat_interval"]) > 0:  # else never stuck
                 last_seen[attributes["hiveboard.agent.id"]] = (span["start_ns"], threshold_s)
     now_ns = time.time_ns()
     expected = {
-        agent for agent, (seen_ns, threshold_s) in last_seen.items() if now_ns - seen_ns > threshold_s * 1e9
+        agent
+        for agent, (seen_ns, threshold_s) in last_seen.items()
+        if now_ns - seen_ns > threshold_s * 1e9 and shut_down.get(agent, 0) <= seen_ns
     }
+    assert shut_down and set(shut_down) < set(last_seen)  # an agent silent as long, but offline
     assert expected == {agent for agent, status in AGENT_STATUSES.items() if status == "stuck"}
     agents = panel_rows(fleet_storage, last_hour, "hiveboard-hive", "Agents")
     assert {row["AgentId"] for row in agents if row["Status"] == "stuck"} == expected
@@ -127,16 +133,14 @@ def test_cost_by_model_agrees_with_the_api(
         for row in panel_rows(fleet_storage, last_hour, "hiveboard-cost", "Cost by model")
     }
     by_model = api.get("/v1/cost", params={"range": "1h"}).json()["by_model"]
-    costs: dict[str, float | None] = defaultdict(float)
+    costs: dict[str, float] = defaultdict(float)
     for row in by_model:  # the API splits a model by provider; the panel sums it
-        costs[row["model"]] += row["cost"]
-    unpriced = {row["model"] for row in by_model if row["unpriced_calls"] == row["call_count"]}
-    assert unpriced and all(
-        panel[model] is None for model in unpriced
-    )  # the API shows 0 with an unpriced count
-    assert {model: cost for model, cost in panel.items() if cost is not None} == pytest.approx(
-        {model: cost for model, cost in costs.items() if model not in unpriced}
-    )
+        if row["cost"] is not None:
+            costs[row["model"]] += row["cost"]
+    # A model whose calls are all unpriced has no cost in either, never $0.
+    unpriced = {row["model"] for row in by_model if row["model"] not in costs}
+    assert unpriced and unpriced == {model for model, cost in panel.items() if cost is None}
+    assert {model: cost for model, cost in panel.items() if cost is not None} == pytest.approx(costs)
 
 
 def test_agent_statuses_and_stuck_agents_agree_with_the_api(

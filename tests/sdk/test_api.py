@@ -683,7 +683,7 @@ def test_init_with_the_applications_tracer_provider():
     hiveloop.shutdown()
 
     assert [span.name for span in exporter.get_finished_spans()] == [
-        "agent_registered", "task_started", "invoke_agent shared",
+        "agent_registered", "task_started", "invoke_agent shared", "agent_shutdown",
     ]  # fmt: skip
     # HiveLoop did not shut the application's provider down: it still exports.
     provider.get_tracer("app").start_span("after").end()
@@ -760,3 +760,29 @@ def test_registering_an_agent_again_attaches_new_callbacks(captured):
     assert snapshot["attributes"]["hiveboard.queue.depth"] == 3
     assert snapshot["attributes"]["hiveboard.queue.source"] == "provider"
     assert [span["name"] for span in captured.as_dicts()].count("agent_registered") == 1
+
+
+def test_shutdown_announces_each_agent_before_the_last_flush(captured):
+    hb = hiveloop.init(api_key="hb_test_unit")
+    hb.agent("lead-qualifier", type="sales", heartbeat_interval=0, stuck_threshold=120)
+    hb.agent("beating", heartbeat_interval=0.01)
+    assert hiveloop.shutdown()
+    hiveloop.shutdown()  # a second shutdown announces nothing more
+
+    spans = captured.as_dicts()
+    names = [span["name"] for span in spans]
+    assert names[-2:] == ["agent_shutdown", "agent_shutdown"]
+    assert names.count("agent_shutdown") == 2  # after every heartbeat of the stopped thread
+    assert spans[-2] == event(
+        "agent_shutdown",
+        spans[-2]["span_id"],
+        None,
+        spans[-2]["start_time"] // S,
+        spans[-2]["trace_id"],
+        {
+            **IDENTITY,
+            "hiveboard.agent.heartbeat_interval": 0.0,
+            "hiveboard.agent.stuck_threshold": 120,
+        },
+    )
+    assert spans[-1]["attributes"]["hiveboard.agent.id"] == "beating"

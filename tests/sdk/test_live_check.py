@@ -73,6 +73,7 @@ def exercise_the_whole_api(captured: CapturedSpans) -> None:
     logger = logging.getLogger("live_check_app")
     logger.addHandler(HiveBoardLogHandler(agent))
     logger.warning("disk almost full")
+    hiveloop.shutdown()  # the agent's shutdown event
 
 
 def group_of(span) -> str:

@@ -91,14 +91,58 @@ def test_records_of_hiveloop_and_the_exporter_are_not_forwarded(captured):
     ]
 
 
-def test_emit_never_raises(captured, monkeypatch):
+class Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+def _record(**fields):
+    record = logging.LogRecord("my_app", logging.WARNING, __file__, 1, "ok", None, None)
+    record.__dict__.update(fields)
+    return record
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        _record(msg="bad format %d", args=("not a number",)),
+        _record(msg="%(missing)s", args=({"other": 1},)),
+        _record(msg=Unprintable()),
+        _record(msg=None, args=None),
+        _record(msg=12345),
+        _record(name=None),
+        _record(name=42),
+        _record(levelno=None, levelname=None),
+        _record(levelno="WARNING"),
+        _record(lineno="?", filename=None, funcName=None),
+        logging.makeLogRecord({}),
+    ],
+    ids=[
+        "bad-format-args", "missing-mapping-key", "unprintable-msg", "none-msg", "int-msg", "no-name",
+        "int-name", "no-level", "string-level", "odd-location", "bare-record",
+    ],
+)  # fmt: skip
+def test_emit_never_raises_nor_prints_for_any_record(captured, capsys, record):
     hb = captured.init(api_key="hb_test_logs")
     handler = HiveBoardLogHandler(hb.agent("log-agent", heartbeat_interval=0))
-    monkeypatch.setattr(logging, "raiseExceptions", False)  # as in production: handleError stays quiet
+    assert logging.raiseExceptions  # the default: a handler's own errors would print a traceback
 
-    def record(message, *args):
-        return logging.LogRecord("my_app", logging.WARNING, __file__, 1, message, args, None)
+    handler.emit(record)
+    handler.emit(_record(msg="still working"))
 
-    handler.emit(record("bad format %d", "not a number"))  # getMessage() raises inside emit
-    handler.emit(record("still working"))
-    assert [i["hiveboard.event.summary"] for i in issues(captured)] == ["still working"]
+    assert capsys.readouterr().err == ""
+    assert issues(captured)[-1]["hiveboard.event.summary"] == "still working"
+
+
+def test_a_record_whose_arguments_do_not_fit_is_still_reported(captured):
+    hb = captured.init(api_key="hb_test_logs")
+    handler = HiveBoardLogHandler(hb.agent("log-agent", heartbeat_interval=0))
+    handler.emit(_record(msg="bad format %d", args=("not a number",)))
+    handler.emit(_record(name=None, msg="anonymous"))
+    assert [(i["hiveboard.event.summary"], i["hiveboard.issue.id"]) for i in issues(captured)] == [
+        (
+            "bad format %d (logging arguments that do not fit the message: ('not a number',))",
+            "log-my_app-WARNING",
+        ),
+        ("anonymous", "log-None-WARNING"),
+    ]

@@ -308,7 +308,8 @@ def test_failing_endpoint_never_raises_nor_slows_the_agent(kind: str) -> None:
         hiveloop.init(KEY, endpoint=ok_receiver.url, flush_interval=0.05)
         baseline, _ = instrumented_loop(hiveloop.get_client())
         assert hiveloop.shutdown(timeout=5)
-        assert len(ok_receiver.spans) == 1 + 4 * LOOP_ITERATIONS  # the baseline really exported
+        # The baseline really exported: registration, the loop, the shutdown event.
+        assert len(ok_receiver.spans) == 1 + 4 * LOOP_ITERATIONS + 1
     hiveloop.reset()
 
     with endpoint(kind, delay=10.0, retry_after="2") as (url, receiver):
@@ -419,7 +420,7 @@ def test_shutdown_flushes_everything_within_its_timeout() -> None:
         elapsed = time.perf_counter() - started
         assert finished
         assert elapsed < 2.0
-        assert len(receiver.spans) == 101
+        assert len(receiver.spans) == 102  # with agent_registered and agent_shutdown
         assert {span_key(s) for s in receiver.spans} >= {("invoke_agent shutdown-agent", "task-49")}
 
 
@@ -454,9 +455,10 @@ def test_process_exit_flushes_without_an_explicit_shutdown() -> None:
             [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=False
         )
         assert child.returncode == 0, child.stderr
-        spans = receiver.wait_for_spans(3, timeout=2)
+        spans = receiver.wait_for_spans(4, timeout=2)
     assert sorted(span_key(s) for s in spans) == [
         ("agent_registered", None),
+        ("agent_shutdown", None),
         ("invoke_agent atexit-agent", "atexit-task"),
         ("task_started", "atexit-task"),
     ]

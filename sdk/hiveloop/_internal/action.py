@@ -23,8 +23,8 @@ from hiveboard_semconv.attributes import (
     HiveboardSpanTypeValues,
 )
 from hiveloop._internal.context import ContextScope, current_action, current_task, parent_context
-from hiveloop._internal.emit import emit_event
-from hiveloop._internal.payloads import put, to_json, truncate
+from hiveloop._internal.emit import emit_event, start_span
+from hiveloop._internal.payloads import clean_attributes, put, to_json, truncate
 from hiveloop._internal.task import record_failure
 
 if TYPE_CHECKING:
@@ -89,10 +89,8 @@ class Action:
         }
         put(attributes, HIVEBOARD_ACTION_FUNCTION, self.function)
         client = agent.client
-        self.span = client.tracer.start_span(
-            self.name, context=parent_context(), kind=SpanKind.INTERNAL, attributes=attributes,
-            start_time=client.now(),
-        )  # fmt: skip
+        now = client.now()
+        self.span = start_span(client, self.name, parent_context(), SpanKind.INTERNAL, attributes, now)
         self._scope = ContextScope(trace.set_span_in_context(self.span), current_action, self)
         marker = {HIVEBOARD_ACTION_NAME: self.name, HIVEBOARD_ACTION_DEPTH: self.depth}
         put(marker, HIVEBOARD_ACTION_FUNCTION, self.function)
@@ -124,10 +122,10 @@ class Action:
             _COMPLETED if self._payload is None else {**_COMPLETED, HIVEBOARD_PAYLOAD: to_json(self._payload)}
         )
         if exception is None:
-            span.set_attributes(attributes)
+            span.set_attributes(clean_attributes(attributes))
             span.set_status(_OK)
         else:
-            span.set_attributes({**attributes, **_FAILED})
+            span.set_attributes(clean_attributes({**attributes, **_FAILED}))
             record_failure(span, exception, now)
         span.end(end_time=now)
         if self._scope is not None:

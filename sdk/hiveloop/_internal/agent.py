@@ -7,6 +7,7 @@ import hashlib
 import inspect
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -70,7 +71,7 @@ def _issue_id(issue_id: str | None, summary: str) -> str:
     """The caller's issue id, or one derived from the summary so repeated reports deduplicate."""
     if issue_id:
         return truncate(issue_id, ID_MAX_CHARS)
-    return "auto-" + hashlib.sha256(summary.encode()).hexdigest()[:16]
+    return "auto-" + hashlib.sha256(summary.encode(errors="surrogatepass")).hexdigest()[:16]
 
 
 class Agent:
@@ -102,7 +103,8 @@ class Agent:
         self.version = None if version is None else str(version)
         self.framework = str(framework) if framework is not None else "custom"
         interval = as_float(heartbeat_interval)
-        self.heartbeat_interval = interval if interval is not None and interval > 0 else 0.0
+        # The heartbeat thread waits `interval` seconds: beyond TIMEOUT_MAX the wait itself fails.
+        self.heartbeat_interval = min(interval, threading.TIMEOUT_MAX) if interval and interval > 0 else 0.0
         threshold = as_int(stuck_threshold)
         self.stuck_threshold = threshold if threshold is not None and threshold > 0 else 300
         self._heartbeat_payload = heartbeat_payload
@@ -157,6 +159,17 @@ class Agent:
 
     def _stop_heartbeat(self) -> None:
         self._stop.set()
+
+    def _announce_shutdown(self, deadline: float) -> None:
+        """Emit `agent_shutdown`, once the heartbeat thread stopped (waiting until `deadline`, a
+        `time.monotonic()` value): a heartbeat sent after it would make the agent look alive again,
+        then stuck."""
+        thread = self._heartbeat_thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
+        emit_event(
+            self.client, None, self._liveness_attributes, HiveboardEventTypeValues.AGENT_SHUTDOWN, INFO
+        )
 
     def _heartbeat_loop(self) -> None:
         while not self._stop.is_set():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import os
 import platform
 import sys
@@ -31,6 +32,7 @@ from hiveboard_semconv.attributes import (
     TELEMETRY_DISTRO_NAME,
     TELEMETRY_DISTRO_VERSION,
 )
+from hiveloop._internal.payloads import clean_attributes
 from hiveloop._internal.safety import never_raise
 from hiveloop._internal.version import VERSION
 
@@ -70,12 +72,16 @@ def traces_url(endpoint: str | None) -> str:
     return base.rstrip("/") + "/v1/traces"
 
 
-def _positive(name: str, value: Any, default: float, kind: type) -> Any:
-    """`value` when it is a positive number of the right kind, else `default` with a warning."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return kind(value)
-    logger.warning("hiveloop.init: %s=%r is not a positive number; using %r", name, value, default)
-    return default
+def _positive(name: str, value: Any, default: float, kind: type, maximum: float) -> Any:
+    """`value` when it is a positive finite number of the right kind, else `default` with a warning;
+    capped at `maximum`, past which the batch processor's queue or timer would fail."""
+    if not (isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < math.inf):
+        logger.warning("hiveloop.init: %s=%r is not a positive number; using %r", name, value, default)
+        return default
+    if value > maximum:
+        logger.warning("hiveloop.init: %s=%r is capped at %r", name, value, kind(maximum))
+        return kind(maximum)
+    return kind(value)
 
 
 def make_config(
@@ -94,8 +100,8 @@ def make_config(
             "hiveloop.init: api_key must be a HiveBoard key starting with 'hb_' "
             "(hb_live_..., hb_test_... or hb_read_...); create one with `hiveboard keys create`"
         )
-    queue_size = _positive("max_queue_size", max_queue_size, 10_000, int)
-    batch = _positive("batch_size", batch_size, 100, int)
+    queue_size = _positive("max_queue_size", max_queue_size, 10_000, int, sys.maxsize)
+    batch = _positive("batch_size", batch_size, 100, int, sys.maxsize)
     # A batch can neither exceed the server's cap nor the queue it is taken from.
     cap = min(MAX_BATCH_SIZE, queue_size)
     if batch > cap:
@@ -106,7 +112,7 @@ def make_config(
         environment=str(environment),
         group=str(group),
         traces_url=traces_url(endpoint),
-        flush_interval=_positive("flush_interval", flush_interval, 5.0, float),
+        flush_interval=_positive("flush_interval", flush_interval, 5.0, float, threading.TIMEOUT_MAX),
         batch_size=batch,
         max_queue_size=queue_size,
         debug=bool(debug),
@@ -120,17 +126,20 @@ def make_resource(config: Config) -> Resource:
     rather than by running it: the detector also reports the command, executable path and user of
     the process, which HiveBoard does not show and an agent's host may not want to send.
     """
+    # Every batch carries the resource: one value OTLP cannot encode here would lose them all.
     return Resource.create(
-        {
-            SERVICE_NAME: os.environ.get("OTEL_SERVICE_NAME") or config.group,
-            DEPLOYMENT_ENVIRONMENT_NAME: config.environment,
-            HIVEBOARD_GROUP: config.group,
-            TELEMETRY_DISTRO_NAME: "hiveloop",
-            TELEMETRY_DISTRO_VERSION: VERSION,
-            PROCESS_RUNTIME_NAME: sys.implementation.name,
-            PROCESS_RUNTIME_VERSION: platform.python_version(),
-            PROCESS_RUNTIME_DESCRIPTION: sys.version,
-        }
+        clean_attributes(
+            {
+                SERVICE_NAME: os.environ.get("OTEL_SERVICE_NAME") or config.group,
+                DEPLOYMENT_ENVIRONMENT_NAME: config.environment,
+                HIVEBOARD_GROUP: config.group,
+                TELEMETRY_DISTRO_NAME: "hiveloop",
+                TELEMETRY_DISTRO_VERSION: VERSION,
+                PROCESS_RUNTIME_NAME: sys.implementation.name,
+                PROCESS_RUNTIME_VERSION: platform.python_version(),
+                PROCESS_RUNTIME_DESCRIPTION: sys.version,
+            }
+        )
     )
 
 
@@ -275,14 +284,24 @@ class HiveBoard:
         return _run_with_deadline(self._provider.force_flush, timeout, "flush")
 
     def shutdown(self, timeout: float = 5.0) -> bool:
-        """Stop heartbeats, flush, and close the exporter, within `timeout` seconds in all."""
+        """Stop heartbeats, emit each agent's `agent_shutdown` (HiveBoard then shows it offline, not
+        stuck), flush, and close the exporter, within `timeout` seconds in all."""
         if self._closed:
             return True
         self._closed = True
+        started = time.monotonic()
         with self._agents_lock:
             agents = list(self._agents.values())
         for agent in agents:
             agent._stop_heartbeat()
+        # At most half the time waits for heartbeat threads (a slow heartbeat callback); the
+        # flush that sends the shutdown events gets the rest.
+        for agent in agents:
+            try:
+                agent._announce_shutdown(started + max(timeout, 0.0) / 2)
+            except Exception:
+                logger.debug("hiveloop: shutdown event of %s failed", agent.agent_id, exc_info=True)
+        timeout = max(0.0, timeout - (time.monotonic() - started))
 
         def close() -> None:
             self._provider.force_flush()

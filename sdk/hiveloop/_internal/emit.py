@@ -2,15 +2,18 @@
 
 Callers pass the parent context (see `context.parent_context`) and the identity attributes of the
 agent or task; everything here is on the agent's call path, so it builds one dict and one span.
+Every HiveLoop span starts in `start_span`, which makes its name and attributes encodable.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind
 
@@ -55,6 +58,8 @@ from hiveloop._internal.payloads import (
     SUMMARY_MAX_CHARS,
     as_float,
     as_int,
+    clean_attributes,
+    clean_text,
     put,
     to_json,
     truncate,
@@ -128,6 +133,25 @@ def provider_for_model(model: str) -> str | None:
     return None
 
 
+def start_span(
+    client: HiveBoard,
+    name: str,
+    parent: Context | None,
+    kind: SpanKind,
+    attributes: dict[str, Any],
+    start_time: int,
+) -> trace.Span:
+    """Start one of HiveLoop's spans, with a name and attributes the OTLP encoder takes: a value it
+    rejects would fail the export of every span batched with it."""
+    return client.tracer.start_span(
+        clean_text(name, "span name"),
+        context=parent,
+        kind=kind,
+        attributes=clean_attributes(attributes),
+        start_time=start_time,
+    )
+
+
 def emit_event(
     client: HiveBoard,
     parent: Context | None,
@@ -146,10 +170,7 @@ def emit_event(
     if attributes:
         all_attributes.update(attributes)
     now = client.now()
-    span = client.tracer.start_span(
-        event_type, context=parent, kind=SpanKind.INTERNAL, attributes=all_attributes, start_time=now
-    )
-    span.end(end_time=now)
+    start_span(client, event_type, parent, SpanKind.INTERNAL, all_attributes, now).end(end_time=now)
 
 
 def emit_user_event(
@@ -223,8 +244,9 @@ def emit_llm_call(
     put(attributes, GEN_AI_USAGE_OUTPUT_TOKENS, as_int(tokens_out))
     cost_usd = as_float(cost)
     if cost_usd is not None:
-        attributes[HIVEBOARD_LLM_COST] = cost_usd
-        attributes[HIVEBOARD_LLM_COST_SOURCE] = HiveboardLlmCostSourceValues.REPORTED
+        attributes[HIVEBOARD_LLM_COST] = cost_usd  # left out by `start_span`, with a warning, if not finite
+        if math.isfinite(cost_usd):
+            attributes[HIVEBOARD_LLM_COST_SOURCE] = HiveboardLlmCostSourceValues.REPORTED
     if prompt_preview is not None:
         attributes[HIVEBOARD_LLM_PROMPT_PREVIEW] = truncate(prompt_preview, PREVIEW_MAX_CHARS)
     if response_preview is not None:
@@ -247,11 +269,9 @@ def emit_llm_call(
     put(attributes, GEN_AI_PROVIDER_NAME, provider or provider_for_model(model))
     end = client.now()
     duration = as_float(duration_ms)
-    start = end - int(duration * 1_000_000) if duration and duration > 0 else end
-    span = client.tracer.start_span(
-        f"{CHAT} {model}", context=parent, kind=SpanKind.CLIENT, attributes=attributes, start_time=start
-    )
-    span.end(end_time=end)
+    # OTLP times are unsigned: a duration reaching back before the epoch (or infinite) starts at 0.
+    start = end - int(min(duration * 1_000_000, end)) if duration is not None and duration > 0 else end
+    start_span(client, f"{CHAT} {model}", parent, SpanKind.CLIENT, attributes, start).end(end_time=end)
 
 
 def summary_text(value: Any) -> str | None:

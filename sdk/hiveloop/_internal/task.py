@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from hiveboard_semconv.attributes import (
     ERROR_TYPE,
+    EXCEPTION_MESSAGE,
+    EXCEPTION_STACKTRACE,
     GEN_AI_AGENT_NAME,
     GEN_AI_OPERATION_NAME,
     HIVEBOARD_AGENT_ID,
@@ -45,8 +48,25 @@ from hiveboard_semconv.attributes import (
     HiveboardTaskStatusValues,
 )
 from hiveloop._internal.context import ContextScope, current_task, parent_context
-from hiveloop._internal.emit import INFO, WARN, emit_event, emit_llm_call, emit_user_event, summary_text
-from hiveloop._internal.payloads import ID_MAX_CHARS, as_float, as_int, put, to_json, truncate
+from hiveloop._internal.emit import (
+    INFO,
+    WARN,
+    emit_event,
+    emit_llm_call,
+    emit_user_event,
+    start_span,
+    summary_text,
+)
+from hiveloop._internal.payloads import (
+    ID_MAX_CHARS,
+    as_float,
+    as_int,
+    clean_attributes,
+    clean_text,
+    put,
+    to_json,
+    truncate,
+)
 from hiveloop._internal.safety import never_raise
 
 if TYPE_CHECKING:
@@ -59,13 +79,26 @@ _OK = Status(StatusCode.OK)
 
 
 def record_failure(span: trace.Span, exception: BaseException | None, now: int) -> None:
-    """Mark a task or action span failed, with OTel's `exception` event when there is an exception."""
+    """Mark a task or action span failed, with OTel's `exception` event when there is an exception.
+
+    The exception's text is made encodable like every attribute (see `clean_text`): an OSError about
+    a file name that is not UTF-8 holds lone surrogates, which would fail the whole export batch.
+    """
     if exception is None:
         span.set_status(Status(StatusCode.ERROR))
         return
-    span.set_attribute(ERROR_TYPE, type(exception).__qualname__)
-    span.record_exception(exception, timestamp=now)
-    span.set_status(Status(StatusCode.ERROR, f"{type(exception).__qualname__}: {exception}"))
+    name = type(exception).__qualname__
+    message = str(exception)
+    overrides = None
+    if clean_text(message, EXCEPTION_MESSAGE) != message:
+        stacktrace = "".join(traceback.format_exception(exception))
+        overrides = {
+            EXCEPTION_MESSAGE: clean_text(message, EXCEPTION_MESSAGE),
+            EXCEPTION_STACKTRACE: clean_text(stacktrace, EXCEPTION_STACKTRACE),
+        }
+    span.set_attribute(ERROR_TYPE, clean_text(name, ERROR_TYPE))
+    span.record_exception(exception, attributes=overrides, timestamp=now)
+    span.set_status(Status(StatusCode.ERROR, clean_text(f"{name}: {message}", "status message")))
 
 
 class Task:
@@ -124,12 +157,13 @@ class Task:
             GEN_AI_OPERATION_NAME: INVOKE_AGENT,
             GEN_AI_AGENT_NAME: self.agent.agent_id,
         }
-        self.span = client.tracer.start_span(
+        self.span = start_span(
+            client,
             f"{INVOKE_AGENT} {self.agent.agent_id}",
-            context=parent_context(),
-            kind=SpanKind.INTERNAL,
-            attributes=attributes,
-            start_time=client.now(),
+            parent_context(),
+            SpanKind.INTERNAL,
+            attributes,
+            client.now(),
         )
         self.span_context = trace.set_span_in_context(self.span)
         self.detached = detached
@@ -201,10 +235,10 @@ class Task:
             attributes[HIVEBOARD_PAYLOAD] = to_json(payload)
         if status == HiveboardTaskStatusValues.COMPLETED:
             attributes[HIVEBOARD_TASK_OUTCOME] = outcome or "success"
-            span.set_attributes(attributes)
+            span.set_attributes(clean_attributes(attributes))
             span.set_status(_OK)
         else:
-            span.set_attributes(attributes)
+            span.set_attributes(clean_attributes(attributes))
             record_failure(span, exception, now)
         span.end(end_time=now)
         self._leave_context()

@@ -6,6 +6,7 @@ import logging
 import threading
 
 from hiveloop._internal.agent import Agent
+from hiveloop._internal.safety import never_raise
 
 # Records of these loggers are never forwarded: HiveLoop's and the exporter's own warnings about a
 # failing export would otherwise become spans that fail to export in turn.
@@ -39,25 +40,37 @@ class HiveBoardLogHandler(logging.Handler):
         self.category = category
         self._emitting = threading.local()
 
+    @never_raise
     def emit(self, record: logging.LogRecord) -> None:
-        if _is_ignored(record.name) or getattr(self._emitting, "active", False):
+        """Report `record` as an issue. Any record, however malformed, gives at most a warning of the
+        `hiveloop` logger (which this handler never forwards), never an exception."""
+        logger_name = str(record.name)
+        if _is_ignored(logger_name) or getattr(self._emitting, "active", False):
             return
         self._emitting.active = True
         try:
-            severity = next((name for level, name in _SEVERITY_BY_LEVEL if record.levelno >= level), "low")
+            level = record.levelno if isinstance(record.levelno, int) else logging.WARNING
+            severity = next((name for limit, name in _SEVERITY_BY_LEVEL if level >= limit), "low")
             self.agent.report_issue(
-                summary=record.getMessage(),
+                summary=_message(record),
                 severity=severity,
-                issue_id=f"log-{record.name}-{record.levelname}",
+                issue_id=f"log-{logger_name}-{record.levelname}",
                 category=self.category,
                 context={
-                    "logger": record.name,
+                    "logger": logger_name,
                     "filename": record.filename,
                     "lineno": record.lineno,
                     "funcName": record.funcName,
                 },
             )
-        except Exception:
-            self.handleError(record)
         finally:
             self._emitting.active = False
+
+
+def _message(record: logging.LogRecord) -> str:
+    """The record's message; when its arguments do not fit its format, the format itself and the
+    arguments, so the issue still says what was logged."""
+    try:
+        return record.getMessage()
+    except Exception:
+        return f"{record.msg} (logging arguments that do not fit the message: {record.args!r})"

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from hiveboard.api.models.cost import COST_OF_CALLS, UNPRICED_CALLS
 from hiveboard.api.models.tasks import TaskSummary
 
-AgentStatus = Literal["idle", "processing", "waiting_approval", "error", "stuck"]
+AgentStatus = Literal["idle", "processing", "waiting_approval", "error", "stuck", "offline"]
 
 
 class AgentStats(BaseModel):
@@ -45,7 +45,9 @@ class AgentSummary(BaseModel):
     framework: str
     environment: str
     derived_status: AgentStatus = Field(
-        description="stuck: no heartbeat within stuck_threshold (heartbeats enabled); waiting_approval: an "
+        description="offline: the agent shut down cleanly (hiveloop.shutdown() or process exit) after its "
+        "latest registration or heartbeat; stuck: no heartbeat within stuck_threshold (heartbeats enabled) "
+        "and no clean shutdown; waiting_approval: an "
         "approval request is unanswered; processing: a task is open; error: the last ended task failed; "
         "else idle"
     )
@@ -53,7 +55,7 @@ class AgentSummary(BaseModel):
     heartbeat_age_seconds: float
     heartbeat_interval_seconds: float = Field(description="0 when heartbeats are disabled (never stuck)")
     stuck_threshold_seconds: int
-    is_stuck: bool
+    is_stuck: bool = Field(description="Heartbeats stopped without a clean shutdown; false when offline")
     current_task_id: str | None = Field(description="The most recently started open task")
     open_tasks: int
     pending_approvals: int

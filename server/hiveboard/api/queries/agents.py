@@ -2,7 +2,8 @@
 span, SDK version and runtime.
 
 Status derives from the agent's open work, not from its last event, in this order:
-stuck (heartbeats enabled and none within the agent's own stuck threshold), waiting_approval (an
+offline (its latest `agent_shutdown` is newer than its latest registration or heartbeat: it stopped
+cleanly), stuck (heartbeats enabled and none within the agent's own stuck threshold), waiting_approval (an
 approval request unanswered), processing (a task open, even while heartbeats keep arriving), error
 (the most recently ended task failed), idle.
 """
@@ -87,7 +88,8 @@ SELECT AgentId,
     toUnixTimestamp64Nano(min(FirstSeen)) AS FirstSeenNs,
     toUnixTimestamp64Nano(max(LastSeen)) AS LastSeenNs,
     argMaxMerge(SdkVersion) AS SdkVersion,
-    argMaxMerge(Runtime) AS Runtime
+    argMaxMerge(Runtime) AS Runtime,
+    toUnixTimestamp64Nano(max(LastShutdown)) AS LastShutdownNs
 FROM {AGENT_ACTIVITY_TABLE}
 WHERE {SCOPE_SQL}{where}
 GROUP BY AgentId"""
@@ -112,19 +114,24 @@ class AgentFacts:
     pending_approvals: int
     open_tasks: int
     last_task_status: str | None
+    shut_down: bool
 
 
 def is_stuck(facts: AgentFacts) -> bool:
     """No heartbeat within the agent's own threshold; an agent with heartbeats disabled gives no
-    liveness signal to judge by, so it is never stuck."""
+    liveness signal to judge by, and one that shut down cleanly stopped them on purpose, so neither
+    is ever stuck."""
     return (
-        facts.heartbeat_interval_seconds > 0
+        not facts.shut_down
+        and facts.heartbeat_interval_seconds > 0
         and facts.stuck_threshold_seconds > 0
         and facts.heartbeat_age_seconds > facts.stuck_threshold_seconds
     )
 
 
 def derive_status(facts: AgentFacts) -> AgentStatus:
+    if facts.shut_down:
+        return "offline"
     if is_stuck(facts):
         return "stuck"
     if facts.pending_approvals > 0:
@@ -188,8 +195,14 @@ def stuck_agent_ids(storage: Storage, scope: DataScope, now_ns: int | None = Non
     """The agents The Hive shows as stuck. Being stuck depends on heartbeats alone, so this reads
     `hb_agents` only, not the open work the rest of the status derives from."""
     now_ns = now_ns if now_ns is not None else time.time_ns()
-    rows = storage.query(_agents_sql(None), scope.parameters(agent_id=None)).dicts()
-    return [row["AgentId"] for row in rows if is_stuck(_facts(row, {}, 0, now_ns))]
+    parameters = scope.parameters(agent_id=None)
+    rows = storage.query(_agents_sql(None), parameters).dicts()
+    activity = {row["AgentId"]: row for row in storage.query(_activity_sql(None), parameters).dicts()}
+    return [
+        row["AgentId"]
+        for row in rows
+        if is_stuck(_facts(row, {}, activity.get(row["AgentId"], {}), 0, now_ns))
+    ]
 
 
 def heartbeat_payload(text: str) -> dict[str, Any] | None:
@@ -200,8 +213,11 @@ def heartbeat_payload(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _facts(agent: dict[str, Any], tasks: dict[str, Any], approval_count: int, now_ns: int) -> AgentFacts:
-    """The facts of an agent's row of `_agents_sql` and of `_task_states_sql` ({} without tasks)."""
+def _facts(
+    agent: dict[str, Any], tasks: dict[str, Any], activity: dict[str, Any], approval_count: int, now_ns: int
+) -> AgentFacts:
+    """The facts of an agent's rows of `_agents_sql`, `_task_states_sql` and `_activity_sql` ({} when
+    it has none)."""
     return AgentFacts(
         # In milliseconds, as shown: an agent is stuck by the age it is shown with.
         heartbeat_age_seconds=max(0.0, round((now_ns - agent["LastHeartbeatNs"]) / SECOND_NS, 3)),
@@ -210,6 +226,7 @@ def _facts(agent: dict[str, Any], tasks: dict[str, Any], approval_count: int, no
         pending_approvals=approval_count,
         open_tasks=int(tasks.get("OpenTasks") or 0),
         last_task_status=tasks.get("LastTaskStatus") or None,
+        shut_down=(activity.get("LastShutdownNs") or 0) > agent["LastHeartbeatNs"],
     )
 
 
@@ -230,7 +247,7 @@ def _summary(
 ) -> AgentSummary:
     """The card of an agent from its rows of `_agents_sql`, `_task_states_sql`, `_activity_sql` and
     `_costs_sql` ({} when the agent has none)."""
-    facts = _facts(agent, tasks, approval_count, now_ns)
+    facts = _facts(agent, tasks, activity, approval_count, now_ns)
     completed = int(tasks.get("Completed") or 0)
     failed = int(tasks.get("Failed") or 0)
     ended = int(tasks.get("Ended") or 0)

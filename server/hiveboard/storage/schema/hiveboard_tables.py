@@ -560,7 +560,8 @@ _AGENT_ACTIVITY_COLUMNS = """\
     FirstSeen SimpleAggregateFunction(min, DateTime64(9)),
     LastSeen SimpleAggregateFunction(max, DateTime64(9)),
     SdkVersion AggregateFunction(argMax, String, DateTime64(9)),
-    Runtime AggregateFunction(argMax, Tuple(String, String, String), DateTime64(9))"""
+    Runtime AggregateFunction(argMax, Tuple(String, String, String), DateTime64(9)),
+    LastShutdown SimpleAggregateFunction(max, DateTime64(9))"""
 
 _SDK_VERSION = _resource(TELEMETRY_DISTRO_VERSION)
 _RUNTIME_NAME = _resource(PROCESS_RUNTIME_NAME)
@@ -575,12 +576,16 @@ _AGENT_ACTIVITY_SELECT = [
     f"argMaxIfState({_SDK_VERSION}, span.Timestamp, {_SDK_VERSION} != '') AS SdkVersion",
     f"argMaxIfState(tuple({_RUNTIME_NAME}, {_RUNTIME_VERSION}, {_resource(PROCESS_RUNTIME_DESCRIPTION)}), "
     f"span.Timestamp, {_RUNTIME_NAME} != '' OR {_RUNTIME_VERSION} != '') AS Runtime",
+    # 1970 when the agent never shut down: older than any heartbeat.
+    f"maxIf(span.Timestamp, {_EVENT_TYPE} = {literal(HiveboardEventTypeValues.AGENT_SHUTDOWN)})"
+    " AS LastShutdown",
 ]
 
 
 def agent_activity_statements(database: str, cluster_name: str | None, ttl_days: int) -> list[str]:
-    """`hb_agent_activity`: per agent, its first and last span of any kind, and the latest HiveLoop
-    version (`telemetry.distro.version`) and language runtime (`process.runtime.*`) it sent.
+    """`hb_agent_activity`: per agent, its first and last span of any kind, the latest HiveLoop
+    version (`telemetry.distro.version`) and language runtime (`process.runtime.*`) it sent, and
+    its latest clean shutdown (`agent_shutdown`, which makes it offline rather than stuck).
 
     The Hive is polled, so its cards read a few rows per agent, never `otel_traces`; `hb_agents`
     sees registrations and heartbeats only, this table every span with an agent id, so `LastSeen`
