@@ -10,8 +10,9 @@ behave the same on both protocols.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import ClassVar, NamedTuple
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, NamedTuple
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
@@ -24,6 +25,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from hiveboard_collector.keys import (
     AuthenticationError,
+    ConflictingKeysError,
     KeyStore,
     PermissionDeniedError,
     Principal,
@@ -35,6 +37,8 @@ from hiveboard_collector.storage import StorageError
 from hiveboard_collector.trace_rows import TraceExport, trace_export
 from hiveboard_collector.writer import BatchWriter, WriteFailedError, WriterBusyError
 
+logger = logging.getLogger(__name__)
+
 
 class Ingestor:
     """Authenticates senders and writes their traces and logs through the writers."""
@@ -44,9 +48,10 @@ class Ingestor:
         self._traces = traces
         self._logs = logs
 
-    async def authenticate(self, headers: Mapping[str, str]) -> Principal:
-        """The sender of a request with `headers`. Raises `AuthenticationError` (no, unknown or
-        revoked key), `PermissionDeniedError` (a read key) or `StorageError` (keys unreadable).
+    async def authenticate(self, headers: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> Principal:
+        """The sender of a request with `headers` (every copy of a repeated header: see `headers_key`).
+        Raises `ConflictingKeysError` (two keys), `AuthenticationError` (no, unknown or revoked key),
+        `PermissionDeniedError` (a read key) or `StorageError` (keys unreadable).
 
         In a worker thread: a key not in the cache is looked up in storage, which must not stall the
         event loop that every other request is waiting on.
@@ -109,20 +114,26 @@ class Refusal(NamedTuple):
 
 # How long a sender is told to wait when the keys or the storage cannot be read.
 STORAGE_RETRY_AFTER_S = 5
+STORAGE_UNAVAILABLE = "storage unavailable: retry later"
 
 
 def refusal_for(error: Exception) -> Refusal | None:
     """The refusal an exception of authentication or writing stands for; None for any other error."""
+    if isinstance(error, ConflictingKeysError):
+        return Refusal(Refusal.INVALID, str(error))
     if isinstance(error, AuthenticationError):
         return Refusal(Refusal.UNAUTHENTICATED, str(error))
     if isinstance(error, PermissionDeniedError):
         return Refusal(Refusal.PERMISSION_DENIED, str(error))
     if isinstance(error, WriterBusyError):
         return Refusal(Refusal.UNAVAILABLE, str(error), error.retry_after_s)
-    if isinstance(error, WriteFailedError):
+    if isinstance(error, WriteFailedError):  # the writer has logged the storage's error
         if error.retryable:
-            return Refusal(Refusal.UNAVAILABLE, str(error), error.retry_after_s)
-        return Refusal(Refusal.INVALID, str(error))
+            return Refusal(Refusal.UNAVAILABLE, error.public_message, error.retry_after_s)
+        return Refusal(Refusal.INVALID, error.public_message)
     if isinstance(error, StorageError):
-        return Refusal(Refusal.UNAVAILABLE, f"storage unavailable: {error}", STORAGE_RETRY_AFTER_S)
+        # The storage's message names its statement and location: the log has it, the sender
+        # only needs to know to retry.
+        logger.warning("storage unavailable (the sender will retry): %s", error)
+        return Refusal(Refusal.UNAVAILABLE, STORAGE_UNAVAILABLE, STORAGE_RETRY_AFTER_S)
     return None

@@ -81,7 +81,9 @@ class Collector:
             try:
                 self.storage.query("SELECT 1")
             except StorageError as error:
-                return {"status": "unavailable", "storage": str(error)}
+                # Anyone may call /health: the storage's message goes to the log only.
+                logger.warning("health check: storage unreachable: %s", error)
+                return {"status": "unavailable", "storage": "unreachable"}
             return {"status": "ok"}
 
         return app

@@ -126,8 +126,15 @@ def test_websocket_without_a_key_gets_an_error_and_is_closed(client: TestClient)
     assert closed.value.code == 4401
 
 
+# What storage errors carry: the storage's location and the statement (for the server's log only).
+STORAGE_FAILURE = (
+    "chDB in /srv/hiveboard-data/clickhouse rejected the statement: Code: 241. DB::Exception: "
+    "Memory limit exceeded\nSQL: SELECT TaskId FROM hb_tasks WHERE TenantId = 'acme'"
+)
+
+
 def _unreachable(*_: Any, **__: Any) -> Any:
-    raise StorageError("cannot reach ClickHouse at localhost:8123: connection refused")
+    raise StorageError(STORAGE_FAILURE)
 
 
 # Storage whose every method fails, as when ClickHouse is down; built from the interface's abstract
@@ -146,16 +153,23 @@ def down_client(key_store: KeyStore, owner: Tenant) -> Iterator[TestClient]:
 
 
 @pytest.mark.parametrize("path", ["/v1/agents", "/v1/tasks", "/v1/events", "/v1/cost"])
-def test_storage_errors_are_503_with_a_message(down_client: TestClient, owner: Tenant, path: str) -> None:
+def test_storage_errors_are_503_with_a_generic_message_and_the_details_in_the_log(
+    down_client: TestClient, owner: Tenant, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
     response = down_client.get(path, headers=owner.headers())
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
-    assert (
-        "storage unavailable" in response.json()["message"]
-        and "connection refused" in response.json()["message"]
-    )
+    assert response.json() == {
+        "error": "service_unavailable",
+        "message": "storage unavailable: retry in 5 seconds",
+    }
+    assert STORAGE_FAILURE in caplog.text
 
 
-def test_health_reports_unreachable_storage(down_client: TestClient) -> None:
+def test_health_reports_unreachable_storage_without_its_details(
+    down_client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
     response = down_client.get("/health")
-    assert response.status_code == 503 and response.json()["status"] == "unavailable"
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "storage": "unreachable"}
+    assert STORAGE_FAILURE in caplog.text

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from hiveboard_api.models.agents import AgentStatus, AgentSummary
-from hiveboard_api.models.events import Event, EventGroup
+from hiveboard_api.models.events import Event, EventGroup, Severity
 
 Channel = Literal["events", "agents"]
 
@@ -17,8 +17,8 @@ class StreamFilters(BaseModel):
     """Narrow a subscription; each given filter must match (lists: any of their values)."""
 
     agent_id: list[str] = Field(default=[], description="Agents (both channels)")
-    event_type: list[str] = []
-    severity: list[str] = []
+    event_type: list[str] = Field(default=[], description="Any type, custom ones included")
+    severity: list[Severity] = []
     group: list[EventGroup] = []
     project: str | None = None
     task_id: str | None = None

@@ -11,7 +11,7 @@ and receive `{"type": "subscribed"}`, then `event.new` (data: an event as in /v1
 agent_id, last_heartbeat, heartbeat_age_seconds, stuck_threshold_seconds) messages. A subscribe
 replaces the subscription; `{"action": "unsubscribe"}` stops it, `{"action": "ping"}` answers
 `{"type": "pong"}`. Errors are `{"type": "error", "error": ..., "message": ...}`; an unauthenticated
-socket gets one and is closed with code 4401.
+socket gets one and is closed with code 4401 (4400 when it carries two different keys).
 """
 
 from __future__ import annotations
@@ -19,21 +19,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from hiveboard_api.auth import DataScope
+from hiveboard_api.errors import STORAGE_UNAVAILABLE
 from hiveboard_api.live import StreamHub, Subscriber
 from hiveboard_api.models.stream import StreamFilters, Subscribe
-from hiveboard_collector.keys import AuthenticationError, KeyStore, headers_key
+from hiveboard_collector.keys import AuthenticationError, ConflictingKeysError, KeyStore, headers_key
 from hiveboard_collector.storage import StorageError
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["stream"])
 
+CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TRY_AGAIN_LATER = 1013
+
+
+def _socket_key(websocket: WebSocket, query_key: str | None) -> str | None:
+    """The socket's one API key: its headers' (`headers_key`), or `?key=`; both, when they differ,
+    raise `ConflictingKeysError` as two headers would."""
+    header_key = headers_key(websocket.headers)
+    if header_key is not None and query_key is not None and header_key != query_key:
+        raise ConflictingKeysError(
+            "the request carries one API key in its headers and another in ?key=: send one key"
+        )
+    return header_key or query_key
 
 
 def _error(error: str, message: str) -> dict[str, str]:
@@ -47,13 +63,18 @@ async def stream(
     await websocket.accept()
     store: KeyStore = websocket.app.state.key_store
     try:
-        principal = await asyncio.to_thread(store.authenticate, headers_key(websocket.headers) or key)
+        principal = await asyncio.to_thread(store.authenticate, _socket_key(websocket, key))
+    except ConflictingKeysError as error:
+        await websocket.send_json(_error("bad_request", str(error)))
+        await websocket.close(CLOSE_BAD_REQUEST)
+        return
     except AuthenticationError as error:
         await websocket.send_json(_error("unauthorized", str(error)))
         await websocket.close(CLOSE_UNAUTHENTICATED)
         return
     except StorageError as error:
-        await websocket.send_json(_error("service_unavailable", f"storage unavailable: {error}"))
+        logger.warning("stream: cannot authenticate, storage error: %s", error)
+        await websocket.send_json(_error("service_unavailable", STORAGE_UNAVAILABLE))
         await websocket.close(CLOSE_TRY_AGAIN_LATER)
         return
     hub: StreamHub = websocket.app.state.hub
@@ -94,7 +115,8 @@ async def _handle(text: str, hub: StreamHub, subscriber: Subscriber) -> None:
         try:
             await hub.subscribe(subscriber, frozenset(request.channels), request.filters)
         except StorageError as error:
-            subscriber.send(_error("service_unavailable", f"storage unavailable, subscribe again: {error}"))
+            logger.warning("stream: cannot subscribe, storage error: %s", error)
+            subscriber.send(_error("service_unavailable", f"{STORAGE_UNAVAILABLE}, then subscribe again"))
             return
         subscriber.send({"type": "subscribed", "data": request.model_dump(mode="json", exclude={"action"})})
     else:
