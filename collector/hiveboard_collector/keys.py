@@ -192,7 +192,8 @@ def headers_key(headers: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> str |
     dict would keep one copy of a repeated header and let it decide the tenant silently.
 
     Raises `ConflictingKeysError` when the request has two `Authorization` headers, two `x-api-key`
-    headers, or both with different keys.
+    headers (or one holding two comma-separated values, as proxies join repeated headers), or both
+    with different keys.
 
     >>> headers_key({"authorization": "bearer hb_live_example"})
     'hb_live_example'
@@ -204,7 +205,8 @@ def headers_key(headers: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> str |
     for name, value in pairs:
         lowered = name.lower()
         if lowered in found and isinstance(value, str):  # gRPC's binary metadata carries no key
-            found[lowered].append(value)
+            # A key has no comma: one in a value is repeated headers that a client or proxy joined.
+            found[lowered].extend(value.split(","))
     for name, values in found.items():
         if len(values) > 1:
             raise ConflictingKeysError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
@@ -124,6 +125,37 @@ def test_websocket_without_a_key_gets_an_error_and_is_closed(client: TestClient)
         with pytest.raises(WebSocketDisconnect) as closed:
             socket.receive_json()
     assert closed.value.code == 4401
+
+
+@pytest.mark.parametrize(
+    ("headers", "query"),
+    [
+        ([("authorization", "Bearer {live}"), ("authorization", "Bearer {read}")], ""),
+        ([("authorization", "Bearer {live}")], "?key={read}"),
+    ],
+    ids=["two headers", "header and ?key= differ"],
+)
+def test_websocket_with_two_keys_gets_a_bad_request_and_is_closed(
+    client: TestClient, owner: Tenant, headers: list[tuple[str, str]], query: str
+) -> None:
+    # The test client joins repeated headers with a comma, as proxies may: the server sees two keys.
+    sent = httpx.Headers([(name, value.format(**owner.keys)) for name, value in headers])
+    with client.websocket_connect(f"/v1/stream{query.format(**owner.keys)}", headers=sent) as socket:
+        message = socket.receive_json()
+        assert message["type"] == "error" and message["error"] == "bad_request"
+        assert "send one key" in message["message"] or "headers" in message["message"]
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json()
+    assert closed.value.code == 4400
+
+
+def test_websocket_with_the_same_key_in_header_and_query_is_accepted(
+    client: TestClient, owner: Tenant
+) -> None:
+    key = owner.keys["live"]
+    with client.websocket_connect(f"/v1/stream?key={key}", headers={"x-api-key": key}) as socket:
+        socket.send_json({"action": "ping"})
+        assert socket.receive_json() == {"type": "pong"}
 
 
 # What storage errors carry: the storage's location and the statement (for the server's log only).
