@@ -28,6 +28,8 @@ RETRY_AFTER_SECONDS = 5
 STORAGE_UNAVAILABLE = f"storage unavailable: retry in {RETRY_AFTER_SECONDS} seconds"
 # Where FastAPI's validation errors place a request's parameters (the body's errors keep their 422).
 _PARAMETER_LOCATIONS = frozenset({"query", "path", "header", "cookie"})
+# How much of an invalid value a message quotes.
+_MAX_QUOTED = 80
 
 
 class ErrorResponse(BaseModel):
@@ -68,9 +70,15 @@ def parameter_errors_message(errors: Sequence[Any]) -> str | None:
         if not location or location[0] not in _PARAMETER_LOCATIONS:
             return None
         name = location[1] if len(location) > 1 else location[0]
-        given = f" {error['input']!r}" if "input" in error and error["input"] is not None else ""
+        given = f" {_shown(error['input'])}" if error.get("input") is not None else ""
         sentences.append(f"{location[0]} parameter {name}{given}: {error.get('msg', 'invalid')}")
     return "; ".join(sentences) if sentences else None
+
+
+def _shown(value: Any) -> str:
+    """A value the client sent, as the message quotes it: cut, since a parameter can be as long as the URL."""
+    text = repr(value)
+    return text if len(text) <= _MAX_QUOTED else text[:_MAX_QUOTED] + "..."
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -171,6 +171,13 @@ def test_other_invalid_parameters_are_a_400_naming_them(
     assert f"query parameter {named} " in response.json()["message"]
 
 
+def test_a_long_invalid_value_is_quoted_cut(client: TestClient, tenant: Tenant) -> None:
+    response = client.get("/v1/tasks", params={"status": "x" * 5_000}, headers=tenant.headers())
+
+    assert response.status_code == 400
+    assert "'xxxx" in response.json()["message"] and len(response.json()["message"]) < 300
+
+
 def event_types(client: TestClient, tenant: Tenant, params: Any) -> list[str]:
     response = client.get("/v1/events", params=params, headers=tenant.headers())
     assert response.status_code == 200, response.text
