@@ -18,8 +18,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hiveboard_collector.keys import AuthenticationError, ConflictingKeysError
-from hiveboard_collector.storage import StorageError
+from hiveboard.storage import StorageError
+from hiveboard.storage.keys import AuthenticationError, ConflictingKeysError
 
 logger = logging.getLogger(__name__)
 

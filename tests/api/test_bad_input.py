@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from hiveboard_api.params import INVALID_CURSOR
+from hiveboard.api.params import INVALID_CURSOR
 from tests.api.conftest import Telemetry, Tenant
 from tests.api.scenarios import lead_task
 

@@ -13,7 +13,7 @@ import grpc
 import httpx
 import pytest
 
-from hiveboard_collector.receivers.otlp_grpc import TRACE_SERVICE
+from hiveboard.collector.receivers.otlp_grpc import TRACE_SERVICE
 from tests.collector.otlp_harness import (
     PROTOBUF,
     TRACES_PATH,

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from hiveboard_api.auth import Scope, StorageDep
-from hiveboard_api.errors import ERROR_RESPONSES
-from hiveboard_api.models.events import Event, EventGroup, Severity
-from hiveboard_api.params import (
+from hiveboard.api.auth import Scope, StorageDep
+from hiveboard.api.errors import ERROR_RESPONSES
+from hiveboard.api.models.events import Event, EventGroup, Severity
+from hiveboard.api.params import (
     DEFAULT_LIMIT,
     CommaSeparated,
     Cursor,
@@ -19,7 +19,7 @@ from hiveboard_api.params import (
     TimeRange,
     Window,
 )
-from hiveboard_api.queries.events import EventFilters, list_events
+from hiveboard.api.queries.events import EventFilters, list_events
 
 router = APIRouter(prefix="/v1/events", tags=["events"], responses=ERROR_RESPONSES)
 

@@ -25,12 +25,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from hiveboard_api.auth import DataScope
-from hiveboard_api.errors import STORAGE_UNAVAILABLE
-from hiveboard_api.live import StreamHub, Subscriber
-from hiveboard_api.models.stream import StreamFilters, Subscribe
-from hiveboard_collector.keys import AuthenticationError, ConflictingKeysError, KeyStore, headers_key
-from hiveboard_collector.storage import StorageError
+from hiveboard.api.auth import DataScope
+from hiveboard.api.errors import STORAGE_UNAVAILABLE
+from hiveboard.api.live import StreamHub, Subscriber
+from hiveboard.api.models.stream import StreamFilters, Subscribe
+from hiveboard.storage import StorageError
+from hiveboard.storage.keys import AuthenticationError, ConflictingKeysError, KeyStore, headers_key
 
 logger = logging.getLogger(__name__)
 
