@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
@@ -126,8 +127,46 @@ def test_websocket_without_a_key_gets_an_error_and_is_closed(client: TestClient)
     assert closed.value.code == 4401
 
 
+@pytest.mark.parametrize(
+    ("headers", "query"),
+    [
+        ([("authorization", "Bearer {live}"), ("authorization", "Bearer {read}")], ""),
+        ([("authorization", "Bearer {live}")], "?key={read}"),
+    ],
+    ids=["two headers", "header and ?key= differ"],
+)
+def test_websocket_with_two_keys_gets_a_bad_request_and_is_closed(
+    client: TestClient, owner: Tenant, headers: list[tuple[str, str]], query: str
+) -> None:
+    # The test client joins repeated headers with a comma, as proxies may: the server sees two keys.
+    sent = httpx.Headers([(name, value.format(**owner.keys)) for name, value in headers])
+    with client.websocket_connect(f"/v1/stream{query.format(**owner.keys)}", headers=sent) as socket:
+        message = socket.receive_json()
+        assert message["type"] == "error" and message["error"] == "bad_request"
+        assert "send one key" in message["message"] or "headers" in message["message"]
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json()
+    assert closed.value.code == 4400
+
+
+def test_websocket_with_the_same_key_in_header_and_query_is_accepted(
+    client: TestClient, owner: Tenant
+) -> None:
+    key = owner.keys["live"]
+    with client.websocket_connect(f"/v1/stream?key={key}", headers={"x-api-key": key}) as socket:
+        socket.send_json({"action": "ping"})
+        assert socket.receive_json() == {"type": "pong"}
+
+
+# What storage errors carry: the storage's location and the statement (for the server's log only).
+STORAGE_FAILURE = (
+    "chDB in /srv/hiveboard-data/clickhouse rejected the statement: Code: 241. DB::Exception: "
+    "Memory limit exceeded\nSQL: SELECT TaskId FROM hb_tasks WHERE TenantId = 'acme'"
+)
+
+
 def _unreachable(*_: Any, **__: Any) -> Any:
-    raise StorageError("cannot reach ClickHouse at localhost:8123: connection refused")
+    raise StorageError(STORAGE_FAILURE)
 
 
 # Storage whose every method fails, as when ClickHouse is down; built from the interface's abstract
@@ -146,16 +185,23 @@ def down_client(key_store: KeyStore, owner: Tenant) -> Iterator[TestClient]:
 
 
 @pytest.mark.parametrize("path", ["/v1/agents", "/v1/tasks", "/v1/events", "/v1/cost"])
-def test_storage_errors_are_503_with_a_message(down_client: TestClient, owner: Tenant, path: str) -> None:
+def test_storage_errors_are_503_with_a_generic_message_and_the_details_in_the_log(
+    down_client: TestClient, owner: Tenant, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
     response = down_client.get(path, headers=owner.headers())
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
-    assert (
-        "storage unavailable" in response.json()["message"]
-        and "connection refused" in response.json()["message"]
-    )
+    assert response.json() == {
+        "error": "service_unavailable",
+        "message": "storage unavailable: retry in 5 seconds",
+    }
+    assert STORAGE_FAILURE in caplog.text
 
 
-def test_health_reports_unreachable_storage(down_client: TestClient) -> None:
+def test_health_reports_unreachable_storage_without_its_details(
+    down_client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
     response = down_client.get("/health")
-    assert response.status_code == 503 and response.json()["status"] == "unavailable"
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "storage": "unreachable"}
+    assert STORAGE_FAILURE in caplog.text

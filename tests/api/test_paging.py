@@ -27,7 +27,7 @@ def test_the_key_past_the_page_says_more_follow_without_being_read() -> None:
 
     assert page.data == ["A", "B"] and read == ["a", "b"]
     assert page.pagination.has_more
-    assert decode_cursor(page.pagination.next_cursor or "", 2) == [1, "b"]
+    assert decode_cursor(page.pagination.next_cursor or "", "Int64", "String") == [1, "b"]
 
 
 def test_a_row_gone_since_its_key_was_read_is_left_out_and_never_shown_as_none() -> None:

@@ -19,6 +19,7 @@ from hiveboard.storage.keys import (
     AmbiguousKeyError,
     ApiKey,
     AuthenticationError,
+    ConflictingKeysError,
     KeyLookupError,
     KeyStore,
     KeyType,
@@ -370,7 +371,7 @@ def test_the_dev_key_can_be_passed_explicitly_and_must_be_a_live_key(
         ({"Authorization": "Bearer\thb_live_abc"}, "hb_live_abc"),
         ({"x-api-key": "hb_test_abc"}, "hb_test_abc"),
         ({"X-API-Key": " hb_test_abc "}, "hb_test_abc"),
-        ({"Authorization": "Bearer hb_live_abc", "x-api-key": "hb_test_abc"}, "hb_live_abc"),
+        ({"Authorization": "Bearer hb_live_abc", "x-api-key": "hb_live_abc"}, "hb_live_abc"),
         ({"Authorization": "Basic dXNlcjpwYXNz", "x-api-key": "hb_test_abc"}, "hb_test_abc"),
         ({"Authorization": "Basic dXNlcjpwYXNz"}, None),
         ({"Authorization": "Bearer"}, None),
@@ -386,6 +387,24 @@ def test_the_key_comes_from_the_bearer_token_or_x_api_key(
     headers: Mapping[str, str], expected: str | None
 ) -> None:
     assert headers_key(headers) == expected
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": "Bearer hb_live_abc", "x-api-key": "hb_test_abc"},
+        [("authorization", "Bearer hb_live_abc"), ("authorization", "Bearer hb_live_abc")],
+        [("x-api-key", "hb_live_abc"), ("X-Api-Key", "hb_test_abc")],
+        {"authorization": "Bearer hb_live_abc, Bearer hb_test_abc"},
+        Headers(raw=[(b"authorization", b"Bearer hb_live_abc"), (b"authorization", b"Bearer hb_test_abc")]),
+    ],
+    ids=["authorization and x-api-key differ", "two authorization", "two x-api-key", "joined", "starlette"],
+)
+def test_two_keys_in_one_request_are_refused_whatever_headers_carry_them(
+    headers: Mapping[str, str] | list[tuple[str, str]],
+) -> None:
+    with pytest.raises(ConflictingKeysError, match="send"):
+        headers_key(headers)
 
 
 def test_the_key_comes_from_starlette_headers() -> None:

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 import fastapi
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from hiveboard.api.errors import install_error_handlers
 from hiveboard.api.live import StreamHub
@@ -58,12 +59,17 @@ def create_app(
         finally:
             await hub.stop()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the API's own origin, never from a CDN, so
+    # they render where the server has no internet access.
+    app = FastAPIOffline(
+        docs_url="/docs",
+        redoc_url="/redoc",
         title="HiveBoard API",
         description=DESCRIPTION,
         version="1.0",
         lifespan=lifespan,
-        docs_url="/docs",
+        # Swagger UI's online validator would send the document's address to a third party.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.storage = storage
     app.state.key_store = key_store

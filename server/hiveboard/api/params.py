@@ -5,18 +5,23 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import HTTPException, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
 SECOND_NS = 1_000_000_000
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+# Our cursors are under 100 characters; a longer one is not ours, and is refused before decoding.
+MAX_CURSOR_LENGTH = 1024
+INVALID_CURSOR = "invalid cursor: pass the next_cursor of the previous page unchanged, or no cursor"
 
 T = TypeVar("T")
 
@@ -111,18 +116,51 @@ def encode_cursor(*values: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, arity: int) -> list[Any]:
-    """The values `encode_cursor` packed; a cursor that is not one of ours is a 400."""
+def decode_cursor(cursor: str, *types: str) -> list[Any]:
+    """The values `encode_cursor` packed, checked against `types`, the ClickHouse types of the query
+    parameters they fill (`Int64`, `Float64`, `String`); a cursor that is not one of ours is a 400.
+
+    The checks are why a crafted cursor never reaches ClickHouse: a value of another type or out of
+    its type's range would fail the query, and deep nesting would exhaust Python's recursion.
+    """
+    values = _cursor_values(cursor) if len(cursor) <= MAX_CURSOR_LENGTH else None
+    if (
+        not isinstance(values, list)
+        or len(values) != len(types)
+        or not all(_CURSOR_CHECKS[kind](value) for kind, value in zip(types, values, strict=True))
+    ):
+        raise HTTPException(400, INVALID_CURSOR)
+    return values
+
+
+def _cursor_values(cursor: str) -> Any:
+    """The JSON a cursor's base64 holds; None when it holds none."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        values = None
-    if not isinstance(values, list) or len(values) != arity:
-        raise HTTPException(
-            400, "invalid cursor: pass the next_cursor of the previous page unchanged, or no cursor"
-        )
-    return values
+        return json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeError, RecursionError):
+        return None
+
+
+def _is_int64(value: Any) -> bool:
+    # bool is an int to Python, not to a cursor.
+    return type(value) is int and -(2**63) <= value < 2**63
+
+
+def _is_float64(value: Any) -> bool:
+    # JSON's numbers: an integral sort value (a cost of 0) may come back as an int.
+    return (type(value) is float and math.isfinite(value)) or _is_int64(value)
+
+
+def _is_string(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= MAX_CURSOR_LENGTH
+
+
+_CURSOR_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "Int64": _is_int64,
+    "Float64": _is_float64,
+    "String": _is_string,
+}
 
 
 def page(rows: list[tuple[T, tuple[Any, ...]]], limit: int) -> Page[T]:
@@ -136,6 +174,16 @@ def page(rows: list[tuple[T, tuple[Any, ...]]], limit: int) -> Page[T]:
         pagination=Pagination(next_cursor=next_cursor, has_more=has_more, limit=limit),
     )
 
+
+def split_commas(values: list[str]) -> list[str]:
+    """The values of a repeatable parameter, given repeated (`?a=x&a=y`) or comma-separated (`?a=x,y`)
+    alike, since people type both; blank items are dropped."""
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+# On a `list[...]` query parameter: its values may also come comma-separated; an enum's items are
+# then checked one by one, so an unknown one is a 400 that lists the accepted values.
+CommaSeparated = BeforeValidator(split_commas)
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Rows per page")]
 Cursor = Annotated[str | None, Query(description="`pagination.next_cursor` of the previous page")]

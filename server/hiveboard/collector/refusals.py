@@ -12,6 +12,7 @@ retryable, so it alone carries `retry_after_s`.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -19,7 +20,9 @@ import grpc
 
 from hiveboard.collector.writer.batch_writer import WriteFailedError, WriterBusyError
 from hiveboard.storage import StorageError
-from hiveboard.storage.keys import AuthenticationError, PermissionDeniedError
+from hiveboard.storage.keys import AuthenticationError, ConflictingKeysError, PermissionDeniedError
+
+logger = logging.getLogger(__name__)
 
 
 class RefusalCode(StrEnum):
@@ -54,6 +57,7 @@ GRPC_STATUS: dict[RefusalCode, grpc.StatusCode] = {
 
 # How long a sender is told to wait when the keys or the storage cannot be read.
 STORAGE_RETRY_AFTER_S = 5
+STORAGE_UNAVAILABLE = "storage unavailable: retry later"
 
 
 @dataclass(frozen=True)
@@ -89,16 +93,21 @@ def refusal_for(error: Exception) -> Refusal | None:
     error (a bug: the receiver lets it propagate)."""
     if isinstance(error, RefusedError):
         return Refusal(error.code, error.message)
+    if isinstance(error, ConflictingKeysError):
+        return Refusal(RefusalCode.INVALID, str(error))
     if isinstance(error, AuthenticationError):
         return Refusal(RefusalCode.UNAUTHENTICATED, str(error))
     if isinstance(error, PermissionDeniedError):
         return Refusal(RefusalCode.PERMISSION_DENIED, str(error))
     if isinstance(error, WriterBusyError):
         return Refusal(RefusalCode.UNAVAILABLE, str(error), error.retry_after_s)
-    if isinstance(error, WriteFailedError):
+    if isinstance(error, WriteFailedError):  # the writer has logged the storage's error
         if error.retryable:
-            return Refusal(RefusalCode.UNAVAILABLE, str(error), error.retry_after_s)
-        return Refusal(RefusalCode.INVALID, str(error))
+            return Refusal(RefusalCode.UNAVAILABLE, error.public_message, error.retry_after_s)
+        return Refusal(RefusalCode.INVALID, error.public_message)
     if isinstance(error, StorageError):
-        return Refusal(RefusalCode.UNAVAILABLE, f"storage unavailable: {error}", STORAGE_RETRY_AFTER_S)
+        # The storage's message names its statement and location: the log has it, the sender
+        # only needs to know to retry.
+        logger.warning("storage unavailable (the sender will retry): %s", error)
+        return Refusal(RefusalCode.UNAVAILABLE, STORAGE_UNAVAILABLE, STORAGE_RETRY_AFTER_S)
     return None

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import grpc
@@ -21,6 +22,8 @@ from hiveboard.collector.writer.row_encoding import LOGS_INPUT
 from hiveboard.storage import Storage, StorageError
 from hiveboard.storage.keys import KeyStore
 from hiveboard.storage.pricing import DEFAULT_INTERVAL_S, ModelPricer, PricingJob
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,9 @@ class Collector:
             try:
                 self.storage.query("SELECT 1")
             except StorageError as error:
-                return {"status": "unavailable", "storage": str(error)}
+                # Anyone may call /health: the storage's message goes to the log only.
+                logger.warning("health check: storage unreachable: %s", error)
+                return {"status": "unavailable", "storage": "unreachable"}
             return {"status": "ok"}
 
         return app

@@ -12,11 +12,12 @@ the trusted `hiveboard.tenant.id` and `hiveboard.key.type` of the key a request 
 whatever the client sent. The plaintext of a key is shown once, when it is created.
 
 A request carries its key as `Authorization: Bearer <key>` or in the `x-api-key` header
-(`headers_key`). `KeyStore.authenticate` turns it into a `Principal` or raises
-`AuthenticationError` (no, malformed, unknown or revoked key); `authorize_ingest` raises
-`PermissionDeniedError` for read keys. The receivers map them to 401/UNAUTHENTICATED and
-403/PERMISSION_DENIED; a `StorageError` while looking a key up means the keys could not be read
-(answer 503/UNAVAILABLE, retryable), never that the key is bad.
+(`headers_key`, which raises `ConflictingKeysError` for a request carrying two keys).
+`KeyStore.authenticate` turns it into a `Principal` or raises `AuthenticationError` (no, malformed,
+unknown or revoked key); `authorize_ingest` raises `PermissionDeniedError` for read keys. The
+receivers map them to 400/INVALID_ARGUMENT, 401/UNAUTHENTICATED and 403/PERMISSION_DENIED; a
+`StorageError` while looking a key up means the keys could not be read (answer 503/UNAVAILABLE,
+retryable), never that the key is bad.
 
 Caching: `authenticate` remembers each successful lookup for `cache_ttl` seconds (5 by default)
 so the ingestion path does not query ClickHouse per request. A key revoked through the same
@@ -45,7 +46,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -68,6 +69,9 @@ CACHE_MAX_ENTRIES: Final = 10_000
 _CREATE_HINT = "create one with `hiveboard keys create`"
 # 24 random bytes are 32 url-safe base64 characters.
 _RANDOM_BYTES = 24
+# The headers that carry a key (lower case: HTTP/2 and gRPC metadata names are).
+_AUTHORIZATION: Final = "authorization"
+_API_KEY_HEADER: Final = "x-api-key"
 _KEY_FORMAT = re.compile(r"hb_(live|test|read)_[A-Za-z0-9_-]{1,128}")
 _COLUMNS = ("KeyHash", "KeyId", "TenantId", "KeyType", "Prefix", "Name", "CreatedAt", "RevokedAt", "Version")
 
@@ -98,6 +102,11 @@ class AuthenticationError(Exception):
 
 class PermissionDeniedError(Exception):
     """The key is valid but may not do this (403 / PERMISSION_DENIED): a read key sending data."""
+
+
+class ConflictingKeysError(Exception):
+    """The request carries more than one API key, so which tenant it speaks for is ambiguous
+    (400 / INVALID_ARGUMENT); the message says which headers to keep."""
 
 
 class KeyLookupError(LookupError):
@@ -173,35 +182,58 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def headers_key(headers: Mapping[str, str]) -> str | None:
-    """The API key of a request: `Authorization: Bearer <key>`, else the `x-api-key` header.
+def headers_key(headers: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> str | None:
+    """The one API key of a request: `Authorization: Bearer <key>`, else the `x-api-key` header.
 
     Header names and the `Bearer` scheme are case-insensitive; surrounding whitespace is ignored.
     Returns None when neither header carries a key (another scheme, such as Basic, carries none).
-    Works with plain dicts, Starlette's `Headers` and `dict(grpc_context.invocation_metadata())`.
+    `headers` is a mapping whose `items()` lists every header, repeated ones included (Starlette's
+    `Headers`), or the `(name, value)` pairs themselves (gRPC's `invocation_metadata()`): a plain
+    dict would keep one copy of a repeated header and let it decide the tenant silently.
+
+    Raises `ConflictingKeysError` when the request has two `Authorization` headers, two `x-api-key`
+    headers (or one holding two comma-separated values, as proxies join repeated headers), or both
+    with different keys.
 
     >>> headers_key({"authorization": "bearer hb_live_example"})
     'hb_live_example'
-    >>> headers_key({"X-API-Key": "hb_read_example"})
+    >>> headers_key([("X-API-Key", "hb_read_example")])
     'hb_read_example'
     """
-    authorization: str | None = None
-    api_key: str | None = None
-    for name, value in headers.items():
-        if not isinstance(value, str):  # binary gRPC metadata
-            continue
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    found: dict[str, list[str]] = {_AUTHORIZATION: [], _API_KEY_HEADER: []}
+    for name, value in pairs:
         lowered = name.lower()
-        if lowered == "authorization":
-            authorization = value
-        elif lowered == "x-api-key":
-            api_key = value
-    if authorization is not None:
-        parts = authorization.split(None, 1)
-        if len(parts) == 2 and parts[0].lower() == "bearer" and parts[1].strip():
-            return parts[1].strip()
-    if api_key is not None and api_key.strip():
-        return api_key.strip()
+        if lowered in found and isinstance(value, str):  # gRPC's binary metadata carries no key
+            # A key has no comma: one in a value is repeated headers that a client or proxy joined.
+            found[lowered].extend(value.split(","))
+    for name, values in found.items():
+        if len(values) > 1:
+            raise ConflictingKeysError(
+                f"the request has {len(values)} {name} headers: send the API key once, in one "
+                f"`{_AUTHORIZATION}: Bearer <key>` or one `{_API_KEY_HEADER}` header"
+            )
+    keys = {key for key in (_bearer_key(found[_AUTHORIZATION]), _x_api_key(found[_API_KEY_HEADER])) if key}
+    if len(keys) > 1:
+        raise ConflictingKeysError(
+            f"the {_AUTHORIZATION} and {_API_KEY_HEADER} headers carry different API keys: "
+            "send one key, in one of them"
+        )
+    return next(iter(keys), None)
+
+
+def _bearer_key(authorization: list[str]) -> str | None:
+    """The key of a (single) `Authorization: Bearer <key>` header; None for no header or another scheme."""
+    parts = authorization[0].split(None, 1) if authorization else []
+    if len(parts) == 2 and parts[0].lower() == "bearer" and parts[1].strip():
+        return parts[1].strip()
     return None
+
+
+def _x_api_key(api_key: list[str]) -> str | None:
+    """The key of a (single) `x-api-key` header; None for no header or a blank one."""
+    key = api_key[0].strip() if api_key else ""
+    return key or None
 
 
 def authorize_ingest(principal: Principal) -> Principal:

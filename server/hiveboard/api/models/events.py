@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
+
+# The activity stream's severities (`hiveboard.severity`): events carry theirs, and tasks, actions
+# and LLM calls get error when failed, else info. A closed list for the filters, so that a typo or an
+# issue's severity (high, critical: see `issue_severity`) is refused rather than matching nothing.
+Severity = Literal["debug", "info", "warn", "error"]
 
 
 class EventGroup(StrEnum):

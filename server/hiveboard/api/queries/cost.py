@@ -191,7 +191,7 @@ def list_calls(
     where, parameters = filters.sql()
     sort_key, sort_type = _SORT_KEYS[sort]
     if cursor is not None:
-        value, span_id = decode_cursor(cursor, 2)
+        value, span_id = decode_cursor(cursor, sort_type, "String")
         where += f" AND ({sort_key}, SpanId) < ({{cursor_value:{sort_type}}}, {{cursor_id:String}})"
         parameters.update(cursor_value=value, cursor_id=span_id)
         if sort == "time":  # also as a bound on the key column, so that the scan starts there

@@ -142,7 +142,7 @@ def list_events(
     """
     condition, parameters = filters.sql()
     if cursor is not None:
-        timestamp_ns, span_id = decode_cursor(cursor, 2)
+        timestamp_ns, span_id = decode_cursor(cursor, "Int64", "String")
         condition += (
             " AND (TimestampNs, SpanId) < ({cursor_ns:Int64}, {cursor_id:String})"
             " AND Timestamp <= fromUnixTimestamp64Nano({cursor_ns:Int64})"

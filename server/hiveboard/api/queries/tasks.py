@@ -290,7 +290,7 @@ def _page_keys(
         conditions.append("DerivedStatus = {status:String}")
         parameters.update(status=filters.status, stuck_agents=list(stuck_agents))
     if cursor is not None:
-        value, span_id = decode_cursor(cursor, 2)
+        value, span_id = decode_cursor(cursor, sort_type, "String")
         comparison = "<" if order == "desc" else ">"
         conditions.append(
             f"({sort_key}, t.TaskSpanId) {comparison} ({{cursor_value:{sort_type}}}, {{cursor_id:String}})"

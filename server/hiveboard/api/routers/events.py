@@ -8,8 +8,17 @@ from fastapi import APIRouter, Query
 
 from hiveboard.api.auth import Scope, StorageDep
 from hiveboard.api.errors import ERROR_RESPONSES
-from hiveboard.api.models.events import Event, EventGroup
-from hiveboard.api.params import DEFAULT_LIMIT, Cursor, Limit, Page, Range, TimeRange, Window
+from hiveboard.api.models.events import Event, EventGroup, Severity
+from hiveboard.api.params import (
+    DEFAULT_LIMIT,
+    CommaSeparated,
+    Cursor,
+    Limit,
+    Page,
+    Range,
+    TimeRange,
+    Window,
+)
 from hiveboard.api.queries.events import EventFilters, list_events
 
 router = APIRouter(prefix="/v1/events", tags=["events"], responses=ERROR_RESPONSES)
@@ -23,13 +32,26 @@ def get_events(
     agent_id: str | None = None,
     task_id: str | None = None,
     project: str | None = None,
-    event_type: Annotated[list[str], Query(description="Only these event types (repeatable)")] = [],  # noqa: B006
-    severity: Annotated[list[str], Query(description="Only these severities: debug, info, warn, error")] = [],  # noqa: B006
+    event_type: Annotated[
+        list[str],
+        CommaSeparated,
+        Query(
+            description="Only these event types (repeated or comma-separated). Free: besides HiveLoop's "
+            "types (task_completed, llm_call, escalated...), agents send types of their own"
+        ),
+    ] = [],  # noqa: B006
+    severity: Annotated[
+        list[Severity],
+        CommaSeparated,
+        Query(description="Only these severities (repeated or comma-separated)"),
+    ] = [],  # noqa: B006
     group: Annotated[
-        list[EventGroup], Query(description="The dashboard's filter buttons (repeatable: any of them)")
+        list[EventGroup],
+        CommaSeparated,
+        Query(description="The dashboard's filter buttons (repeated or comma-separated: any of them)"),
     ] = [],  # noqa: B006
     payload_kind: Annotated[
-        str | None, Query(description="Kind of custom events (learning, anomaly...)")
+        str | None, Query(description="Kind of custom events (learning, anomaly...; free: any kind)")
     ] = None,
     exclude_heartbeats: bool = True,
     limit: Limit = DEFAULT_LIMIT,

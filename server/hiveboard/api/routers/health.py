@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 from fastapi import APIRouter
@@ -10,6 +11,8 @@ from pydantic import BaseModel
 
 from hiveboard.api.auth import StorageDep
 from hiveboard.storage import StorageError
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
 
@@ -26,5 +29,7 @@ def health(storage: StorageDep) -> Health | JSONResponse:
     try:
         storage.query("SELECT 1")
     except StorageError as error:
-        return JSONResponse(Health(status="unavailable", storage=str(error)).model_dump(), 503)
+        # Anyone may call /health: the storage's message (its address, its files) goes to the log only.
+        logger.warning("health check: storage unreachable: %s", error)
+        return JSONResponse(Health(status="unavailable", storage="unreachable").model_dump(), 503)
     return Health(status="ok", storage="reachable")

@@ -10,7 +10,8 @@ behave the same on both protocols.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
@@ -35,9 +36,10 @@ class Ingestor:
         self._traces = traces
         self._logs = logs
 
-    async def authenticate(self, headers: Mapping[str, str]) -> Principal:
-        """The sender of a request with `headers`. Raises `AuthenticationError` (no, unknown or
-        revoked key), `PermissionDeniedError` (a read key) or `StorageError` (keys unreadable).
+    async def authenticate(self, headers: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> Principal:
+        """The sender of a request with `headers` (every copy of a repeated header: see `headers_key`).
+        Raises `ConflictingKeysError` (two keys), `AuthenticationError` (no, unknown or revoked key),
+        `PermissionDeniedError` (a read key) or `StorageError` (keys unreadable).
 
         In a worker thread: a key not in the cache is looked up in storage, which must not stall the
         event loop that every other request is waiting on.

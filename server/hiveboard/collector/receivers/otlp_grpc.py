@@ -85,7 +85,8 @@ def _serialize(message: Message) -> bytes:
 def _export_handler(ingestor: Ingestor, export: Export, request_type: type[Message]) -> Handler:
     async def handle(request: bytes, context: grpc.aio.ServicerContext) -> Message:
         try:
-            principal = await ingestor.authenticate(dict(context.invocation_metadata() or ()))
+            # The metadata pairs, not a dict of them: a repeated key must be refused, not collapsed.
+            principal = await ingestor.authenticate(context.invocation_metadata() or ())
             # Not bound to a name: the export lets the parsed request go once its rows are encoded.
             return await export(parse_protobuf(request, request_type), principal)
         except Exception as error:

@@ -71,10 +71,14 @@ class WriterBusyError(Exception):
 
 class WriteFailedError(Exception):
     """The rows were not written. `retryable`: storage is unavailable (retry after `retry_after_s`);
-    otherwise ClickHouse refused these rows and sending them again would fail again."""
+    otherwise ClickHouse refused these rows and sending them again would fail again.
 
-    def __init__(self, message: str, *, retryable: bool, retry_after_s: int) -> None:
+    `str()` carries the storage's own error, for the collector's log; `public_message` is what the
+    senders are told, without the statement, the storage's location or its internals."""
+
+    def __init__(self, message: str, *, public_message: str, retryable: bool, retry_after_s: int) -> None:
         super().__init__(message)
+        self.public_message = public_message
         self.retryable = retryable
         self.retry_after_s = retry_after_s
 
@@ -215,8 +219,20 @@ class BatchWriter:
             logger.warning("cannot write %s (the senders will retry): %s", self.table, error)
         else:
             logger.error("%s refused %d rows: %s", self.table, sum(r.rows for r in batch), error)
-        message = f"could not write to {self.table}: {error}"
-        failure = WriteFailedError(message, retryable=retryable, retry_after_s=self._config.retry_after_s)
+        if retryable:
+            public = f"could not write to {self.table}: storage unavailable, retry later"
+        else:
+            code = error.code if isinstance(error, StorageError) else None
+            public = (
+                f"could not write to {self.table}: ClickHouse refused the rows (error code {code}); "
+                "sending them again would fail again"
+            )
+        failure = WriteFailedError(
+            f"could not write to {self.table}: {error}",
+            public_message=public,
+            retryable=retryable,
+            retry_after_s=self._config.retry_after_s,
+        )
         for request in batch:
             request.future.set_exception(failure)
 
