@@ -1,7 +1,8 @@
 """The live stream: `WS /v1/stream`.
 
 Authenticate with the `Authorization` or `x-api-key` header, or `?key=hb_...` (browsers cannot
-set headers on a WebSocket). Then send
+set headers on a WebSocket), or the dashboard's session cookie from a page of the same origin
+(the handshake's Origin must name this host, else the socket is closed with code 4403). Then send
 
     {"action": "subscribe", "channels": ["events", "agents"],
      "filters": {"agent_id": ["lead-qualifier"], "group": ["human"], "severity": ["error"]}}
@@ -21,10 +22,10 @@ import contextlib
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from hiveboard_api.auth import DataScope
+from hiveboard_api.auth import DataScope, principal_of
 from hiveboard_api.live import StreamHub, Subscriber
 from hiveboard_api.models.stream import StreamFilters, Subscribe
 from hiveboard_collector.keys import AuthenticationError, KeyStore, headers_key
@@ -33,6 +34,7 @@ from hiveboard_collector.storage import StorageError
 router = APIRouter(tags=["stream"])
 
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
 CLOSE_TRY_AGAIN_LATER = 1013
 
 
@@ -45,9 +47,15 @@ async def stream(
     websocket: WebSocket, key: Annotated[str | None, Query(description="The API key, for browsers")] = None
 ) -> None:
     await websocket.accept()
-    store: KeyStore = websocket.app.state.key_store
     try:
-        principal = await asyncio.to_thread(store.authenticate, headers_key(websocket.headers) or key)
+        store: KeyStore = websocket.app.state.key_store
+        principal = await asyncio.to_thread(
+            principal_of, websocket, store, headers_key(websocket.headers) or key
+        )
+    except HTTPException as error:
+        await websocket.send_json(_error("forbidden", str(error.detail)))
+        await websocket.close(CLOSE_FORBIDDEN)
+        return
     except AuthenticationError as error:
         await websocket.send_json(_error("unauthorized", str(error)))
         await websocket.close(CLOSE_UNAUTHENTICATED)
