@@ -49,6 +49,13 @@ def test_the_printed_link_signs_in_once_and_leaves_the_address_bar(
     page.wait_for_url(f"{server.api_url}/")
     expect(page.locator(".data-badge")).to_contain_text("default")
     expect(page.locator(".data-badge")).to_contain_text("live")
+    # A fresh install: how to send data here, without printing the key.
+    getting_started = page.locator(".getting-started")
+    expect(getting_started).to_contain_text(
+        f'hiveloop.init(api_key="hb_live_...", endpoint="{server.api_url}")'
+    )
+    expect(getting_started).to_contain_text(f"hiveboard demo --endpoint {server.api_url} --key hb_live_...")
+    assert DEV_KEY not in page.content()
     cookie = next(cookie for cookie in context.cookies() if cookie["name"] == SESSION_COOKIE)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert page.evaluate("document.cookie") == ""  # not readable by scripts
@@ -94,14 +101,14 @@ def test_sign_out_ends_the_session(browser: Browser, server: ServeProcess) -> No
 def test_a_revoked_keys_session_ends_with_a_message(browser: Browser, server: ServeProcess) -> None:
     created = httpx.post(
         f"{server.api_url}/v1/api-keys",
-        json={"key_type": "live", "name": "soon revoked"},
+        json={"key_type": "test", "name": "soon revoked"},
         headers=server.auth_headers,
     ).json()
     context = browser.new_context()
     sign_in_with_key(context, server, created["key"])
     page = context.new_page()
     page.goto(f"{server.api_url}/")
-    expect(page.locator(".data-badge")).to_contain_text("live")
+    expect(page.locator(".data-badge")).to_contain_text("test")  # a test key sees test data
     revoked = httpx.delete(f"{server.api_url}/v1/api-keys/{created['key_id']}", headers=server.auth_headers)
     assert revoked.status_code == 200
     # The Hive refreshes every 5 s; the key cache forgets a key within 5 s.
