@@ -22,7 +22,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from hiveboard_collector.keys import (
+from hiveboard.collector.ingest.log_rows import LogRows, log_rows
+from hiveboard.collector.ingest.trace_rows import TraceExport, trace_export
+from hiveboard.collector.writer.batch_writer import BatchWriter, WriteFailedError, WriterBusyError
+from hiveboard.storage import StorageError
+from hiveboard.storage.keys import (
     AuthenticationError,
     KeyStore,
     PermissionDeniedError,
@@ -30,10 +34,6 @@ from hiveboard_collector.keys import (
     authorize_ingest,
     headers_key,
 )
-from hiveboard_collector.log_rows import LogRows, log_rows
-from hiveboard_collector.storage import StorageError
-from hiveboard_collector.trace_rows import TraceExport, trace_export
-from hiveboard_collector.writer import BatchWriter, WriteFailedError, WriterBusyError
 
 
 class Ingestor:

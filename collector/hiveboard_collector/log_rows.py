@@ -19,7 +19,7 @@ from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from hiveboard_collector.otlp_values import (
+from hiveboard.collector.ingest.otlp_values import (
     MAX_ERROR_MESSAGES,
     MAX_TIME_UNIX_NANO,
     any_value_as_string,

@@ -19,11 +19,11 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.requests import HTTPConnection
 
-from hiveboard_api.dashboard.sessions import CSRF_HEADER, SESSION_COOKIE, Session
-from hiveboard_api.dashboard.state import dashboard_of
-from hiveboard_collector.keys import AuthenticationError, KeyStore, KeyType, Principal, headers_key
-from hiveboard_collector.schema.hiveboard_tables import DEFAULT_KEY_TYPE, DEFAULT_TENANT
-from hiveboard_collector.storage import Storage
+from hiveboard.api.dashboard.sessions import CSRF_HEADER, SESSION_COOKIE, Session
+from hiveboard.api.dashboard.state import dashboard_of
+from hiveboard.storage import Storage
+from hiveboard.storage.keys import AuthenticationError, KeyStore, KeyType, Principal, headers_key
+from hiveboard.storage.schema.hiveboard_tables import DEFAULT_KEY_TYPE, DEFAULT_TENANT
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
 
 # Declared for OpenAPI's "Authorize" dialog; `headers_key` reads the same two headers.

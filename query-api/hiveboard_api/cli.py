@@ -18,14 +18,14 @@ from pathlib import Path
 import fastapi
 import uvicorn
 
-from hiveboard_api.app import create_app
-from hiveboard_api.dashboard.mount import sign_in_link
-from hiveboard_api.dashboard.sessions import session_secret
-from hiveboard_api.dashboard.state import DashboardConfig
-from hiveboard_collector import cli as collector_cli
-from hiveboard_collector.keys import DEV_KEY_ENV, AuthenticationError, KeyStore
-from hiveboard_collector.service import Collector, CollectorConfig, Listener, Listening, serve
-from hiveboard_collector.storage import Storage, StorageError
+from hiveboard import collector_cli
+from hiveboard.api.app import create_app
+from hiveboard.api.dashboard.mount import sign_in_link
+from hiveboard.api.dashboard.sessions import session_secret
+from hiveboard.api.dashboard.state import DashboardConfig
+from hiveboard.collector.service import Collector, CollectorConfig, Listener, Listening, serve
+from hiveboard.storage import Storage, StorageError
+from hiveboard.storage.keys import DEV_KEY_ENV, AuthenticationError, KeyStore
 from hiveloop import __version__ as VERSION
 
 # Where `hiveboard serve` keeps the key it created on first start (keys are stored hashed, so the
@@ -203,7 +203,7 @@ def run_api(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from hiveboard_api.demo import run_demo as simulate  # the SDK and the simulator, only when asked
+    from hiveboard.demo import run_demo as simulate  # the SDK and the simulator, only when asked
 
     if not args.key:
         print(

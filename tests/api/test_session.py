@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from hiveboard_api import create_app
-from hiveboard_api.dashboard.state import DashboardConfig
-from hiveboard_collector.keys import KeyStore
-from hiveboard_collector.storage import Storage
+from hiveboard.api import create_app
+from hiveboard.api.dashboard.state import DashboardConfig
+from hiveboard.storage import Storage
+from hiveboard.storage.keys import KeyStore
 from tests.api.conftest import Tenant
 
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from hiveboard_collector.keys import DEV_KEY_ID, AuthenticationError, KeyStore, KeyType, Principal
-from hiveboard_collector.schema import SchemaConfig, migrate
-from hiveboard_collector.storage import ChDBStorage
+from hiveboard.storage import ChDBStorage
+from hiveboard.storage.keys import DEV_KEY_ID, AuthenticationError, KeyStore, KeyType, Principal
+from hiveboard.storage.schema import SchemaConfig, migrate
 from tests.collector.test_keys import DEV_KEY, FakeClock
 from tests.storage_proxy import StorageProxy
 

@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import Browser, expect
 from websockets.sync.client import connect
 
-from hiveboard_api.dashboard.assets import STATIC_DIR, Assets
-from hiveboard_api.dashboard.sessions import CSRF_HEADER, SESSION_COOKIE
+from hiveboard.api.dashboard.assets import STATIC_DIR, Assets
+from hiveboard.api.dashboard.sessions import CSRF_HEADER, SESSION_COOKIE
 from tests.dashboard.conftest import sign_in_with_key
 from tests.serve_process import DEV_KEY, ServeProcess
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from hiveboard_api.dashboard.routes import router
-from hiveboard_api.dashboard.state import Dashboard, DashboardConfig
+from hiveboard.api.dashboard.routes import router
+from hiveboard.api.dashboard.state import Dashboard, DashboardConfig
 
 
 def install_dashboard(app: FastAPI, config: DashboardConfig) -> Dashboard:

@@ -18,10 +18,10 @@ from urllib.parse import parse_qs, quote
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from hiveboard_api.auth import dashboard_session, require_same_origin
-from hiveboard_api.dashboard.sessions import SESSION_COOKIE
-from hiveboard_api.dashboard.state import Dashboard, dashboard_of
-from hiveboard_collector.keys import AuthenticationError, KeyStore
+from hiveboard.api.auth import dashboard_session, require_same_origin
+from hiveboard.api.dashboard.sessions import SESSION_COOKIE
+from hiveboard.api.dashboard.state import Dashboard, dashboard_of
+from hiveboard.storage.keys import AuthenticationError, KeyStore
 
 # The first segment of every view's path. The views of later releases are listed too, so adding
 # one to the browser's router needs no change here. None of them is an API path (`/v1`, `/docs`...).

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
-from hiveboard_api.dashboard.assets import Assets
-from hiveboard_api.dashboard.sessions import SessionSigner, SignInTokens
+from hiveboard.api.dashboard.assets import Assets
+from hiveboard.api.dashboard.sessions import SessionSigner, SignInTokens
 
 
 @dataclass(frozen=True)

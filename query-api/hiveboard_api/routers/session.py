@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 
-from hiveboard_api.auth import CurrentPrincipal, DataScope
-from hiveboard_api.dashboard.sessions import SESSION_COOKIE
-from hiveboard_api.dashboard.state import dashboard_of
-from hiveboard_api.errors import ERROR_RESPONSES
-from hiveboard_api.models.session import SessionInfo
-from hiveboard_collector.keys import headers_key
+from hiveboard.api.auth import CurrentPrincipal, DataScope
+from hiveboard.api.dashboard.sessions import SESSION_COOKIE
+from hiveboard.api.dashboard.state import dashboard_of
+from hiveboard.api.errors import ERROR_RESPONSES
+from hiveboard.api.models.session import SessionInfo
+from hiveboard.storage.keys import headers_key
 
 router = APIRouter(prefix="/v1/session", tags=["session"], responses=ERROR_RESPONSES)
 
