@@ -11,12 +11,14 @@ app.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,8 +28,11 @@ HOST = "127.0.0.1"
 DEV_KEY_ENV = "HIVEBOARD_DEV_KEY"
 DEV_KEY = "hb_live_dev000000000000000000000000000000"
 READY_LINE = "HiveBoard is running"
+# `  Dashboard       http://127.0.0.1:8000/signin?token=...`, printed with the ready line.
+DASHBOARD_LINE = re.compile(r"^\s+Dashboard\s+(\S+)")
 START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
+LINE_TIMEOUT_S = 5.0
 
 
 def free_port() -> int:
@@ -68,6 +73,20 @@ class ServeProcess:
 
     def log(self) -> str:
         return "".join(self.output)
+
+    @property
+    def sign_in_link(self) -> str:
+        """The one-time dashboard sign-in link `hiveboard serve` printed (with its ready line, which
+        the output reader may have taken a moment before this one)."""
+        deadline = time.monotonic() + LINE_TIMEOUT_S
+        while True:
+            for line in list(self.output):
+                found = DASHBOARD_LINE.match(line)
+                if found:
+                    return found.group(1)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"`hiveboard serve` printed no dashboard sign-in link:\n{self.log()}")
+            time.sleep(0.05)
 
 
 def start_serve(data_dir: Path, *extra_args: str, environment: dict[str, str] | None = None) -> ServeProcess:

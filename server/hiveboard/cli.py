@@ -18,9 +18,13 @@ import os
 import sys
 from pathlib import Path
 
+import fastapi
 import uvicorn
 
 from hiveboard.api.app import create_app
+from hiveboard.api.dashboard.mount import sign_in_link
+from hiveboard.api.dashboard.sessions import session_secret
+from hiveboard.api.dashboard.state import DashboardConfig
 from hiveboard.collector.receivers.otlp_http import DEFAULT_MAX_BODY_BYTES
 from hiveboard.collector.service import Collector, CollectorConfig
 from hiveboard.serving import Listener, Listening, serve
@@ -77,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--otlp-http-port", type=int, default=4318, help="OTLP/HTTP port (default 4318)"
     )
     add_limit_options(serve_command)
+    _add_grafana_url(serve_command)
     serve_command.set_defaults(run=run_serve)
 
     api_command = commands.add_parser(
@@ -87,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_storage_options(api_command)
     _add_host(api_command)
     api_command.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    _add_grafana_url(api_command)
     api_command.set_defaults(run=run_api)
 
     add_commands(commands)
@@ -115,13 +121,29 @@ def _add_host(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_grafana_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--grafana-url",
+        help="Grafana's base URL (with HiveBoard's dashboards provisioned): the dashboard links each "
+        "task to its trace view there",
+    )
+
+
+def _dashboard_config(args: argparse.Namespace) -> DashboardConfig:
+    """Sessions signed with $HIVEBOARD_SESSION_SECRET, else a secret kept beside the embedded data."""
+    data_dir = None if args.clickhouse_url else Path(args.data_dir)
+    return DashboardConfig(session_secret=session_secret(data_dir), grafana_url=args.grafana_url)
+
+
 def run_serve(args: argparse.Namespace) -> int:
     storage = open_storage(args)
     try:
         key_store = KeyStore(storage)
         key, key_origin = _serve_key(args, key_store)
         collector = Collector(storage, key_store, CollectorConfig(max_body_bytes=args.max_body_bytes))
-        api = create_app(storage, key_store, routers=[collector.http_router()])
+        api = create_app(
+            storage, key_store, routers=[collector.http_router()], dashboard=_dashboard_config(args)
+        )
         listeners = [
             Listener(api, args.host, args.port),
             Listener(collector.http_app(), args.host, args.otlp_http_port),
@@ -129,9 +151,11 @@ def run_serve(args: argparse.Namespace) -> int:
 
         def ready(listening: Listening) -> None:
             (api_host, api_port), (otlp_host, otlp_port) = listening.http
+            base_url = f"http://{api_host}:{api_port}"
             print(
                 f"HiveBoard is running ({describe_storage(args)})\n"
-                f"  query API       http://{api_host}:{api_port}  (docs: http://{api_host}:{api_port}/docs)\n"
+                f"  Dashboard       {_dashboard_line(api, base_url, key_store, key)}\n"
+                f"  query API       {base_url}  (docs: {base_url}/docs)\n"
                 f"  OTLP/HTTP       http://{api_host}:{api_port}/v1/traces and http://{otlp_host}:{otlp_port}\n"
                 f"  OTLP/gRPC       {args.host}:{listening.grpc_port}\n"
                 f"  API key         {key}  ({key_origin})\n\n"
@@ -143,6 +167,15 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         storage.close()
     return 0
+
+
+def _dashboard_line(api: fastapi.FastAPI, base_url: str, key_store: KeyStore, key: str) -> str:
+    """A one-time sign-in link for the key `serve` printed; the sign-in page when it printed none."""
+    try:
+        principal = key_store.authenticate(key)
+    except AuthenticationError:
+        return f"{base_url}/signin  (sign in with an API key)"
+    return sign_in_link(api, base_url, principal.key_id)
 
 
 def _serve_key(args: argparse.Namespace, key_store: KeyStore) -> tuple[str, str]:
@@ -170,9 +203,10 @@ def _serve_key(args: argparse.Namespace, key_store: KeyStore) -> tuple[str, str]
 def run_api(args: argparse.Namespace) -> int:
     storage: Storage = open_storage(args)
     try:
-        app = create_app(storage, KeyStore(storage))
+        app = create_app(storage, KeyStore(storage), dashboard=_dashboard_config(args))
         print(
-            f"HiveBoard API on http://{args.host}:{args.port} ({describe_storage(args)})",
+            f"HiveBoard API on http://{args.host}:{args.port} ({describe_storage(args)}); "
+            f"dashboard: http://{args.host}:{args.port}/signin",
             flush=True,
         )
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

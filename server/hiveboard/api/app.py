@@ -9,6 +9,8 @@ import fastapi
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from hiveboard.api.dashboard.mount import install_dashboard
+from hiveboard.api.dashboard.state import DashboardConfig
 from hiveboard.api.errors import install_error_handlers
 from hiveboard.api.live import StreamHub
 from hiveboard.api.routers import (
@@ -20,6 +22,7 @@ from hiveboard.api.routers import (
     metrics,
     pipeline,
     projects,
+    session,
     stream,
     tasks,
 )
@@ -30,8 +33,9 @@ DESCRIPTION = """\
 The views of HiveBoard over ClickHouse: The Hive (agents), the task table and timelines, the
 activity stream, metrics, the cost explorer, the pipeline, projects and API keys, and a live stream.
 
-Every request carries an API key, `Authorization: Bearer hb_...` or `x-api-key: hb_...`; it sees
-the data of its tenant only, and test keys see test data, live and read keys live data.
+Every request carries an API key, `Authorization: Bearer hb_...` or `x-api-key: hb_...` (or the
+dashboard's session cookie); it sees the data of its tenant only, and test keys see test data, live
+and read keys live data. The dashboard itself is at `/`.
 """
 
 
@@ -41,13 +45,15 @@ def create_app(
     *,
     routers: Sequence[fastapi.APIRouter] = (),
     stream_poll_interval: float = 0.5,
+    dashboard: DashboardConfig | None = None,
 ) -> FastAPI:
     """The query API over `storage`, authenticating with `key_store`.
 
     `routers` are mounted as they are (the collector's OTLP/HTTP routes in `hiveboard serve`).
     `storage` must be migrated (`hiveboard.storage.schema.migrate`). On startup the app starts
     the live stream's poller, which reads new data every `stream_poll_interval` seconds while
-    anyone is subscribed.
+    anyone is subscribed. The dashboard is served at `/` (`dashboard`: its session secret and
+    Grafana's URL; by default a secret of this app's own, so its sessions end with the process).
     """
     hub = StreamHub(storage, poll_interval=stream_poll_interval)
 
@@ -75,8 +81,21 @@ def create_app(
     app.state.key_store = key_store
     app.state.hub = hub
     install_error_handlers(app)
-    for module in (health, agents, pipeline, tasks, events, metrics, cost, projects, api_keys, stream):
+    for module in (
+        health,
+        session,
+        agents,
+        pipeline,
+        tasks,
+        events,
+        metrics,
+        cost,
+        projects,
+        api_keys,
+        stream,
+    ):
         app.include_router(module.router)
     for router in routers:
         app.include_router(router)
+    install_dashboard(app, dashboard or DashboardConfig())
     return app

@@ -72,6 +72,8 @@ _RANDOM_BYTES = 24
 # The headers that carry a key (lower case: HTTP/2 and gRPC metadata names are).
 _AUTHORIZATION: Final = "authorization"
 _API_KEY_HEADER: Final = "x-api-key"
+# Cache entries of `authenticate_id` share the cache with key hashes (hex, so never this prefix).
+_ID_CACHE_PREFIX = "id:"
 _KEY_FORMAT = re.compile(r"hb_(live|test|read)_[A-Za-z0-9_-]{1,128}")
 _COLUMNS = ("KeyHash", "KeyId", "TenantId", "KeyType", "Prefix", "Name", "CreatedAt", "RevokedAt", "Version")
 
@@ -384,6 +386,7 @@ class KeyStore:
         self._write(row["KeyHash"], revoked, max(time.time_ns(), row["Version"] + 1))
         with self._lock:
             self._cache.pop(row["KeyHash"], None)
+            self._cache.pop(_ID_CACHE_PREFIX + key.key_id, None)
         return revoked
 
     def authenticate(self, key: str | None) -> Principal:
@@ -424,17 +427,47 @@ class KeyStore:
                 f"unknown API key {_shown(key)}: it is not a key of this HiveBoard; "
                 f"check it for typos or {_CREATE_HINT}",
             )
-        stored = _api_key(rows[0])
+        principal = self._principal(rows[0])
+        if self._cache_ttl > 0:
+            self._remember(key_hash, principal, now + self._cache_ttl)
+        return principal
+
+    def authenticate_id(self, key_id: str) -> Principal:
+        """The principal of the key with id `key_id` (`key_...`, or `dev` for the dev key), for a
+        credential that names a key without holding it (a signed dashboard session). Raises
+        `AuthenticationError` when no such key exists or it was revoked; cached like `authenticate`,
+        so a key revoked in another process stops working here within `cache_ttl` seconds.
+        """
+        if key_id == DEV_KEY_ID:
+            if self._dev_key is None:
+                raise AuthenticationError(
+                    "unknown", f"the dev key is no longer accepted ({DEV_KEY_ENV} is unset); {_CREATE_HINT}"
+                )
+            return Principal(DEFAULT_TENANT, KeyType.LIVE, DEV_KEY_ID)
+        cache_key = _ID_CACHE_PREFIX + key_id
+        now = self._clock()
+        with self._lock:
+            cached = self._cache.get(cache_key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        rows = self._select(" WHERE KeyId = {key_id:String}", {"key_id": key_id})
+        if not rows:
+            raise AuthenticationError("unknown", f"no API key has the id {key_id!r}; {_CREATE_HINT}")
+        principal = self._principal(rows[0])
+        if self._cache_ttl > 0:
+            self._remember(cache_key, principal, now + self._cache_ttl)
+        return principal
+
+    def _principal(self, row: Mapping[str, Any]) -> Principal:
+        """The principal of a stored key; a revoked one raises `AuthenticationError`."""
+        stored = _api_key(row)
         if stored.revoked_at is not None:
             raise AuthenticationError(
                 "revoked",
                 f"API key {stored.prefix}... ({stored.key_id}) was revoked at "
                 f"{stored.revoked_at.isoformat(timespec='seconds')}; {_CREATE_HINT}",
             )
-        principal = Principal(stored.tenant_id, stored.key_type, stored.key_id)
-        if self._cache_ttl > 0:
-            self._remember(key_hash, principal, now + self._cache_ttl)
-        return principal
+        return Principal(stored.tenant_id, stored.key_type, stored.key_id)
 
     def _remember(self, key_hash: str, principal: Principal, expires: float) -> None:
         with self._lock:

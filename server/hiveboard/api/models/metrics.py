@@ -55,3 +55,20 @@ class Metrics(BaseModel):
     bucket_seconds: int
     summary: MetricsSummary
     timeseries: list[MetricsPoint]
+
+
+class AgentActivity(BaseModel):
+    """One agent's tasks per bucket of `FleetActivity.timestamps`."""
+
+    agent_id: str
+    throughput: list[int] = Field(description="Tasks ended in each bucket")
+    failed: list[int] = Field(description="Tasks failed in each bucket")
+
+
+class FleetActivity(BaseModel):
+    """Every agent's tasks over time, for The Hive's sparklines (one request for the whole fleet)."""
+
+    range: TimeRange
+    bucket_seconds: int
+    timestamps: list[datetime] = Field(description="Start of each bucket, oldest first")
+    agents: list[AgentActivity] = Field(description="Agents that ended a task in the range, by id")

@@ -10,7 +10,7 @@ from collections import defaultdict
 from typing import Any
 
 from hiveboard.api.auth import SCOPE_SQL, DataScope
-from hiveboard.api.models.metrics import Metrics, MetricsPoint, MetricsSummary
+from hiveboard.api.models.metrics import AgentActivity, FleetActivity, Metrics, MetricsPoint, MetricsSummary
 from hiveboard.api.params import SECOND_NS, TimeRange, Window, from_ns, ns_to_ms, window_sql
 from hiveboard.api.queries.agents import stuck_agent_ids
 from hiveboard.api.queries.money import COST_SUM_SQL, usd
@@ -176,4 +176,39 @@ def _point(start: int, tasks: dict[str, Any], llm: dict[str, Any], errors: dict[
         cost=cost,
         unpriced_calls=int(llm.get("Unpriced") or 0),
         cost_per_task=_cost_per_task(cost, ended),
+    )
+
+
+def fleet_activity(
+    storage: Storage, scope: DataScope, time_range: TimeRange, now_ns: int | None = None
+) -> FleetActivity:
+    """Tasks ended and failed per agent and bucket of `time_range`, in one scan."""
+    window = Window.last(time_range, now_ns)
+    bucket_seconds = time_range.bucket_seconds
+    sql = f"""
+SELECT AgentId, {_bucket("EndTime", bucket_seconds)} AS Bucket,
+    count() AS Ended, countIf(Status = '{FAILED}') AS Failed
+FROM ({latest_tasks_sql("", ("AgentId", "Status", "EndTime"))})
+WHERE {_ENDED}
+GROUP BY AgentId, Bucket"""
+    rows = storage.query(sql, scope.parameters(**window.parameters())).dicts()
+    first = window.start_ns // SECOND_NS // bucket_seconds * bucket_seconds
+    last = window.end_ns // SECOND_NS // bucket_seconds * bucket_seconds
+    starts = list(range(first, last + 1, bucket_seconds))
+    index = {start: position for position, start in enumerate(starts)}
+    per_agent: dict[str, AgentActivity] = {}
+    for row in rows:
+        if row["Bucket"] not in index:
+            continue
+        agent = per_agent.setdefault(
+            row["AgentId"],
+            AgentActivity(agent_id=row["AgentId"], throughput=[0] * len(starts), failed=[0] * len(starts)),
+        )
+        agent.throughput[index[row["Bucket"]]] = row["Ended"]
+        agent.failed[index[row["Bucket"]]] = row["Failed"]
+    return FleetActivity(
+        range=time_range,
+        bucket_seconds=bucket_seconds,
+        timestamps=[from_ns(start * SECOND_NS) for start in starts],
+        agents=[per_agent[agent_id] for agent_id in sorted(per_agent)],
     )

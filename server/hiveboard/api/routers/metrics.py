@@ -1,4 +1,4 @@
-"""The stats ribbon and mini-charts: `GET /v1/metrics`."""
+"""The stats ribbon and mini-charts: `GET /v1/metrics`; The Hive's sparklines: `GET /v1/metrics/agents`."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from fastapi import APIRouter
 
 from hiveboard.api.auth import Scope, StorageDep
 from hiveboard.api.errors import ERROR_RESPONSES
-from hiveboard.api.models.metrics import Metrics
+from hiveboard.api.models.metrics import FleetActivity, Metrics
 from hiveboard.api.params import Range, TimeRange
-from hiveboard.api.queries.metrics import metrics
+from hiveboard.api.queries.metrics import fleet_activity, metrics
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"], responses=ERROR_RESPONSES)
 
@@ -22,3 +22,10 @@ def get_metrics(
     project: str | None = None,
 ) -> Metrics:
     return metrics(storage, scope, time_range, agent_id, project)
+
+
+@router.get("/agents", summary="Tasks ended and failed per agent and time bucket (The Hive's sparklines)")
+def get_agent_activity(
+    scope: Scope, storage: StorageDep, time_range: Range = TimeRange.HOUR
+) -> FleetActivity:
+    return fleet_activity(storage, scope, time_range)

@@ -1,0 +1,66 @@
+// The frame around every view: navigation, the data badge (tenant, live or test), the global
+// filters kept in the URL, and signing out.
+import { html, useEffect } from "../lib.js";
+import { api, useApi } from "../api.js";
+import { RANGES, href, setQuery, useFilters } from "../router.js";
+
+export function Shell({ session, views, active, children, title }) {
+  useEffect(() => {
+    document.title = title ? `${title} · HiveBoard` : "HiveBoard";
+  }, [title]);
+  return html`
+    <a class="skip" href="#main">Skip to content</a>
+    <header class="topbar">
+      <a class="brand" href=${href("/")}><img src=${new URL("../../favicon.svg", import.meta.url)} alt="" width="22" height="22" /> HiveBoard</a>
+      <nav aria-label="Views">
+        ${views
+          .filter((view) => view.nav)
+          .map(
+            (view) => html`<a href=${href(view.path)} aria-current=${view === active ? "page" : undefined}>${view.nav}</a>`,
+          )}
+      </nav>
+      <${DataBadge} session=${session} />
+      <button type="button" class="link-button" onClick=${signOut}>Sign out</button>
+    </header>
+    <${GlobalFilters} />
+    <main id="main" tabindex="-1">${children}</main>`;
+}
+
+function DataBadge({ session }) {
+  const label = `tenant ${session.tenant_id} · ${session.data} data`;
+  return html`<span class="data-badge" data-data=${session.data} title=${`Signed in with key ${session.key_id} (${session.key_type})`}>
+    ${session.tenant_id} <strong>${session.data}</strong><span class="visually-hidden"> (${label})</span></span>`;
+}
+
+async function signOut() {
+  try {
+    await api.delete("/v1/session");
+  } finally {
+    location.assign("/signin?reason=signed_out");
+  }
+}
+
+function GlobalFilters() {
+  const filters = useFilters();
+  const agents = useApi("/v1/agents", {}, { refreshMs: 30000 });
+  const projects = useApi("/v1/projects", {}, { refreshMs: 60000 });
+  const agentIds = (agents.data?.data ?? []).map((agent) => agent.agent_id).sort();
+  const environments = [...new Set((agents.data?.data ?? []).map((agent) => agent.environment).filter(Boolean))].sort();
+  const projectNames = (projects.data?.data ?? []).map((project) => project.name ?? project.project_id).sort();
+  return html`<form class="filters" aria-label="Filters" onSubmit=${(event) => event.preventDefault()}>
+    <${Choice} label="Environment" name="env" value=${filters.env} options=${environments} />
+    <${Choice} label="Project" name="project" value=${filters.project} options=${projectNames} />
+    <${Choice} label="Agent" name="agent" value=${filters.agent} options=${agentIds} />
+    <label>Range <select name="range" value=${filters.range} onChange=${(event) => setQuery({ range: event.target.value })}>
+      ${RANGES.map((range) => html`<option value=${range}>${range}</option>`)}
+    </select></label>
+  </form>`;
+}
+
+function Choice({ label, name, value, options }) {
+  const all = value && !options.includes(value) ? [value, ...options] : options;
+  return html`<label>${label} <select name=${name} value=${value} onChange=${(event) => setQuery({ [name]: event.target.value })}>
+    <option value="">all</option>
+    ${all.map((option) => html`<option value=${option}>${option}</option>`)}
+  </select></label>`;
+}
