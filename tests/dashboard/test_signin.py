@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import gzip
 import json
-import tomllib
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import httpx
 import pytest
@@ -210,19 +209,6 @@ def test_the_dashboard_fits_its_budget() -> None:
     total = Assets().total_gzipped_bytes()
     assert 0 < total <= ASSET_BUDGET_BYTES, f"{total} bytes compressed"
     assert total > len(gzip.compress((STATIC_DIR / "vendor/preact/preact.mjs").read_bytes()))
-
-
-def test_a_wheel_carries_every_asset() -> None:
-    """pyproject's package data names every file of the static directory."""
-    config = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())
-    patterns = config["tool"]["setuptools"]["package-data"]["hiveboard_api"]
-    package = STATIC_DIR.parents[1]
-    for path in STATIC_DIR.rglob("*"):
-        if path.is_file():
-            relative = path.relative_to(package).as_posix()
-            assert any(PurePosixPath(relative).match(pattern) for pattern in patterns), (
-                f"{relative} is not package data"
-            )
 
 
 def test_the_dashboard_leaves_the_apis_paths_alone(server: ServeProcess, client: httpx.Client) -> None:

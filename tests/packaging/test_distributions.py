@@ -86,6 +86,13 @@ def test_the_server_wheel_carries_every_module_of_the_server_and_its_command(whe
     files = set(wheel_files(wheels["hiveboard"]))
     sources = {path.relative_to(SERVER_DIR).as_posix() for path in (SERVER_DIR / "hiveboard").rglob("*.py")}
     assert sources and sources <= files
+    dashboard = SERVER_DIR / "hiveboard" / "api" / "dashboard" / "static"
+    assets = {path.relative_to(SERVER_DIR).as_posix() for path in dashboard.rglob("*") if path.is_file()}
+    assert {
+        "hiveboard/api/dashboard/static/index.html",
+        "hiveboard/api/dashboard/static/vendor/preact/LICENSE",
+    } <= assets
+    assert assets <= files
     assert not [name for name in files if name.startswith(("hiveloop/", "hiveboard_semconv/", "tests/"))]
     assert "hiveboard = hiveboard.cli:main" in wheel_metadata(wheels["hiveboard"], "entry_points.txt")
 

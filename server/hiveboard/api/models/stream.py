@@ -7,8 +7,10 @@ characters); the server answers `Subscribed`, `Unsubscribed`, `Pong` or `StreamE
 
 The server closes the socket after a last `StreamError` that says why, with one of these codes:
 
+* `CLOSE_BAD_REQUEST` (4400): two different API keys (two headers, or a header and `?key=`).
 * `CLOSE_UNAUTHENTICATED` (4401): no, malformed, unknown or revoked key when connecting; or the
   key was revoked while the socket was open (close reason "API key revoked").
+* `CLOSE_FORBIDDEN` (4403): a dashboard session cookie sent from a page of another origin.
 * `CLOSE_TRY_AGAIN_LATER` (1013): storage was unavailable when connecting, or the client fell too
   far behind the stream (reconnect and reload the views).
 """
@@ -21,11 +23,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from hiveboard.api.models.agents import AgentStatus, AgentSummary
-from hiveboard.api.models.events import Event, EventGroup
+from hiveboard.api.models.events import Event, EventGroup, Severity
 
 Channel = Literal["events", "agents"]
 
+CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
 CLOSE_TRY_AGAIN_LATER = 1013
 # A subscribe message with a long agent list is a few KiB; anything much larger is a mistake.
 MAX_CLIENT_MESSAGE_CHARS = 64 * 1024
@@ -40,8 +44,8 @@ class StreamFilters(_ClientMessage):
     """Narrow a subscription; each given filter must match (lists: any of their values)."""
 
     agent_id: list[str] = Field(default=[], description="Agents (both channels)")
-    event_type: list[str] = []
-    severity: list[str] = []
+    event_type: list[str] = Field(default=[], description="Any type, custom ones included")
+    severity: list[Severity] = []
     group: list[EventGroup] = []
     project: str | None = None
     task_id: str | None = None
@@ -92,7 +96,7 @@ class StreamError(BaseModel):
     """What went wrong and what to do; `unauthorized` and `too_slow` are followed by the close."""
 
     type: Literal["error"] = "error"
-    error: Literal["bad_request", "unauthorized", "service_unavailable", "too_slow"]
+    error: Literal["bad_request", "unauthorized", "forbidden", "service_unavailable", "too_slow"]
     message: str
 
 

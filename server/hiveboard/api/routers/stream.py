@@ -1,7 +1,9 @@
 """The live stream: `WS /v1/stream`.
 
 Authenticate with the `Authorization` or `x-api-key` header, or `?key=hb_...` (browsers cannot
-set headers on a WebSocket). Then send
+set headers on a WebSocket), or the dashboard's session cookie from a page of the same origin (the
+handshake's Origin must name this host, else the socket is closed with code 4403). Two different
+keys (two headers, or a header and `?key=`) get a `bad_request` and the close code 4400. Then send
 
     {"action": "subscribe", "channels": ["events", "agents"],
      "filters": {"agent_id": ["lead-qualifier"], "group": ["human"], "severity": ["error"]}}
@@ -25,14 +27,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
 from pydantic import TypeAdapter, ValidationError
 
-from hiveboard.api.auth import DataScope
+from hiveboard.api.auth import DataScope, principal_of
 from hiveboard.api.live import Closing, StreamHub, Subscriber
 from hiveboard.api.models.stream import (
+    CLOSE_BAD_REQUEST,
+    CLOSE_FORBIDDEN,
     CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNAUTHENTICATED,
     MAX_CLIENT_MESSAGE_CHARS,
@@ -47,7 +52,7 @@ from hiveboard.api.models.stream import (
     Unsubscribed,
 )
 from hiveboard.storage import StorageError
-from hiveboard.storage.keys import AuthenticationError, KeyStore, headers_key
+from hiveboard.storage.keys import AuthenticationError, ConflictingKeysError, KeyStore, Principal, headers_key
 
 router = APIRouter(tags=["stream"])
 logger = logging.getLogger("hiveboard.api.stream")
@@ -68,9 +73,21 @@ async def stream(
 ) -> None:
     await websocket.accept()
     store: KeyStore = websocket.app.state.key_store
-    presented = headers_key(websocket.headers) or key
+
+    def authenticate() -> Principal:
+        """The socket's principal: its one key, else its dashboard session (checked again later)."""
+        return principal_of(websocket, store, _socket_key(websocket, key))
+
     try:
-        principal = await asyncio.to_thread(store.authenticate, presented)
+        principal = await asyncio.to_thread(authenticate)
+    except ConflictingKeysError as error:
+        conflict = StreamError(error="bad_request", message=str(error))
+        await _close(websocket, Closing(conflict, CLOSE_BAD_REQUEST, "two API keys"))
+        return
+    except HTTPException as error:
+        forbidden = StreamError(error="forbidden", message=str(error.detail))
+        await _close(websocket, Closing(forbidden, CLOSE_FORBIDDEN, "cross-origin session"))
+        return
     except AuthenticationError as error:
         await _close(websocket, _unauthorized(error))
         return
@@ -85,7 +102,7 @@ async def stream(
     subscriber = hub.connect(DataScope.of(principal))
     helpers = [
         asyncio.create_task(_send(websocket, subscriber)),
-        asyncio.create_task(_watch_key(store, presented, subscriber)),
+        asyncio.create_task(_watch_key(authenticate, subscriber)),
     ]
     try:
         while True:
@@ -100,6 +117,17 @@ async def stream(
         for task in helpers:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _socket_key(websocket: WebSocket, query_key: str | None) -> str | None:
+    """The socket's one API key: its headers' (`headers_key`), or `?key=`; both, when they differ,
+    raise `ConflictingKeysError` as two headers would."""
+    header_key = headers_key(websocket.headers)
+    if header_key is not None and query_key is not None and header_key != query_key:
+        raise ConflictingKeysError(
+            "the request carries one API key in its headers and another in ?key=: send one key"
+        )
+    return header_key or query_key
 
 
 def _unauthorized(error: AuthenticationError) -> Closing:
@@ -191,13 +219,13 @@ async def _close(websocket: WebSocket, closing: Closing) -> None:
     await websocket.close(closing.code, closing.reason)
 
 
-async def _watch_key(store: KeyStore, key: str | None, subscriber: Subscriber) -> None:
-    """Close the socket once its key stops authenticating (revoked). `KeyStore.authenticate` serves
-    the key from its cache, so this asks storage at most once per cache_ttl."""
+async def _watch_key(authenticate: Callable[[], Principal], subscriber: Subscriber) -> None:
+    """Close the socket once its key stops authenticating (revoked). The key store serves keys from
+    its cache, so this asks storage at most once per cache_ttl."""
     while True:
         await asyncio.sleep(KEY_CHECK_INTERVAL_S)
         try:
-            await asyncio.to_thread(store.authenticate, key)
+            await asyncio.to_thread(authenticate)
         except AuthenticationError as error:
             subscriber.close(_unauthorized(error))
             return
