@@ -9,6 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
+from hiveboard_collector.http_protocol import DEFAULT_CLIENT_TIMEOUT_S
 from hiveboard_collector.keys import DEFAULT_TENANT, KeyLookupError, KeyStore, KeyType
 from hiveboard_collector.receivers.otlp_http import DEFAULT_MAX_BODY_BYTES
 from hiveboard_collector.schema import SchemaConfig, migrate
@@ -101,11 +102,39 @@ def add_limit_options(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_BODY_BYTES,
         help=f"largest OTLP request accepted (default {DEFAULT_MAX_BODY_BYTES})",
     )
+    add_client_timeout_option(parser)
+
+
+def add_client_timeout_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--client-timeout",
+        type=_positive_seconds,
+        default=DEFAULT_CLIENT_TIMEOUT_S,
+        metavar="SECONDS",
+        help="close a connection whose client takes longer than this to send a request's headers, "
+        "pauses this long within a body, or (gRPC) stays idle this long "
+        f"(default {DEFAULT_CLIENT_TIMEOUT_S:g})",
+    )
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return seconds
+
+
+def collector_config(args: argparse.Namespace) -> CollectorConfig:
+    """The collector's limits as the options of `add_limit_options` set them."""
+    return CollectorConfig(max_body_bytes=args.max_body_bytes, client_timeout_s=args.client_timeout)
 
 
 def run_collector(args: argparse.Namespace) -> int:
     storage = open_storage(args)
-    collector = Collector(storage, KeyStore(storage), CollectorConfig(max_body_bytes=args.max_body_bytes))
+    collector = Collector(storage, KeyStore(storage), collector_config(args))
 
     def ready(listening: Listening) -> None:
         http_host, http_port = listening.http[0]

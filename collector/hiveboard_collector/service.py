@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 import uvicorn
 from fastapi import APIRouter, FastAPI
 
+from hiveboard_collector.http_protocol import DEFAULT_CLIENT_TIMEOUT_S, DeadlineH11Protocol
 from hiveboard_collector.ingest import Ingestor
 from hiveboard_collector.keys import KeyStore
 from hiveboard_collector.pricing import DEFAULT_INTERVAL_S, ModelPricer, PricingJob
 from hiveboard_collector.receivers.otlp_grpc import otlp_grpc_server
 from hiveboard_collector.receivers.otlp_http import DEFAULT_MAX_BODY_BYTES, otlp_http_router
+from hiveboard_collector.retention import read_retention
 from hiveboard_collector.row_encoding import LOGS_INPUT
 from hiveboard_collector.storage import Storage, StorageError
 from hiveboard_collector.trace_rows import TRACES_INPUT
@@ -37,6 +39,9 @@ class CollectorConfig:
     """Limits of the collector: request size, batching and back-pressure, pricing refresh."""
 
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    client_timeout_s: float = DEFAULT_CLIENT_TIMEOUT_S
+    """How long a client may take to send a request's head or pause within its body (HTTP), to
+    open its connection, or keep it idle (gRPC), before its connection is closed."""
     writer: WriterConfig = field(default_factory=WriterConfig)
     pricing_interval_s: float = DEFAULT_INTERVAL_S
 
@@ -57,7 +62,15 @@ class Collector:
             storage, TRACES_INPUT, self.config.writer, on_written=self._pricing_job.wake
         )
         self.logs_writer = BatchWriter(storage, LOGS_INPUT, self.config.writer)
-        self.ingestor = Ingestor(key_store, self.traces_writer, self.logs_writer)
+        self.ingestor = Ingestor(
+            key_store,
+            self.traces_writer,
+            self.logs_writer,
+            # The TTL the tables have, read once at start: an `ALTER TABLE ... MODIFY TTL` applies to
+            # what is rejected after the collector restarts.
+            traces_retention=read_retention(storage, self.traces_writer.table),
+            logs_retention=read_retention(storage, self.logs_writer.table),
+        )
 
     def start(self) -> None:
         self._pricing_job.start()
@@ -122,10 +135,14 @@ async def serve(
     grpc_server, grpc_port = (None, None)
     if grpc_address is not None:
         grpc_server, grpc_port = otlp_grpc_server(
-            collector.ingestor, grpc_address, collector.config.max_body_bytes
+            collector.ingestor,
+            grpc_address,
+            collector.config.max_body_bytes,
+            collector.config.client_timeout_s,
         )
+    http = DeadlineH11Protocol.with_timeout(collector.config.client_timeout_s)
     http_servers = [
-        _EmbeddedServer(uvicorn.Config(listener.app, log_level="warning", lifespan="on"))
+        _EmbeddedServer(uvicorn.Config(listener.app, log_level="warning", lifespan="on", http=http))
         for listener in listeners
     ]
     collector.start()

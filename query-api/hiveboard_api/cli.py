@@ -19,8 +19,9 @@ import uvicorn
 
 from hiveboard_api.app import create_app
 from hiveboard_collector import cli as collector_cli
+from hiveboard_collector.http_protocol import DeadlineH11Protocol
 from hiveboard_collector.keys import DEV_KEY_ENV, AuthenticationError, KeyStore
-from hiveboard_collector.service import Collector, CollectorConfig, Listener, Listening, serve
+from hiveboard_collector.service import Collector, Listener, Listening, serve
 from hiveboard_collector.storage import Storage, StorageError
 from hiveloop import __version__ as VERSION
 
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     collector_cli.add_storage_options(api_command)
     _add_host(api_command)
     api_command.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    collector_cli.add_client_timeout_option(api_command)
     api_command.set_defaults(run=run_api)
 
     collector_cli.add_commands(commands)
@@ -107,7 +109,7 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         key_store = KeyStore(storage)
         key, key_origin = _serve_key(args, key_store)
-        collector = Collector(storage, key_store, CollectorConfig(max_body_bytes=args.max_body_bytes))
+        collector = Collector(storage, key_store, collector_cli.collector_config(args))
         api = create_app(storage, key_store, routers=[collector.http_router()])
         listeners = [
             Listener(api, args.host, args.port),
@@ -162,7 +164,13 @@ def run_api(args: argparse.Namespace) -> int:
             f"HiveBoard API on http://{args.host}:{args.port} ({collector_cli.describe_storage(args)})",
             flush=True,
         )
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            http=DeadlineH11Protocol.with_timeout(args.client_timeout),
+        )
     finally:
         storage.close()
     return 0
