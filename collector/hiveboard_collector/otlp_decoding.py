@@ -11,6 +11,9 @@ compression bomb fails fast), then parses the body by `Content-Type`:
   accepts lowerCamelCase and snake_case field names, enum values as integers or names, and 64-bit
   integers as strings or numbers. Unknown fields are ignored, as OTLP requires of receivers.
 
+A request too deep for protobuf only because of attribute values nested past `MAX_NESTING_DEPTH` is
+decoded with those values cut at that depth (`otlp_nesting`), in both encodings.
+
 Every failure raises `OTLPDecodeError` carrying the HTTP status to answer with: 400 for malformed
 input, 413 for a body (or its inflated form) larger than `max_bytes`, 415 for an unsupported
 `Content-Type` or `Content-Encoding`.

@@ -75,9 +75,32 @@ def merge_with_ttl(storage: Storage, table: str) -> None:
 
 
 def test_the_collector_reads_the_retention_the_tables_have(storage: Storage) -> None:
-    """Migrated with the default 30 days; the value comes from the table's TTL clause."""
+    """From each table's TTL clause, whatever set it: the migrations (30 days by default) or an
+    operator's ALTER; a TTL of another form is treated as none (only the DateTime range applies)."""
     assert read_retention(storage, TRACES_TABLE).ttl_s == 30 * 86_400
     assert read_retention(storage, LOGS_TABLE).ttl_s == 30 * 86_400
+    ttls = {
+        "hb_test_ttl_hours": ("TTL toDateTime(Timestamp) + toIntervalHour(72)", 72 * 3600),
+        "hb_test_ttl_months": ("TTL toDateTime(Timestamp) + toIntervalMonth(1)", None),
+        "hb_test_ttl_none": ("", None),
+    }
+    for table, (clause, _) in ttls.items():
+        storage.command(
+            f"CREATE TABLE IF NOT EXISTS {table} (Timestamp DateTime64(9)) ENGINE = MergeTree "
+            f"ORDER BY Timestamp {clause}"
+        )
+    try:
+        assert {table: read_retention(storage, table).ttl_s for table in ttls} == {
+            table: seconds for table, (_, seconds) in ttls.items()
+        }
+        window = read_retention(storage, "hb_test_ttl_hours").window(100 * DAY_NS)
+        assert (window.earliest_ns, window.latest_ns) == (
+            100 * DAY_NS - 72 * 3600 * 1_000_000_000 + 1_000_000_000,
+            (DATETIME_MAX_S - 72 * 3600) * 1_000_000_000 + 999_999_999,
+        )
+    finally:
+        for table in ttls:
+            storage.command(f"DROP TABLE IF EXISTS {table}")
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
