@@ -139,3 +139,21 @@ def test_a_kept_alive_connection_that_starts_a_request_and_stalls_is_closed(serv
         started = time.monotonic()
 
         assert wait_until_closed([sock], started + CLIENT_TIMEOUT_S + GRACE_S) == []
+
+
+def test_an_authenticated_request_whose_body_stalls_is_closed_without_an_error_logged(
+    server: ServeProcess,
+) -> None:
+    """The handler was reading the body when the connection closed: it sees the client gone."""
+    head = (
+        f"POST {TRACES_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {PROTOBUF}\r\n"
+        f"Authorization: {server.auth_headers['Authorization']}\r\nContent-Length: 100000\r\n\r\n"
+    )
+    with socket.create_connection(address(server.otlp_http_url), timeout=10) as sock:
+        sock.sendall(head.encode() + b"\x0a" * 70_000)  # past uvicorn's read buffer: the handler reads
+        started = time.monotonic()
+
+        assert wait_until_closed([sock], started + CLIENT_TIMEOUT_S + GRACE_S) == []
+    assert_answers(server)
+    assert "Exception in ASGI application" not in server.log()
+    assert "Traceback" not in server.log()

@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from starlette.requests import ClientDisconnect
 
 from hiveboard_collector.ingest import Ingestor, Principal, Refusal, refusal_for
 from hiveboard_collector.otlp_decoding import (
@@ -39,6 +40,7 @@ _HTTP_STATUS = {
     Refusal.INVALID: 400,
 }
 _NOT_IMPLEMENTED = 501
+_REQUEST_TIMEOUT = 408
 _OTLP_BODY = {
     "content": {PROTOBUF_CONTENT_TYPE: {}, JSON_CONTENT_TYPE: {}},
     "description": "An OTLP export request, binary protobuf or OTLP JSON, optionally gzip-compressed",
@@ -90,6 +92,10 @@ async def _decoded(
         return decode_body(body, content_type, content_encoding, request_type, max_body_bytes), principal
     except OTLPDecodeError as error:
         return _status_response(request, error.status, error.message)
+    except ClientDisconnect:
+        # Gone, or closed by the server for pausing within its body past the client timeout: an
+        # answer for the record, which reaches no one (and no error is logged for it).
+        return _status_response(request, _REQUEST_TIMEOUT, "the request body did not arrive in time")
     except Exception as error:
         return _refused(request, error)
 
@@ -169,4 +175,4 @@ def _status_response(
 
 
 # The google.rpc.Code matching each HTTP status answered (2 = UNKNOWN for any other).
-_GRPC_CODE_OF_HTTP = {400: 3, 401: 16, 403: 7, 413: 8, 415: 3, 501: 12, 503: 14}
+_GRPC_CODE_OF_HTTP = {400: 3, 401: 16, 403: 7, 408: 4, 413: 8, 415: 3, 501: 12, 503: 14}
