@@ -51,10 +51,10 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 import hiveloop
-from hiveboard_collector.schema import SchemaConfig, migrate
-from hiveboard_collector.storage import ChDBStorage
-from hiveboard_collector.trace_rows import TRACES_INPUT, trace_export
-from hiveboard_collector.writer import WriterConfig
+from hiveboard.collector.ingest.trace_rows import TRACES_INPUT, trace_export
+from hiveboard.collector.writer.batch_writer import WriterConfig
+from hiveboard.storage import ChDBStorage
+from hiveboard.storage.schema import SchemaConfig, migrate
 from hiveloop.testing import capture
 
 KEY = "hb_live_bench00000000000000000000000000000"
@@ -283,7 +283,7 @@ class CollectorProcess:
 
 def hiveboard_command() -> list[str]:
     executable = shutil.which("hiveboard")
-    return [executable] if executable else [sys.executable, "-m", "hiveboard_api.cli"]
+    return [executable] if executable else [sys.executable, "-m", "hiveboard.cli"]
 
 
 def free_port() -> int:

@@ -72,15 +72,15 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 
 import hiveloop
-from hiveboard_api import create_app
-from hiveboard_api.demo import run_demo
-from hiveboard_collector.keys import KeyStore
-from hiveboard_collector.pricing import ModelPricer
-from hiveboard_collector.schema import SchemaConfig, migrate
-from hiveboard_collector.schema.migrations import MIGRATIONS
-from hiveboard_collector.schema.otel_tables import TRACES_TABLE
-from hiveboard_collector.storage import ChDBStorage, Storage
-from hiveboard_collector.trace_rows import TRACE_COLUMNS, TracesInput, trace_export
+from hiveboard.api import create_app
+from hiveboard.collector.ingest.trace_rows import TRACE_COLUMNS, TracesInput, trace_export
+from hiveboard.demo import run_demo
+from hiveboard.storage import ChDBStorage, Storage
+from hiveboard.storage.keys import KeyStore
+from hiveboard.storage.pricing import ModelPricer
+from hiveboard.storage.schema import SchemaConfig, migrate
+from hiveboard.storage.schema.migrations import MIGRATIONS
+from hiveboard.storage.schema.otel_tables import TRACES_TABLE
 from hiveloop.testing import capture
 
 TENANT = "bench"

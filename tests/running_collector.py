@@ -1,6 +1,6 @@
 """A real collector (OTLP/HTTP and OTLP/gRPC servers, writers, pricing) running in the test process.
 
-`running_collector` runs `hiveboard_collector.service.serve` on its own event loop in a background
+`running_collector` runs `hiveboard.collector.service.serve` on its own event loop in a background
 thread, on free ports of 127.0.0.1, and stops it cleanly at the end of the block: the servers stop
 accepting, in-flight requests finish and the writers write what they hold. End-to-end tests of the
 collector and of the query API send to it with real clients::
@@ -14,7 +14,7 @@ Every request the collector acknowledged is in storage once the client has its a
 collector answers only after writing), so tests query right after a successful export or
 `hiveloop.flush()`, without sleeping.
 
-`storage` must be migrated (`hiveboard_collector.schema.migrate`). The default `key_store` accepts
+`storage` must be migrated (`hiveboard.storage.schema.migrate`). The default `key_store` accepts
 only the keys stored in `storage` (no `HIVEBOARD_DEV_KEY`); pass a `KeyStore` to change that, and a
 `CollectorConfig` for small limits (body size, batching, back-pressure).
 """
@@ -27,9 +27,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from hiveboard_collector.keys import KeyStore
-from hiveboard_collector.service import Collector, CollectorConfig, Listener, Listening, serve
-from hiveboard_collector.storage import Storage
+from hiveboard.collector.service import Collector, CollectorConfig, Listener, Listening, serve
+from hiveboard.storage import Storage
+from hiveboard.storage.keys import KeyStore
 
 HOST = "127.0.0.1"
 # How long starting and stopping may take before the test fails (a collector that hangs must not

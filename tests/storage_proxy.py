@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hiveboard_collector.storage import EncodedRows, QueryResult, Storage, StorageError
+from hiveboard.storage import EncodedRows, QueryResult, Storage, StorageError
 
 
 class StorageProxy(Storage):

@@ -9,13 +9,13 @@ import logging
 import sys
 from pathlib import Path
 
+from hiveboard.collector.receivers.otlp_http import DEFAULT_MAX_BODY_BYTES
+from hiveboard.collector.service import Collector, CollectorConfig, Listener, Listening, serve
+from hiveboard.storage import ChDBStorage, ClickHouseServerStorage, Storage
+from hiveboard.storage.chdb_storage import limit_malloc_arenas, shorten_jemalloc_decay
+from hiveboard.storage.keys import DEFAULT_TENANT, KeyLookupError, KeyStore, KeyType
+from hiveboard.storage.schema import SchemaConfig, migrate
 from hiveboard_collector.http_protocol import DEFAULT_CLIENT_TIMEOUT_S
-from hiveboard_collector.keys import DEFAULT_TENANT, KeyLookupError, KeyStore, KeyType
-from hiveboard_collector.receivers.otlp_http import DEFAULT_MAX_BODY_BYTES
-from hiveboard_collector.schema import SchemaConfig, migrate
-from hiveboard_collector.service import Collector, CollectorConfig, Listener, Listening, serve
-from hiveboard_collector.storage import ChDBStorage, ClickHouseServerStorage, Storage
-from hiveboard_collector.storage.chdb_storage import limit_malloc_arenas, shorten_jemalloc_decay
 
 DEFAULT_DATA_DIR = "hiveboard-data"
 DEFAULT_DATABASE = "hiveboard"

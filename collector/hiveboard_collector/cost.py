@@ -73,7 +73,7 @@ from typing import Literal, NamedTuple
 from genai_prices import data_snapshot
 from genai_prices import types as gp_types
 
-from hiveboard_collector.schema.hiveboard_tables import GEN_AI_SYSTEM, GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS
+from hiveboard.storage.schema.hiveboard_tables import GEN_AI_SYSTEM, GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS
 from hiveboard_semconv.attributes import (
     GEN_AI_PROVIDER_NAME,
     GEN_AI_REQUEST_MODEL,

@@ -25,7 +25,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from hiveboard_collector.keys import (
+from hiveboard.collector.ingest.log_rows import LogRows, log_rows
+from hiveboard.collector.ingest.otlp_values import MAX_NESTING_DEPTH, NESTING_MARKER
+from hiveboard.collector.ingest.trace_rows import TraceExport, trace_export
+from hiveboard.collector.writer.batch_writer import BatchWriter, WriteFailedError, WriterBusyError
+from hiveboard.storage import StorageError
+from hiveboard.storage.keys import (
     AuthenticationError,
     KeyStore,
     PermissionDeniedError,
@@ -33,13 +38,8 @@ from hiveboard_collector.keys import (
     authorize_ingest,
     headers_key,
 )
-from hiveboard_collector.log_rows import LogRows, log_rows
-from hiveboard_collector.otlp_values import MAX_NESTING_DEPTH, NESTING_MARKER
+from hiveboard.storage.schema.otel_tables import LOGS_TABLE, TRACES_TABLE
 from hiveboard_collector.retention import Retention
-from hiveboard_collector.schema.otel_tables import LOGS_TABLE, TRACES_TABLE
-from hiveboard_collector.storage import StorageError
-from hiveboard_collector.trace_rows import TraceExport, trace_export
-from hiveboard_collector.writer import BatchWriter, WriteFailedError, WriterBusyError
 
 logger = logging.getLogger(__name__)
 # Tables without TTL: only ClickHouse's DateTime range bounds the times kept.

@@ -51,9 +51,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from hiveboard_collector.schema.ddl import qualified
-from hiveboard_collector.schema.keys_table import KEYS_TABLE
-from hiveboard_collector.storage import Storage
+from hiveboard.storage import Storage
+from hiveboard.storage.schema.ddl import qualified
+from hiveboard.storage.schema.keys_table import KEYS_TABLE
 
 DEV_KEY_ENV: Final = "HIVEBOARD_DEV_KEY"
 DEFAULT_TENANT: Final = "default"

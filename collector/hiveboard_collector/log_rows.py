@@ -20,7 +20,7 @@ from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from hiveboard_collector.otlp_values import (
+from hiveboard.collector.ingest.otlp_values import (
     MAX_ERROR_MESSAGES,
     MAX_TIME_UNIX_NANO,
     any_value_as_string,
@@ -28,8 +28,8 @@ from hiveboard_collector.otlp_values import (
     hex_or_empty,
     service_name,
 )
+from hiveboard.storage.schema.otel_tables import LOGS_TABLE
 from hiveboard_collector.retention import Retention, TimeWindow
-from hiveboard_collector.schema.otel_tables import LOGS_TABLE
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
 
 LOG_COLUMNS: tuple[str, ...] = (

@@ -21,7 +21,7 @@ from typing import Any
 from google.protobuf.descriptor import Descriptor
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from hiveboard_collector.otlp_values import MAX_NESTING_DEPTH, NESTING_MARKER
+from hiveboard.collector.ingest.otlp_values import MAX_NESTING_DEPTH, NESTING_MARKER
 
 _ANY_VALUE = AnyValue.DESCRIPTOR
 _STRUCTURED_FIELDS = (

@@ -32,10 +32,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from hiveboard_collector.cost import clear_price_cache, price_for
-from hiveboard_collector.schema.hiveboard_tables import LLM_CALLS_TABLE
-from hiveboard_collector.schema.prices_table import PRICES_COLUMNS, PRICES_TABLE
-from hiveboard_collector.storage import Storage, StorageError
+from hiveboard.storage import Storage, StorageError
+from hiveboard.storage.prices import clear_price_cache, price_for
+from hiveboard.storage.schema.hiveboard_tables import LLM_CALLS_TABLE
+from hiveboard.storage.schema.prices_table import PRICES_COLUMNS, PRICES_TABLE
 
 __all__ = ("DEFAULT_INTERVAL_S", "DEFAULT_MAX_AGE", "ModelPricer", "PricingJob")
 

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from hiveboard_collector.storage import Storage
+from hiveboard.storage import Storage
 
 logger = logging.getLogger(__name__)
 

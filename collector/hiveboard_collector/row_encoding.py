@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hiveboard_collector.log_rows import LOG_COLUMNS
-from hiveboard_collector.schema.ddl import quote_identifier
-from hiveboard_collector.schema.otel_tables import LOGS_TABLE
-from hiveboard_collector.storage import EncodedRows, Storage
+from hiveboard.collector.ingest.log_rows import LOG_COLUMNS
+from hiveboard.storage import EncodedRows, Storage
+from hiveboard.storage.schema.ddl import quote_identifier
+from hiveboard.storage.schema.otel_tables import LOGS_TABLE
 
 _STRING_MAP = "Map(String, String)"
 _NANOSECONDS = "Int64"

@@ -19,17 +19,17 @@ from dataclasses import dataclass, field
 import uvicorn
 from fastapi import APIRouter, FastAPI
 
+from hiveboard.collector.ingest.ingestor import Ingestor
+from hiveboard.collector.ingest.trace_rows import TRACES_INPUT
+from hiveboard.collector.receivers.otlp_grpc import otlp_grpc_server
+from hiveboard.collector.receivers.otlp_http import DEFAULT_MAX_BODY_BYTES, otlp_http_router
+from hiveboard.collector.writer.batch_writer import BatchWriter, WriterConfig
+from hiveboard.collector.writer.row_encoding import LOGS_INPUT
+from hiveboard.storage import Storage, StorageError
+from hiveboard.storage.keys import KeyStore
+from hiveboard.storage.pricing import DEFAULT_INTERVAL_S, ModelPricer, PricingJob
 from hiveboard_collector.http_protocol import DEFAULT_CLIENT_TIMEOUT_S, DeadlineH11Protocol
-from hiveboard_collector.ingest import Ingestor
-from hiveboard_collector.keys import KeyStore
-from hiveboard_collector.pricing import DEFAULT_INTERVAL_S, ModelPricer, PricingJob
-from hiveboard_collector.receivers.otlp_grpc import otlp_grpc_server
-from hiveboard_collector.receivers.otlp_http import DEFAULT_MAX_BODY_BYTES, otlp_http_router
 from hiveboard_collector.retention import read_retention
-from hiveboard_collector.row_encoding import LOGS_INPUT
-from hiveboard_collector.storage import Storage, StorageError
-from hiveboard_collector.trace_rows import TRACES_INPUT
-from hiveboard_collector.writer import BatchWriter, WriterConfig
 
 logger = logging.getLogger(__name__)
 

@@ -49,7 +49,7 @@ from typing import Any
 from clickhouse_connect.driver.binding import format_str
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from hiveboard_collector.otlp_values import (
+from hiveboard.collector.ingest.otlp_values import (
     MAX_ERROR_MESSAGES,
     MAX_TIME_UNIX_NANO,
     NESTING_MARKER,
@@ -60,9 +60,9 @@ from hiveboard_collector.otlp_values import (
     go_json_string,
     service_name,
 )
+from hiveboard.storage import EncodedRows, ProtobufSchema, Storage
+from hiveboard.storage.schema.otel_tables import TRACES_TABLE
 from hiveboard_collector.retention import Retention, TimeWindow
-from hiveboard_collector.schema.otel_tables import TRACES_TABLE
-from hiveboard_collector.storage import EncodedRows, ProtobufSchema, Storage
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
 
 TRACE_COLUMNS: tuple[str, ...] = (

@@ -30,7 +30,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from hiveboard_collector.storage import Storage, StorageError
+from hiveboard.storage import Storage, StorageError
 
 logger = logging.getLogger(__name__)
 

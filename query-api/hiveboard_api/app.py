@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 import fastapi
 from fastapi import FastAPI
 
-from hiveboard_api.errors import install_error_handlers
-from hiveboard_api.live import StreamHub
-from hiveboard_api.routers import (
+from hiveboard.api.errors import install_error_handlers
+from hiveboard.api.live import StreamHub
+from hiveboard.api.routers import (
     agents,
     api_keys,
     cost,
@@ -22,8 +22,8 @@ from hiveboard_api.routers import (
     stream,
     tasks,
 )
-from hiveboard_collector.keys import KeyStore
-from hiveboard_collector.storage import Storage
+from hiveboard.storage import Storage
+from hiveboard.storage.keys import KeyStore
 
 DESCRIPTION = """\
 The views of HiveBoard over ClickHouse: The Hive (agents), the task table and timelines, the
@@ -44,7 +44,7 @@ def create_app(
     """The query API over `storage`, authenticating with `key_store`.
 
     `routers` are mounted as they are (the collector's OTLP/HTTP routes in `hiveboard serve`).
-    `storage` must be migrated (`hiveboard_collector.schema.migrate`). On startup the app starts
+    `storage` must be migrated (`hiveboard.storage.schema.migrate`). On startup the app starts
     the live stream's poller, which reads new data every `stream_poll_interval` seconds while
     anyone is subscribed.
     """

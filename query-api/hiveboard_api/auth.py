@@ -14,9 +14,9 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPBearer
 
-from hiveboard_collector.keys import KeyStore, KeyType, Principal, headers_key
-from hiveboard_collector.schema.hiveboard_tables import DEFAULT_KEY_TYPE, DEFAULT_TENANT
-from hiveboard_collector.storage import Storage
+from hiveboard.storage import Storage
+from hiveboard.storage.keys import KeyStore, KeyType, Principal, headers_key
+from hiveboard.storage.schema.hiveboard_tables import DEFAULT_KEY_TYPE, DEFAULT_TENANT
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
 
 # Declared for OpenAPI's "Authorize" dialog; `headers_key` reads the same two headers.

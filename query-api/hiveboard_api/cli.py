@@ -16,13 +16,13 @@ import sys
 from pathlib import Path
 
 import uvicorn
-
-from hiveboard_api.app import create_app
-from hiveboard_collector import cli as collector_cli
 from hiveboard_collector.http_protocol import DeadlineH11Protocol
-from hiveboard_collector.keys import DEV_KEY_ENV, AuthenticationError, KeyStore
-from hiveboard_collector.service import Collector, Listener, Listening, serve
-from hiveboard_collector.storage import Storage, StorageError
+
+from hiveboard import collector_cli
+from hiveboard.api.app import create_app
+from hiveboard.collector.service import Collector, Listener, Listening, serve
+from hiveboard.storage import Storage, StorageError
+from hiveboard.storage.keys import DEV_KEY_ENV, AuthenticationError, KeyStore
 from hiveloop import __version__ as VERSION
 
 # Where `hiveboard serve` keeps the key it created on first start (keys are stored hashed, so the
@@ -177,7 +177,7 @@ def run_api(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from hiveboard_api.demo import run_demo as simulate  # the SDK and the simulator, only when asked
+    from hiveboard.demo import run_demo as simulate  # the SDK and the simulator, only when asked
 
     if not args.key:
         print(

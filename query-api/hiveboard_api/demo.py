@@ -15,7 +15,7 @@ HiveBoard receives, though, is sent exactly as a real agent would send it, throu
   the fleet hangs on its fourth run and stops heartbeating, so HiveBoard shows it stuck.
 
 ```python
-from hiveboard_api.demo import run_demo
+from hiveboard.demo import run_demo
 
 summary = run_demo("http://localhost:8000", "hb_live_...", duration_s=300)
 ```

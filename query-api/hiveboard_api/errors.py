@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hiveboard_collector.keys import AuthenticationError
-from hiveboard_collector.storage import StorageError
+from hiveboard.storage import StorageError
+from hiveboard.storage.keys import AuthenticationError
 
 # Seconds a client should wait before retrying when storage is unavailable.
 RETRY_AFTER_SECONDS = 5

@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from hiveboard_api.auth import DataScope
-from hiveboard_api.models.agents import AgentStatus, AgentSummary
-from hiveboard_api.models.events import Event
-from hiveboard_api.models.stream import (
+from hiveboard.api.auth import DataScope
+from hiveboard.api.models.agents import AgentStatus, AgentSummary
+from hiveboard.api.models.events import Event
+from hiveboard.api.models.stream import (
     AgentStatusChanged,
     AgentStuck,
     Channel,
@@ -30,12 +30,12 @@ from hiveboard_api.models.stream import (
     StreamFilters,
     Stuck,
 )
-from hiveboard_api.params import SECOND_NS
-from hiveboard_api.queries.agents import list_agents
-from hiveboard_api.queries.events import GROUP_EVENT_TYPES, recent_events
-from hiveboard_collector.storage import Storage, StorageError
+from hiveboard.api.params import SECOND_NS
+from hiveboard.api.queries.agents import list_agents
+from hiveboard.api.queries.events import GROUP_EVENT_TYPES, recent_events
+from hiveboard.storage import Storage, StorageError
 
-logger = logging.getLogger("hiveboard_api.live")
+logger = logging.getLogger("hiveboard.api.live")
 
 EVENT_LOOKBACK_SECONDS = 120
 # Messages a subscriber may have waiting; a client that falls further behind is disconnected.

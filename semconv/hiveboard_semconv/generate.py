@@ -1,6 +1,6 @@
 """Write attributes.py and REFERENCE.md from the registry.
 
-Usage: `python -m hiveboard_semconv.generate [--check]`.
+Usage: `python -m semconv.generate [--check]`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-from hiveboard_semconv.registry import Attribute, Registry, RegistryError, load_registry
+from semconv.checker import Attribute, Registry, RegistryError, load_registry
 
 CONSTANTS_PATH = Path(__file__).resolve().with_name("attributes.py")
 REFERENCE_PATH = Path(__file__).resolve().parents[1] / "REFERENCE.md"
-COMMAND = "python -m hiveboard_semconv.generate"
+COMMAND = "python -m semconv.generate"
 LINE_LENGTH = 110
 
 

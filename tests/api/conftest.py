@@ -24,11 +24,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Tracer
 
 import hiveloop
-from hiveboard_api import create_app
-from hiveboard_collector.keys import KeyStore
-from hiveboard_collector.pricing import ModelPricer
-from hiveboard_collector.schema import SchemaConfig, migrate
-from hiveboard_collector.storage import ChDBStorage, Storage
+from hiveboard.api import create_app
+from hiveboard.storage import ChDBStorage, Storage
+from hiveboard.storage.keys import KeyStore
+from hiveboard.storage.pricing import ModelPricer
+from hiveboard.storage.schema import SchemaConfig, migrate
 from hiveloop.testing import CapturedSpans, capture
 from tests.stored_spans import store_spans
 

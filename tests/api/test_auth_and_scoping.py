@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from hiveboard_api import create_app
-from hiveboard_collector.keys import KeyStore
-from hiveboard_collector.storage import Storage, StorageError
+from hiveboard.api import create_app
+from hiveboard.storage import Storage, StorageError
+from hiveboard.storage.keys import KeyStore
 from tests.api.conftest import Telemetry, Tenant, new_tenant
 from tests.api.scenarios import AGENT, lead_task
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from hiveboard_api.demo import DemoSummary, run_demo
+from hiveboard.demo import DemoSummary, run_demo
 from hiveboard_semconv.attributes import HiveboardEventTypeValues
 from hiveloop.testing import capture
 from tests.sdk.otlp_receiver import OTLPReceiver

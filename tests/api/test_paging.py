@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hiveboard_api.params import decode_cursor
-from hiveboard_api.queries.paging import page_of_keys
+from hiveboard.api.params import decode_cursor
+from hiveboard.api.queries.paging import page_of_keys
 
 
 def keys(*span_ids: str) -> list[dict[str, Any]]:

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from hiveboard_collector.keys import KeyStore
-from hiveboard_collector.storage import Storage
+from hiveboard.storage import Storage
+from hiveboard.storage.keys import KeyStore
 from tests.collector.otlp_harness import Tenant, migrated_chdb, new_tenant
 from tests.running_collector import RunningCollector, running_collector
 

@@ -35,9 +35,9 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from hiveboard_collector.keys import KeyStore
-from hiveboard_collector.schema import SchemaConfig, migrate
-from hiveboard_collector.storage import ChDBStorage, Storage
+from hiveboard.storage import ChDBStorage, Storage
+from hiveboard.storage.keys import KeyStore
+from hiveboard.storage.schema import SchemaConfig, migrate
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
 
 PROTOBUF = "application/x-protobuf"

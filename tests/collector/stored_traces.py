@@ -11,9 +11,15 @@ from typing import Any
 from clickhouse_connect.driver.binding import quote_identifier
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from hiveboard_collector.schema.otel_tables import TRACES_TABLE
-from hiveboard_collector.storage import Storage
-from hiveboard_collector.trace_rows import TRACE_COLUMNS, TRACES_INPUT, TraceExport, TracesInput, trace_export
+from hiveboard.collector.ingest.trace_rows import (
+    TRACE_COLUMNS,
+    TRACES_INPUT,
+    TraceExport,
+    TracesInput,
+    trace_export,
+)
+from hiveboard.storage import Storage
+from hiveboard.storage.schema.otel_tables import TRACES_TABLE
 from hiveboard_semconv.attributes import HIVEBOARD_TENANT_ID
 
 _READ_BACK = {

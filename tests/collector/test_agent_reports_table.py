@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from hiveboard_collector.schema import SchemaConfig, agent_reports_table, migrate
-from hiveboard_collector.schema.migrations import MIGRATIONS
-from hiveboard_collector.storage import ChDBStorage
+from hiveboard.storage import ChDBStorage
+from hiveboard.storage.schema import SchemaConfig, agent_reports_table, migrate
+from hiveboard.storage.schema.migrations import MIGRATIONS
 
 EXPECTED_TABLE_DDL = """\
 CREATE TABLE IF NOT EXISTS `hiveboard`.`hb_agent_reports`{cluster} (

@@ -13,8 +13,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
-from hiveboard_collector.keys import DEFAULT_TENANT, DEV_KEY_ENV, KeyStore
-from hiveboard_collector.storage import Storage
+from hiveboard.storage import Storage
+from hiveboard.storage.keys import DEFAULT_TENANT, DEV_KEY_ENV, KeyStore
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
 from tests.collector.otlp_harness import (
     DEV_KEY,

@@ -21,15 +21,15 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from hiveboard_collector.keys import KeyStore
-from hiveboard_collector.otlp_values import (
+from hiveboard.collector.ingest.otlp_values import (
     MAX_NESTING_DEPTH,
     MAX_VALUE_BYTES,
     NESTING_MARKER,
     TRUNCATION_MARKER,
 )
-from hiveboard_collector.service import CollectorConfig
-from hiveboard_collector.storage import Storage
+from hiveboard.collector.service import CollectorConfig
+from hiveboard.storage import Storage
+from hiveboard.storage.keys import KeyStore
 from tests.collector.otlp_harness import (
     JSON,
     LOGS_PATH,

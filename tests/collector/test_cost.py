@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from genai_prices import Usage, calc_price
 
-from hiveboard_collector.cost import (
+from hiveboard.storage.prices import (
     GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
     MAX_MODEL_NAME_LENGTH,
     CostResult,

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import httpx
 
-from hiveboard_collector.keys import DEFAULT_TENANT, DEV_KEY_ENV
-from hiveboard_collector.storage import ChDBStorage
+from hiveboard.storage import ChDBStorage
+from hiveboard.storage.keys import DEFAULT_TENANT, DEV_KEY_ENV
 from tests.collector.otlp_harness import (
     DEV_KEY,
     PROTOBUF,
@@ -67,7 +67,7 @@ def start_collector(data_dir: Path) -> CollectorProcess:
     command = [
         sys.executable,
         "-m",
-        "hiveboard_api.cli",
+        "hiveboard.cli",
         "collector",
         "--data-dir",
         str(data_dir),

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from starlette.datastructures import Headers
 
-from hiveboard_collector import keys
-from hiveboard_collector.keys import (
+from hiveboard.storage import ChDBStorage, Storage, keys
+from hiveboard.storage.keys import (
     DEV_KEY_ENV,
     AmbiguousKeyError,
     ApiKey,
@@ -30,9 +30,8 @@ from hiveboard_collector.keys import (
     hash_key,
     headers_key,
 )
-from hiveboard_collector.schema import MIGRATIONS, Migration, SchemaConfig, migrate
-from hiveboard_collector.schema.keys_table import KEYS_TABLE
-from hiveboard_collector.storage import ChDBStorage, Storage
+from hiveboard.storage.schema import MIGRATIONS, Migration, SchemaConfig, migrate
+from hiveboard.storage.schema.keys_table import KEYS_TABLE
 from tests.storage_proxy import StorageProxy
 
 DEV_KEY = "hb_live_dev000000000000000000000000000000"  # the seeds' key

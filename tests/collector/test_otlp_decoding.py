@@ -21,8 +21,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
-from hiveboard_collector.otlp_decoding import OTLPDecodeError, decode_body
-from hiveboard_collector.otlp_values import MAX_NESTING_DEPTH, NESTING_MARKER, any_value_as_string
+from hiveboard.collector.ingest.otlp_values import MAX_NESTING_DEPTH, NESTING_MARKER, any_value_as_string
+from hiveboard.collector.receivers.otlp_decoding import OTLPDecodeError, decode_body
 
 PB = "application/x-protobuf"
 JSON = "application/json"

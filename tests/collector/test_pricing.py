@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from genai_prices import Usage, calc_price
 
-from hiveboard_collector.cost import call_models, cost_for_span
-from hiveboard_collector.pricing import ModelPricer, PricingJob
-from hiveboard_collector.schema import SchemaConfig, migrate
-from hiveboard_collector.schema.prices_table import PRICES_COLUMNS
-from hiveboard_collector.storage import ChDBStorage, QueryResult, Storage
+from hiveboard.storage import ChDBStorage, QueryResult, Storage
+from hiveboard.storage.prices import call_models, cost_for_span
+from hiveboard.storage.pricing import ModelPricer, PricingJob
+from hiveboard.storage.schema import SchemaConfig, migrate
+from hiveboard.storage.schema.prices_table import PRICES_COLUMNS
 from tests.collector.test_schema import (
     NOW_NS,
     SECOND,
@@ -347,7 +347,7 @@ def test_the_job_survives_storage_failures_and_prices_once_storage_is_back(
     failing = StorageProxy(storage)
     failing.failures = 3
     job = PricingJob(ModelPricer(failing), interval_s=0.05)
-    with caplog.at_level(logging.WARNING, logger="hiveboard_collector.pricing"):
+    with caplog.at_level(logging.WARNING, logger="hiveboard.storage.pricing"):
         job.start()
         deadline = time.monotonic() + 10
         while not stored_at(storage, models) and time.monotonic() < deadline:
@@ -479,7 +479,7 @@ def test_a_wake_whose_pricing_fails_is_retried_at_the_next_wake(
     failing = StorageProxy(storage)
     pricer = CountingPricer(failing)
     with (
-        caplog.at_level(logging.WARNING, logger="hiveboard_collector.pricing"),
+        caplog.at_level(logging.WARNING, logger="hiveboard.storage.pricing"),
         running_job(PricingJob(pricer, interval_s=3600, min_wake_interval_s=0.1)) as job,
     ):
         assert pricer.refreshed.wait(WAIT_S)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hiveboard_collector.schema import projects_table
-from hiveboard_collector.schema.migrations import MIGRATIONS, SchemaConfig
+from hiveboard.storage.schema import projects_table
+from hiveboard.storage.schema.migrations import MIGRATIONS, SchemaConfig
 
 EXPECTED_PROJECTS_DDL = """\
 CREATE TABLE IF NOT EXISTS `hiveboard`.`hb_projects`{cluster} (

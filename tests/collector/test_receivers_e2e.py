@@ -47,7 +47,7 @@ from opentelemetry.trace import (
 from opentelemetry.trace.status import Status, StatusCode
 
 import hiveloop
-from hiveboard_collector.storage import Storage
+from hiveboard.storage import Storage
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
 from tests.collector.otlp_harness import (
     JSON,

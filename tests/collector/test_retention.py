@@ -14,13 +14,13 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import json_format
+from hiveboard_collector.retention import DATETIME_MAX_S, read_retention
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from hiveboard_collector.retention import DATETIME_MAX_S, read_retention
-from hiveboard_collector.schema.otel_tables import LOGS_TABLE, TRACES_TABLE
-from hiveboard_collector.storage import Storage
+from hiveboard.storage import Storage
+from hiveboard.storage.schema.otel_tables import LOGS_TABLE, TRACES_TABLE
 from tests.collector.otlp_harness import (
     JSON,
     LOGS_PATH,

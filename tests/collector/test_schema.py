@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from hiveboard_collector.schema import MIGRATIONS, Migration, SchemaConfig, migrate, prices_table
-from hiveboard_collector.schema.migrations import bootstrap_statements
-from hiveboard_collector.schema.otel_tables import render_traces_table
-from hiveboard_collector.storage import ChDBStorage, ClickHouseServerStorage, Storage
-from hiveboard_collector.trace_rows import TRACE_COLUMNS
+from hiveboard.collector.ingest.trace_rows import TRACE_COLUMNS
+from hiveboard.storage import ChDBStorage, ClickHouseServerStorage, Storage
+from hiveboard.storage.schema import MIGRATIONS, Migration, SchemaConfig, migrate, prices_table
+from hiveboard.storage.schema.migrations import bootstrap_statements
+from hiveboard.storage.schema.otel_tables import render_traces_table
 from tests.collector.fake_client import FakeClient
 
 # ---- helpers: otel_traces rows in the exporter's conventions ----------------------------------------

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
-from hiveboard_collector.schema.otel_tables import render_traces_table
-from hiveboard_collector.storage import ChDBStorage, ClickHouseServerStorage, QueryResult, StorageError
-from hiveboard_collector.storage.chdb_storage import ENGINE_CONFIG, DirectoryLock
+from hiveboard.storage import ChDBStorage, ClickHouseServerStorage, QueryResult, StorageError
+from hiveboard.storage.chdb_storage import ENGINE_CONFIG, DirectoryLock
+from hiveboard.storage.schema.otel_tables import render_traces_table
 from tests.collector.fake_client import FakeClient, FakeResult
 
 COLLECTOR_DIR = Path(__file__).resolve().parents[2] / "collector"
@@ -163,7 +163,7 @@ def test_a_query_before_the_migrations_says_to_run_them(tmp_path: Path) -> None:
     process = run_python(
         """
         import sys
-        from hiveboard_collector.storage import ChDBStorage, StorageError
+        from hiveboard.storage import ChDBStorage, StorageError
         with ChDBStorage(sys.argv[1]) as storage:
             try:
                 storage.query("SELECT count() FROM hb_events")
@@ -190,7 +190,7 @@ def test_the_embedded_engine_merges_parts_in_larger_steps_at_a_lower_priority(st
 
 def test_malloc_arenas_are_capped_unless_the_environment_says_how_many() -> None:
     # In fresh processes: the cap is process-wide, and glibc reads MALLOC_ARENA_MAX at startup.
-    code = "from hiveboard_collector.storage.chdb_storage import limit_malloc_arenas; print(limit_malloc_arenas())"
+    code = "from hiveboard.storage.chdb_storage import limit_malloc_arenas; print(limit_malloc_arenas())"
     outputs = []
     for environment in ({}, {"MALLOC_ARENA_MAX": "4"}):
         process = run_python(code, environment=environment)
@@ -206,7 +206,7 @@ def test_jemalloc_returns_freed_memory_sooner_unless_the_environment_says_how(tm
         import argparse, os, sys
         if sys.argv[2] == "unset":
             os.environ.pop("JE_MALLOC_CONF", None)
-        from hiveboard_collector.cli import open_storage
+        from hiveboard.cli import open_storage
         args = argparse.Namespace(clickhouse_url=None, data_dir=sys.argv[1], database="hiveboard")
         storage = open_storage(args)
         (stats,) = storage.query("SELECT * FROM system.jemalloc_stats").rows[0]
@@ -248,7 +248,7 @@ def test_a_second_process_on_the_directory_is_refused_with_its_pid(tmp_path: Pat
     holder = run_python(
         """
         import sys
-        from hiveboard_collector.storage import ChDBStorage
+        from hiveboard.storage import ChDBStorage
         with ChDBStorage(sys.argv[1]):
             print("open", flush=True)
             sys.stdin.readline()

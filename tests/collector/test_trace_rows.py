@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hiveboard_collector.retention import DATETIME_MAX_S
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -45,7 +46,7 @@ from opentelemetry.trace import (
 )
 
 import hiveloop
-from hiveboard_collector.otlp_values import (
+from hiveboard.collector.ingest.otlp_values import (
     MAX_ERROR_MESSAGES,
     MAX_NESTING_DEPTH,
     MAX_TIME_UNIX_NANO,
@@ -56,16 +57,15 @@ from hiveboard_collector.otlp_values import (
     attributes_to_dict,
     format_go_float,
 )
-from hiveboard_collector.retention import DATETIME_MAX_S
-from hiveboard_collector.schema.otel_tables import TRACES_TABLE
-from hiveboard_collector.storage import Storage
-from hiveboard_collector.trace_rows import (
+from hiveboard.collector.ingest.trace_rows import (
     TRACE_COLUMNS,
     TRACES_INPUT,
     TraceExport,
     TracesInput,
     trace_export,
 )
+from hiveboard.storage import Storage
+from hiveboard.storage.schema.otel_tables import TRACES_TABLE
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
 from tests.collector.stored_traces import store_requests, stored_trace_rows
 

@@ -37,20 +37,20 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from hiveboard_collector.ingest import Ingestor
-from hiveboard_collector.keys import KeyStore, KeyType, Principal
-from hiveboard_collector.log_rows import LOG_COLUMNS, log_rows
-from hiveboard_collector.row_encoding import LOGS_INPUT
-from hiveboard_collector.service import CollectorConfig
-from hiveboard_collector.storage import EncodedRows, QueryResult, Storage, StorageError
-from hiveboard_collector.trace_rows import TRACE_COLUMNS, TRACES_INPUT, trace_export
-from hiveboard_collector.writer import (
+from hiveboard.collector.ingest.ingestor import Ingestor
+from hiveboard.collector.ingest.log_rows import LOG_COLUMNS, log_rows
+from hiveboard.collector.ingest.trace_rows import TRACE_COLUMNS, TRACES_INPUT, trace_export
+from hiveboard.collector.service import CollectorConfig
+from hiveboard.collector.writer.batch_writer import (
     BatchWriter,
     TableInput,
     WriteFailedError,
     WriterBusyError,
     WriterConfig,
 )
+from hiveboard.collector.writer.row_encoding import LOGS_INPUT
+from hiveboard.storage import EncodedRows, QueryResult, Storage, StorageError
+from hiveboard.storage.keys import KeyStore, KeyType, Principal
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
 from tests.collector.otlp_harness import (
     RETRY_INFO_KEY,
@@ -330,7 +330,7 @@ def test_on_written_follows_each_successful_insert_and_its_failures_never_fail_a
 
     writer = BatchWriter(storage, TRACES_INPUT, on_written=on_written)
     before, during, after = spans_of(tenant_id), spans_of(tenant_id), spans_of(tenant_id)
-    with caplog.at_level(logging.ERROR, logger="hiveboard_collector.writer"):
+    with caplog.at_level(logging.ERROR, logger="hiveboard.collector.writer.batch_writer"):
         writer.write(before.envelope, before.spans, timeout=WAIT_S)
         storage.down = True
         failed = writer.submit(during.envelope, during.spans).exception(WAIT_S)

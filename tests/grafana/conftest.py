@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hiveboard_collector.schema import SchemaConfig, migrate
-from hiveboard_collector.storage import ChDBStorage, Storage
+from hiveboard.storage import ChDBStorage, Storage
+from hiveboard.storage.schema import SchemaConfig, migrate
 from tests.grafana.fleet import store_fleet
 from tests.grafana.plugin_macros import TimeRange
 

@@ -16,8 +16,8 @@ from typing import Any
 from opentelemetry.sdk.trace import Event, ReadableSpan
 
 import hiveloop
-from hiveboard_collector.pricing import ModelPricer
-from hiveboard_collector.storage import Storage
+from hiveboard.storage import Storage
+from hiveboard.storage.pricing import ModelPricer
 from hiveloop import Agent
 from hiveloop.testing import capture
 from tests.stored_spans import store_spans

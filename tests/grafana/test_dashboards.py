@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from hiveboard_collector.schema.hiveboard_tables import LLM_CALLS_TABLE
+from hiveboard.storage.schema.hiveboard_tables import LLM_CALLS_TABLE
 from tests.grafana.grafana_files import DASHBOARDS_DIR, PLUGIN_ID, dashboards, load_generator, panels
 
 EXPECTED_TITLES = {"The Hive", "Tasks & Timeline", "Cost Explorer", "Pipeline", "Insights"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from hiveboard_api.cli import build_parser
+from hiveboard.cli import build_parser
 from tests.grafana.grafana_files import DASHBOARD_PROVIDERS_FILE, DATASOURCES_FILE, PLUGIN_ID, REPO, load_yaml
 
 DEPLOY = REPO / "deploy"

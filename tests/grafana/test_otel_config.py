@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hiveboard_collector.schema import SchemaConfig
-from hiveboard_collector.schema.otel_tables import LOGS_TABLE, TRACES_TABLE
+from hiveboard.storage.schema import SchemaConfig
+from hiveboard.storage.schema.otel_tables import LOGS_TABLE, TRACES_TABLE
 from tests.grafana.grafana_files import REPO, load_yaml
 
 OTEL_CONFIG = REPO / "otel-config.yaml"

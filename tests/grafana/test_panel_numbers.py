@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from hiveboard_api import create_app
-from hiveboard_collector.cost import cost_for_span
-from hiveboard_collector.keys import KeyStore
-from hiveboard_collector.storage import Storage
+from hiveboard.api import create_app
+from hiveboard.storage import Storage
+from hiveboard.storage.keys import KeyStore
+from hiveboard.storage.prices import cost_for_span
 from tests.grafana.fleet import AGENT_STATUSES
 from tests.grafana.grafana_files import dashboards
 from tests.grafana.plugin_macros import TimeRange, expand

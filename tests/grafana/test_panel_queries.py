@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hiveboard_collector.storage import QueryResult, Storage
+from hiveboard.storage import QueryResult, Storage
 from tests.grafana.fleet import TEST_KEY_AGENT
 from tests.grafana.grafana_files import dashboards, panels, query_variables
 from tests.grafana.plugin_macros import ALL, Selection, TimeRange, expand

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from hiveboard_collector.schema import SchemaConfig
-from hiveboard_collector.schema.otel_tables import LOGS_TABLE, TRACES_TABLE
+from hiveboard.storage.schema import SchemaConfig
+from hiveboard.storage.schema.otel_tables import LOGS_TABLE, TRACES_TABLE
 from tests.grafana.grafana_files import (
     DASHBOARD_PROVIDERS_FILE,
     DATASOURCES_FILE,

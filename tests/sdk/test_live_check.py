@@ -8,8 +8,8 @@ import logging
 import pytest
 
 import hiveloop
-from hiveboard_semconv.registry import load_registry
 from hiveloop.contrib.log_handler import HiveBoardLogHandler
+from semconv.checker import load_registry
 
 
 def exercise_the_whole_api() -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 import hiveboard_semconv
-from hiveboard_semconv import generate
-from hiveboard_semconv.registry import Registry, RegistryError, load_registry
+from semconv import generate
+from semconv.checker import Registry, RegistryError, load_registry
 
 ATTRIBUTES = """\
 groups:

@@ -19,10 +19,10 @@ from google.rpc.error_details_pb2 import RetryInfo
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from hiveboard.collector.ingest.ingestor import Ingestor, Principal, Refusal, refusal_for
+from hiveboard.collector.receivers.otlp_decoding import OTLPDecodeError, parse_protobuf
+from hiveboard.collector.receivers.otlp_http import DEFAULT_MAX_BODY_BYTES
 from hiveboard_collector.http_protocol import DEFAULT_CLIENT_TIMEOUT_S
-from hiveboard_collector.ingest import Ingestor, Principal, Refusal, refusal_for
-from hiveboard_collector.otlp_decoding import OTLPDecodeError, parse_protobuf
-from hiveboard_collector.receivers.otlp_http import DEFAULT_MAX_BODY_BYTES
 
 TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 LOGS_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"

@@ -21,8 +21,8 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from starlette.requests import ClientDisconnect
 
-from hiveboard_collector.ingest import Ingestor, Principal, Refusal, refusal_for
-from hiveboard_collector.otlp_decoding import (
+from hiveboard.collector.ingest.ingestor import Ingestor, Principal, Refusal, refusal_for
+from hiveboard.collector.receivers.otlp_decoding import (
     HTTP_PAYLOAD_TOO_LARGE,
     JSON_CONTENT_TYPE,
     PROTOBUF_CONTENT_TYPE,

@@ -6,6 +6,6 @@ models' token rates and the `hb_llm_costs` view of each LLM call's cost; `migrat
 `migrate(storage, SchemaConfig(...))`.
 """
 
-from hiveboard_collector.schema.migrations import MIGRATIONS, Migration, SchemaConfig, migrate
+from hiveboard.storage.schema.migrations import MIGRATIONS, Migration, SchemaConfig, migrate
 
 __all__ = ["MIGRATIONS", "Migration", "SchemaConfig", "migrate"]

@@ -17,8 +17,8 @@ has a queue provider, and its scheduled work with its next report.
 
 from __future__ import annotations
 
-from hiveboard_collector.schema.ddl import engine, on_cluster, qualified, ttl
-from hiveboard_collector.schema.hiveboard_tables import EVENTS_TABLE, literal
+from hiveboard.storage.schema.ddl import engine, on_cluster, qualified, ttl
+from hiveboard.storage.schema.hiveboard_tables import EVENTS_TABLE, literal
 from hiveboard_semconv.attributes import (
     HIVEBOARD_QUEUE_ITEMS,
     HIVEBOARD_QUEUE_OLDEST_AGE_SECONDS,

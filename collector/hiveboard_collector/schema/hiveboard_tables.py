@@ -15,8 +15,8 @@ Conventions of every `hb_*` table:
 
 from __future__ import annotations
 
-from hiveboard_collector.schema.ddl import engine, on_cluster, qualified, ttl
-from hiveboard_collector.schema.otel_tables import TRACES_TABLE
+from hiveboard.storage.schema.ddl import engine, on_cluster, qualified, ttl
+from hiveboard.storage.schema.otel_tables import TRACES_TABLE
 from hiveboard_semconv.attributes import (
     DEPLOYMENT_ENVIRONMENT_NAME,
     ERROR_TYPE,

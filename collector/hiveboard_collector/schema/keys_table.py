@@ -4,12 +4,12 @@ One row per key and version, keyed by `KeyHash` (the SHA-256 of the key: the pla
 stored). A ReplacingMergeTree keeps the row with the highest `Version`, so a change of a key
 (its revocation) is a newer row with the same `KeyHash`; read the table with `FINAL` or
 `argMax(..., Version)`. Keys are kept until deleted (no TTL): a revoked key stays listed.
-`hiveboard_collector.keys.KeyStore` is the only writer and reader.
+`hiveboard.storage.keys.KeyStore` is the only writer and reader.
 """
 
 from __future__ import annotations
 
-from hiveboard_collector.schema.ddl import engine, on_cluster, qualified
+from hiveboard.storage.schema.ddl import engine, on_cluster, qualified
 
 KEYS_TABLE = "hb_api_keys"
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from hiveboard_collector.schema import (
+from hiveboard.storage import Storage
+from hiveboard.storage.schema import (
     agent_reports_table,
     hiveboard_tables,
     keys_table,
@@ -20,8 +21,7 @@ from hiveboard_collector.schema import (
     prices_table,
     projects_table,
 )
-from hiveboard_collector.schema.ddl import engine, on_cluster, qualified, quote_identifier
-from hiveboard_collector.storage import Storage
+from hiveboard.storage.schema.ddl import engine, on_cluster, qualified, quote_identifier
 
 MIGRATIONS_TABLE = "hb_schema_migrations"
 
@@ -120,7 +120,7 @@ def bootstrap_statements(config: SchemaConfig) -> list[str]:
                 "    applied_at DateTime DEFAULT now()",
                 f") ENGINE = {engine('MergeTree', config.cluster_name)}",
                 "ORDER BY version",
-                "COMMENT 'Schema migrations applied by hiveboard_collector.schema.migrate'",
+                "COMMENT 'Schema migrations applied by hiveboard.storage.schema.migrate'",
             ]
         ),
     ]

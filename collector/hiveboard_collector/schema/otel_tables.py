@@ -10,7 +10,7 @@ https://github.com/open-telemetry/opentelemetry-collector-contrib/tree/main/expo
 
 from __future__ import annotations
 
-from hiveboard_collector.schema.ddl import engine, on_cluster, qualified, ttl
+from hiveboard.storage.schema.ddl import engine, on_cluster, qualified, ttl
 
 TRACES_TABLE = "otel_traces"
 TRACES_ID_TS_TABLE = "otel_traces_trace_id_ts"

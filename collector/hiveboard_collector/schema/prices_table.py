@@ -5,7 +5,7 @@ Spans reach `otel_traces` through HiveBoard's collector or straight from the ups
 Collector, so no Python code sees every call as it is written: a call's estimated cost is joined at
 query time. `hb_model_prices` holds one row per `(Provider, Model)` as `hb_llm_calls` stores them
 (`Model` is a call's `ResponseModel` or its `RequestModel`), with the per-million-token USD rates
-of `hiveboard_collector.cost.price_for`. `hiveboard_collector.pricing.ModelPricer` is its only
+of `hiveboard.storage.prices.price_for`. `hiveboard.storage.pricing.ModelPricer` is its only
 writer: a model genai-prices does not know gets a row with `Priced` false, and a refresh is a newer
 row with the same key (a ReplacingMergeTree on `UpdatedAt`; read it with `FINAL`).
 
@@ -34,8 +34,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from hiveboard_collector.schema.ddl import engine, on_cluster, qualified
-from hiveboard_collector.schema.hiveboard_tables import LLM_CALLS_TABLE, literal
+from hiveboard.storage.schema.ddl import engine, on_cluster, qualified
+from hiveboard.storage.schema.hiveboard_tables import LLM_CALLS_TABLE, literal
 from hiveboard_semconv.attributes import HiveboardLlmCostSourceValues
 
 PRICES_TABLE: Final = "hb_model_prices"

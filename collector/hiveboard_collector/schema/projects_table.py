@@ -4,12 +4,12 @@ One row per project and version, keyed by `(TenantId, KeyType, Slug)`: a Replaci
 the row with the highest `Version`, so an edit is a newer row with the same key, and a deletion a
 row with `Deleted = 1` (read with `FINAL` or `argMax(..., Version)`). Projects that tasks name
 without being created here are listed from `hb_tasks`, not stored. Kept until deleted (no TTL).
-`hiveboard_api.queries.projects` is the only writer and reader.
+`hiveboard.api.queries.projects` is the only writer and reader.
 """
 
 from __future__ import annotations
 
-from hiveboard_collector.schema.ddl import engine, on_cluster, qualified
+from hiveboard.storage.schema.ddl import engine, on_cluster, qualified
 
 PROJECTS_TABLE = "hb_projects"
 

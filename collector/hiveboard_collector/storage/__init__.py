@@ -3,9 +3,9 @@
 Every query and DDL statement of HiveBoard goes through a `Storage`; the same SQL runs on both.
 """
 
-from hiveboard_collector.storage.base import EncodedRows, ProtobufSchema, QueryResult, Storage, StorageError
-from hiveboard_collector.storage.chdb_storage import ChDBStorage
-from hiveboard_collector.storage.server_storage import ClickHouseServerStorage
+from hiveboard.storage.base import EncodedRows, ProtobufSchema, QueryResult, Storage, StorageError
+from hiveboard.storage.chdb_storage import ChDBStorage
+from hiveboard.storage.server_storage import ClickHouseServerStorage
 
 __all__ = [
     "ChDBStorage",

@@ -244,7 +244,7 @@ class ClientStorage(Storage):
             if error.code == _UNKNOWN_DATABASE and self.database in str(error):
                 raise StorageError(
                     f"database {self.database!r} does not exist in {self._target}; "
-                    "run the migrations first (hiveboard_collector.schema.migrate)"
+                    "run the migrations first (hiveboard.storage.schema.migrate)"
                 ) from error
             raise StorageError(
                 f"{self._target} rejected the statement: {error}\nSQL: {_excerpt(sql)}", error.code

@@ -22,7 +22,7 @@ from clickhouse_connect.driver.binding import format_str
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from hiveboard_collector.storage.base import (
+from hiveboard.storage.base import (
     CLIENT_OPTIONS,
     ClientStorage,
     EncodedRows,

@@ -10,7 +10,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from hiveboard_collector.storage.base import CLIENT_OPTIONS, ClientStorage, StorageError
+from hiveboard.storage.base import CLIENT_OPTIONS, ClientStorage, StorageError
 
 
 class ClickHouseServerStorage(ClientStorage):

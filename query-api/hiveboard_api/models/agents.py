@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from hiveboard_api.models.tasks import TaskSummary
+from hiveboard.api.models.tasks import TaskSummary
 
 AgentStatus = Literal["idle", "processing", "waiting_approval", "error", "stuck"]
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from hiveboard_collector.keys import ApiKey
+from hiveboard.storage.keys import ApiKey
 
 
 class ApiKeyInfo(BaseModel):

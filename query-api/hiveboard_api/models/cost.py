@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from hiveboard_api.params import Page, TimeRange
+from hiveboard.api.params import Page, TimeRange
 
 CostSource = Literal["reported", "estimated", "unpriced"]
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from hiveboard_api.params import TimeRange
+from hiveboard.api.params import TimeRange
 
 
 class MetricsSummary(BaseModel):

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from hiveboard_api.models.agents import AgentStatus, AgentSummary
-from hiveboard_api.models.events import Event, EventGroup
+from hiveboard.api.models.agents import AgentStatus, AgentSummary
+from hiveboard.api.models.events import Event, EventGroup
 
 Channel = Literal["events", "agents"]
 

@@ -13,13 +13,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from hiveboard_api.auth import SCOPE_SQL, DataScope
-from hiveboard_api.models.agents import AgentStats, AgentStatus, AgentSummary
-from hiveboard_api.params import SECOND_NS, from_ns, ns_to_ms
-from hiveboard_api.queries.pipeline import active_issues, pending_approvals, queue_depths
-from hiveboard_api.queries.tables import AGENTS_TABLE, COMPLETED, FAILED, LLM_COSTS_VIEW, PROCESSING
-from hiveboard_api.queries.tasks import latest_tasks_sql
-from hiveboard_collector.storage import Storage
+from hiveboard.api.auth import SCOPE_SQL, DataScope
+from hiveboard.api.models.agents import AgentStats, AgentStatus, AgentSummary
+from hiveboard.api.params import SECOND_NS, from_ns, ns_to_ms
+from hiveboard.api.queries.pipeline import active_issues, pending_approvals, queue_depths
+from hiveboard.api.queries.tables import AGENTS_TABLE, COMPLETED, FAILED, LLM_COSTS_VIEW, PROCESSING
+from hiveboard.api.queries.tasks import latest_tasks_sql
+from hiveboard.storage import Storage
 
 STATS_WINDOW_SECONDS = 3600
 

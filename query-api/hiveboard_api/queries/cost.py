@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from hiveboard_api.auth import SCOPE_SQL, DataScope
-from hiveboard_api.models.cost import (
+from hiveboard.api.auth import SCOPE_SQL, DataScope
+from hiveboard.api.models.cost import (
     AgentCost,
     CostOverview,
     CostPoint,
@@ -25,7 +25,7 @@ from hiveboard_api.models.cost import (
     LlmCallPage,
     ModelCost,
 )
-from hiveboard_api.params import (
+from hiveboard.api.params import (
     SECOND_NS,
     TimeRange,
     Window,
@@ -34,9 +34,9 @@ from hiveboard_api.params import (
     ns_to_ms,
     window_sql,
 )
-from hiveboard_api.queries.paging import page_of_keys
-from hiveboard_api.queries.tables import LLM_CALLS_TABLE, LLM_COSTS_VIEW
-from hiveboard_collector.storage import Storage
+from hiveboard.api.queries.paging import page_of_keys
+from hiveboard.api.queries.tables import LLM_CALLS_TABLE, LLM_COSTS_VIEW
+from hiveboard.storage import Storage
 
 CallSort = Literal["time", "cost"]
 GroupBy = Literal["total", "model", "agent"]

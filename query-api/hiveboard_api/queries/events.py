@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hiveboard_api.auth import OTEL_SCOPE_SQL, SCOPE_SQL, DataScope
-from hiveboard_api.models.events import Event, EventGroup
-from hiveboard_api.params import Page, Window, decode_cursor, from_ns, ns_to_ms, window_sql
-from hiveboard_api.queries.paging import page_of_keys
-from hiveboard_api.queries.tables import (
+from hiveboard.api.auth import OTEL_SCOPE_SQL, SCOPE_SQL, DataScope
+from hiveboard.api.models.events import Event, EventGroup
+from hiveboard.api.params import Page, Window, decode_cursor, from_ns, ns_to_ms, window_sql
+from hiveboard.api.queries.paging import page_of_keys
+from hiveboard.api.queries.tables import (
     ACTION_COMPLETED,
     ACTION_FAILED,
     EVENT,
@@ -23,8 +23,8 @@ from hiveboard_api.queries.tables import (
     TASK_COMPLETED,
     TASK_FAILED,
 )
-from hiveboard_collector.schema.otel_tables import TRACES_TABLE
-from hiveboard_collector.storage import Storage
+from hiveboard.storage import Storage
+from hiveboard.storage.schema.otel_tables import TRACES_TABLE
 from hiveboard_semconv.attributes import (
     DEPLOYMENT_ENVIRONMENT_NAME,
     HIVEBOARD_AGENT_ID,

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from hiveboard_api.auth import SCOPE_SQL, DataScope
-from hiveboard_api.models.metrics import Metrics, MetricsPoint, MetricsSummary
-from hiveboard_api.params import SECOND_NS, TimeRange, Window, from_ns, ns_to_ms, window_sql
-from hiveboard_api.queries.tables import COMPLETED, EVENTS_TABLE, FAILED, LLM_COSTS_VIEW, PROCESSING
-from hiveboard_api.queries.tasks import latest_tasks_sql
-from hiveboard_collector.storage import Storage
+from hiveboard.api.auth import SCOPE_SQL, DataScope
+from hiveboard.api.models.metrics import Metrics, MetricsPoint, MetricsSummary
+from hiveboard.api.params import SECOND_NS, TimeRange, Window, from_ns, ns_to_ms, window_sql
+from hiveboard.api.queries.tables import COMPLETED, EVENTS_TABLE, FAILED, LLM_COSTS_VIEW, PROCESSING
+from hiveboard.api.queries.tasks import latest_tasks_sql
+from hiveboard.storage import Storage
 
 _ENDED = f"Status != '{PROCESSING}' AND {window_sql('EndTime')}"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from hiveboard_api.params import Page, page
+from hiveboard.api.params import Page, page
 
 T = TypeVar("T")
 

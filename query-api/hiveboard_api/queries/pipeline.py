@@ -13,8 +13,8 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from hiveboard_api.auth import SCOPE_SQL, DataScope
-from hiveboard_api.models.pipeline import (
+from hiveboard.api.auth import SCOPE_SQL, DataScope
+from hiveboard.api.models.pipeline import (
     AgentPipeline,
     FleetPipeline,
     Issue,
@@ -24,9 +24,9 @@ from hiveboard_api.models.pipeline import (
     ScheduledWork,
     Todo,
 )
-from hiveboard_api.queries.events import event_attributes
-from hiveboard_api.queries.tables import AGENT_REPORTS_TABLE, EVENT, EVENTS_TABLE
-from hiveboard_collector.storage import Storage
+from hiveboard.api.queries.events import event_attributes
+from hiveboard.api.queries.tables import AGENT_REPORTS_TABLE, EVENT, EVENTS_TABLE
+from hiveboard.storage import Storage
 from hiveboard_semconv.attributes import (
     HIVEBOARD_APPROVAL_APPROVER,
     HIVEBOARD_TODO_DUE_BY,

@@ -1,7 +1,7 @@
 """Projects: the ones created (or edited) through the API, stored in `hb_projects`, plus every
 project a task names, listed on first use without being stored.
 
-`hb_projects` (migration 5, `hiveboard_collector.schema.projects_table`) keeps one row per project
+`hb_projects` (migration 5, `hiveboard.storage.schema.projects_table`) keeps one row per project
 and version (ReplacingMergeTree: the highest `Version` wins, read with FINAL); a deletion is a row
 with `Deleted = 1`. Deleting hides a project until a
 task started after the deletion names it again; its tasks are not touched.
@@ -13,12 +13,12 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from hiveboard_api.auth import SCOPE_SQL, DataScope
-from hiveboard_api.models.projects import Project
-from hiveboard_api.queries.tables import TASKS_TABLE
-from hiveboard_collector.schema.ddl import qualified
-from hiveboard_collector.schema.projects_table import PROJECTS_COLUMNS, PROJECTS_TABLE
-from hiveboard_collector.storage import Storage
+from hiveboard.api.auth import SCOPE_SQL, DataScope
+from hiveboard.api.models.projects import Project
+from hiveboard.api.queries.tables import TASKS_TABLE
+from hiveboard.storage import Storage
+from hiveboard.storage.schema.ddl import qualified
+from hiveboard.storage.schema.projects_table import PROJECTS_COLUMNS, PROJECTS_TABLE
 
 
 def _rows(storage: Storage, scope: DataScope, slug: str | None) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hiveboard_collector.schema.agent_reports_table import AGENT_REPORTS_TABLE
-from hiveboard_collector.schema.hiveboard_tables import (
+from hiveboard.storage.schema.agent_reports_table import AGENT_REPORTS_TABLE
+from hiveboard.storage.schema.hiveboard_tables import (
     ACTION_COMPLETED,
     ACTION_FAILED,
     AGENTS_TABLE,
@@ -16,7 +16,7 @@ from hiveboard_collector.schema.hiveboard_tables import (
     TASK_FAILED,
     TASKS_TABLE,
 )
-from hiveboard_collector.schema.prices_table import LLM_COSTS_VIEW
+from hiveboard.storage.schema.prices_table import LLM_COSTS_VIEW
 from hiveboard_semconv.attributes import HiveboardEventTypeValues, HiveboardTaskStatusValues
 
 # LLM_COSTS_VIEW is every column of hb_llm_calls plus Cost, CostSource and MatchedModel (reported

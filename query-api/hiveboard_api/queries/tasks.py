@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from hiveboard_api.auth import SCOPE_SQL, DataScope
-from hiveboard_api.models.tasks import TaskStatus, TaskSummary
-from hiveboard_api.params import SECOND_NS, Page, TimeRange, Window, decode_cursor, from_ns, ns_to_ms
-from hiveboard_api.queries.paging import page_of_keys
-from hiveboard_api.queries.tables import (
+from hiveboard.api.auth import SCOPE_SQL, DataScope
+from hiveboard.api.models.tasks import TaskStatus, TaskSummary
+from hiveboard.api.params import SECOND_NS, Page, TimeRange, Window, decode_cursor, from_ns, ns_to_ms
+from hiveboard.api.queries.paging import page_of_keys
+from hiveboard.api.queries.tables import (
     ACTION_COMPLETED,
     ACTION_FAILED,
     EVENT,
@@ -33,7 +33,7 @@ from hiveboard_api.queries.tables import (
     TASK_FAILED,
     TASKS_TABLE,
 )
-from hiveboard_collector.storage import Storage
+from hiveboard.storage import Storage
 
 TaskSort = Literal["started_at", "duration_ms", "cost"]
 # An LLM span starts `duration_ms` before it is recorded, possibly before its task's start.

@@ -13,8 +13,8 @@ import json
 import time
 from typing import Any
 
-from hiveboard_api.auth import OTEL_SCOPE_SQL, SCOPE_SQL, DataScope
-from hiveboard_api.models.tasks import (
+from hiveboard.api.auth import OTEL_SCOPE_SQL, SCOPE_SQL, DataScope
+from hiveboard.api.models.tasks import (
     ActionNode,
     ChainLink,
     DurationBreakdown,
@@ -28,9 +28,9 @@ from hiveboard_api.models.tasks import (
     Timeline,
     TimelineEvent,
 )
-from hiveboard_api.params import SECOND_NS, from_ns, ns_to_ms
-from hiveboard_api.queries.events import EVENT_COLUMNS_SQL
-from hiveboard_api.queries.tables import (
+from hiveboard.api.params import SECOND_NS, from_ns, ns_to_ms
+from hiveboard.api.queries.events import EVENT_COLUMNS_SQL
+from hiveboard.api.queries.tables import (
     ACTION_COMPLETED,
     ACTION_FAILED,
     EVENT,
@@ -40,9 +40,9 @@ from hiveboard_api.queries.tables import (
     TASK_COMPLETED,
     TASK_FAILED,
 )
-from hiveboard_api.queries.tasks import latest_task, spans_end_bound_ns, task_costs, task_summary
-from hiveboard_collector.schema.otel_tables import TRACES_TABLE
-from hiveboard_collector.storage import Storage
+from hiveboard.api.queries.tasks import latest_task, spans_end_bound_ns, task_costs, task_summary
+from hiveboard.storage import Storage
+from hiveboard.storage.schema.otel_tables import TRACES_TABLE
 from hiveboard_semconv.attributes import (
     EXCEPTION_STACKTRACE,
     HIVEBOARD_PAYLOAD,

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
-from hiveboard_api.auth import Scope, StorageDep
-from hiveboard_api.errors import ERROR_RESPONSES, documented
-from hiveboard_api.models.agents import AgentDetail, AgentList, AgentStatus
-from hiveboard_api.params import TimeRange, Window
-from hiveboard_api.queries.agents import agent_rows, heartbeat_payload, list_agents
-from hiveboard_api.queries.tasks import TaskFilters, list_tasks
+from hiveboard.api.auth import Scope, StorageDep
+from hiveboard.api.errors import ERROR_RESPONSES, documented
+from hiveboard.api.models.agents import AgentDetail, AgentList, AgentStatus
+from hiveboard.api.params import TimeRange, Window
+from hiveboard.api.queries.agents import agent_rows, heartbeat_payload, list_agents
+from hiveboard.api.queries.tasks import TaskFilters, list_tasks
 
 RECENT_TASKS = 10
 

@@ -9,10 +9,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
 
-from hiveboard_api.auth import CurrentPrincipal, KeyManager, key_store
-from hiveboard_api.errors import ERROR_RESPONSES, documented
-from hiveboard_api.models.api_keys import ApiKeyCreate, ApiKeyInfo, ApiKeyList, CreatedApiKey
-from hiveboard_collector.keys import KeyLookupError, KeyStore, UnknownKeyError
+from hiveboard.api.auth import CurrentPrincipal, KeyManager, key_store
+from hiveboard.api.errors import ERROR_RESPONSES, documented
+from hiveboard.api.models.api_keys import ApiKeyCreate, ApiKeyInfo, ApiKeyList, CreatedApiKey
+from hiveboard.storage.keys import KeyLookupError, KeyStore, UnknownKeyError
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"], responses=ERROR_RESPONSES)
 

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from hiveboard_api.auth import Scope, StorageDep
-from hiveboard_api.errors import ERROR_RESPONSES
-from hiveboard_api.models.cost import CostOverview, CostSource, CostTimeseries, LlmCallPage
-from hiveboard_api.params import DEFAULT_LIMIT, Cursor, Limit, Range, TimeRange
-from hiveboard_api.queries.cost import CallFilters, GroupBy, cost_overview, cost_timeseries, list_calls
+from hiveboard.api.auth import Scope, StorageDep
+from hiveboard.api.errors import ERROR_RESPONSES
+from hiveboard.api.models.cost import CostOverview, CostSource, CostTimeseries, LlmCallPage
+from hiveboard.api.params import DEFAULT_LIMIT, Cursor, Limit, Range, TimeRange
+from hiveboard.api.queries.cost import CallFilters, GroupBy, cost_overview, cost_timeseries, list_calls
 
 router = APIRouter(prefix="/v1", tags=["cost"], responses=ERROR_RESPONSES)
 

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from hiveboard_api.auth import Scope, StorageDep
-from hiveboard_api.errors import ERROR_RESPONSES
-from hiveboard_api.models.events import Event, EventGroup
-from hiveboard_api.params import DEFAULT_LIMIT, Cursor, Limit, Page, Range, TimeRange, Window
-from hiveboard_api.queries.events import EventFilters, list_events
+from hiveboard.api.auth import Scope, StorageDep
+from hiveboard.api.errors import ERROR_RESPONSES
+from hiveboard.api.models.events import Event, EventGroup
+from hiveboard.api.params import DEFAULT_LIMIT, Cursor, Limit, Page, Range, TimeRange, Window
+from hiveboard.api.queries.events import EventFilters, list_events
 
 router = APIRouter(prefix="/v1/events", tags=["events"], responses=ERROR_RESPONSES)
 

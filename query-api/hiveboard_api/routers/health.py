@@ -8,8 +8,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from hiveboard_api.auth import StorageDep
-from hiveboard_collector.storage import StorageError
+from hiveboard.api.auth import StorageDep
+from hiveboard.storage import StorageError
 
 router = APIRouter(tags=["health"])
 

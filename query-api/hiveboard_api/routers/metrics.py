@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hiveboard_api.auth import Scope, StorageDep
-from hiveboard_api.errors import ERROR_RESPONSES
-from hiveboard_api.models.metrics import Metrics
-from hiveboard_api.params import Range, TimeRange
-from hiveboard_api.queries.metrics import metrics
+from hiveboard.api.auth import Scope, StorageDep
+from hiveboard.api.errors import ERROR_RESPONSES
+from hiveboard.api.models.metrics import Metrics
+from hiveboard.api.params import Range, TimeRange
+from hiveboard.api.queries.metrics import metrics
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"], responses=ERROR_RESPONSES)
 

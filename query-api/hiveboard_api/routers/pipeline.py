@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hiveboard_api.auth import Scope, StorageDep
-from hiveboard_api.errors import ERROR_RESPONSES
-from hiveboard_api.models.pipeline import AgentPipeline, FleetPipeline
-from hiveboard_api.queries.pipeline import agent_pipeline, fleet_pipeline
+from hiveboard.api.auth import Scope, StorageDep
+from hiveboard.api.errors import ERROR_RESPONSES
+from hiveboard.api.models.pipeline import AgentPipeline, FleetPipeline
+from hiveboard.api.queries.pipeline import agent_pipeline, fleet_pipeline
 
 router = APIRouter(prefix="/v1", tags=["pipeline"], responses=ERROR_RESPONSES)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Response
 
-from hiveboard_api.auth import Scope, StorageDep, Writer
-from hiveboard_api.errors import ERROR_RESPONSES, documented
-from hiveboard_api.models.projects import Project, ProjectCreate, ProjectList, ProjectUpdate
-from hiveboard_api.queries.projects import get_project, list_projects, save_project
+from hiveboard.api.auth import Scope, StorageDep, Writer
+from hiveboard.api.errors import ERROR_RESPONSES, documented
+from hiveboard.api.models.projects import Project, ProjectCreate, ProjectList, ProjectUpdate
+from hiveboard.api.queries.projects import get_project, list_projects, save_project
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"], responses=ERROR_RESPONSES)
 

@@ -24,11 +24,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from hiveboard_api.auth import DataScope
-from hiveboard_api.live import StreamHub, Subscriber
-from hiveboard_api.models.stream import StreamFilters, Subscribe
-from hiveboard_collector.keys import AuthenticationError, KeyStore, headers_key
-from hiveboard_collector.storage import StorageError
+from hiveboard.api.auth import DataScope
+from hiveboard.api.live import StreamHub, Subscriber
+from hiveboard.api.models.stream import StreamFilters, Subscribe
+from hiveboard.storage import StorageError
+from hiveboard.storage.keys import AuthenticationError, KeyStore, headers_key
 
 router = APIRouter(tags=["stream"])
 

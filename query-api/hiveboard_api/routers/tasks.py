@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
-from hiveboard_api.auth import Scope, StorageDep
-from hiveboard_api.errors import ERROR_RESPONSES, documented
-from hiveboard_api.models.tasks import TaskStatus, TaskSummary, Timeline
-from hiveboard_api.params import DEFAULT_LIMIT, Cursor, Limit, Page, Range, TimeRange, Window
-from hiveboard_api.queries.tasks import SortOrder, TaskFilters, TaskSort, list_tasks
-from hiveboard_api.queries.timeline import task_timeline
+from hiveboard.api.auth import Scope, StorageDep
+from hiveboard.api.errors import ERROR_RESPONSES, documented
+from hiveboard.api.models.tasks import TaskStatus, TaskSummary, Timeline
+from hiveboard.api.params import DEFAULT_LIMIT, Cursor, Limit, Page, Range, TimeRange, Window
+from hiveboard.api.queries.tasks import SortOrder, TaskFilters, TaskSort, list_tasks
+from hiveboard.api.queries.timeline import task_timeline
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses=ERROR_RESPONSES)
 
