@@ -27,6 +27,7 @@ from hiveboard.api.dashboard.sessions import session_secret
 from hiveboard.api.dashboard.state import DashboardConfig
 from hiveboard.collector.receivers.otlp_http import DEFAULT_MAX_BODY_BYTES
 from hiveboard.collector.service import Collector, CollectorConfig
+from hiveboard.http_protocol import DEFAULT_CLIENT_TIMEOUT_S, DeadlineH11Protocol
 from hiveboard.serving import Listener, Listening, serve
 from hiveboard.storage import ChDBStorage, ClickHouseServerStorage, Storage, StorageError
 from hiveboard.storage.chdb_storage import limit_malloc_arenas, shorten_jemalloc_decay
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_storage_options(api_command)
     _add_host(api_command)
     api_command.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    add_client_timeout_option(api_command)
     _add_grafana_url(api_command)
     api_command.set_defaults(run=run_api)
 
@@ -140,7 +142,7 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         key_store = KeyStore(storage)
         key, key_origin = _serve_key(args, key_store)
-        collector = Collector(storage, key_store, CollectorConfig(max_body_bytes=args.max_body_bytes))
+        collector = Collector(storage, key_store, collector_config(args))
         api = create_app(
             storage, key_store, routers=[collector.http_router()], dashboard=_dashboard_config(args)
         )
@@ -209,7 +211,13 @@ def run_api(args: argparse.Namespace) -> int:
             f"dashboard: http://{args.host}:{args.port}/signin",
             flush=True,
         )
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            http=DeadlineH11Protocol.with_timeout(args.client_timeout),
+        )
     finally:
         storage.close()
     return 0
@@ -326,11 +334,39 @@ def add_limit_options(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_BODY_BYTES,
         help=f"largest OTLP request accepted (default {DEFAULT_MAX_BODY_BYTES})",
     )
+    add_client_timeout_option(parser)
+
+
+def add_client_timeout_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--client-timeout",
+        type=_positive_seconds,
+        default=DEFAULT_CLIENT_TIMEOUT_S,
+        metavar="SECONDS",
+        help="close a connection whose client takes longer than this to send a request's headers, "
+        "pauses this long within a body, or (gRPC) stays idle this long "
+        f"(default {DEFAULT_CLIENT_TIMEOUT_S:g})",
+    )
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return seconds
+
+
+def collector_config(args: argparse.Namespace) -> CollectorConfig:
+    """The collector's limits as the options of `add_limit_options` set them."""
+    return CollectorConfig(max_body_bytes=args.max_body_bytes, client_timeout_s=args.client_timeout)
 
 
 def run_collector(args: argparse.Namespace) -> int:
     storage = open_storage(args)
-    collector = Collector(storage, KeyStore(storage), CollectorConfig(max_body_bytes=args.max_body_bytes))
+    collector = Collector(storage, KeyStore(storage), collector_config(args))
 
     def ready(listening: Listening) -> None:
         http_host, http_port = listening.http[0]

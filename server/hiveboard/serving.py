@@ -18,6 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from hiveboard.collector.service import Collector
+from hiveboard.http_protocol import DeadlineH11Protocol
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,9 @@ async def serve(
     grpc_server, grpc_port = (None, None)
     if grpc_address is not None:
         grpc_server, grpc_port = collector.grpc_server(grpc_address)
+    http = DeadlineH11Protocol.with_timeout(collector.config.client_timeout_s)
     http_servers = [
-        _EmbeddedServer(uvicorn.Config(listener.app, log_level="warning", lifespan="on"))
+        _EmbeddedServer(uvicorn.Config(listener.app, log_level="warning", lifespan="on", http=http))
         for listener in listeners
     ]
     collector.start()

@@ -4,6 +4,7 @@ next valid request of every test is accepted and stored."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import os
@@ -13,6 +14,7 @@ from typing import Any
 import grpc
 import httpx
 import pytest
+from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
@@ -33,6 +35,7 @@ from tests.collector.otlp_harness import (
     LOGS_PATH,
     LOGS_SERVICE,
     METRICS_SERVICE,
+    PROTOBUF,
     TRACE_SERVICE,
     TRACES_PATH,
     Tenant,
@@ -159,17 +162,58 @@ def test_invalid_utf8_in_a_string_field_is_invalid(
     assert_still_serving(storage, running, protocol, tenant)
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_an_attribute_nested_past_the_protobuf_depth_limit_is_invalid(
+def nested_kvlists_json(depth: int) -> dict[str, Any]:
+    """The OTLP JSON of an `AnyValue` of `depth` kvlists, each holding the next under key `k`."""
+    value: dict[str, Any] = {"stringValue": "bottom"}
+    for _ in range(depth):
+        value = {"kvlistValue": {"values": [{"key": "k", "value": value}]}}
+    return value
+
+
+def send_deep_attribute(running: RunningCollector, protocol: str, body: bytes, tenant: Tenant) -> Any:
+    """Send a trace export (protobuf, or OTLP JSON for "json"); the `partial_success` of its 200 / OK."""
+    if protocol == "grpc":
+        answer = grpc_export(running.grpc_target, TRACE_SERVICE, body, tenant.bearer())
+        assert answer.code == grpc.StatusCode.OK, answer.details
+        return answer.response.partial_success
+    content_type = JSON if protocol == "json" else PROTOBUF
+    http_answer = post_otlp(running.http_url, TRACES_PATH, body, tenant.bearer(), content_type)
+    assert http_answer.status == 200, http_answer.message
+    return http_answer.message.partial_success
+
+
+@pytest.mark.parametrize("protocol", [*PROTOCOLS, "json"])
+def test_an_attribute_nested_past_the_protobuf_depth_limit_is_cut_and_the_request_kept(
     storage: Storage, running: RunningCollector, tenant: Tenant, protocol: str
 ) -> None:
-    body = request_with_raw_attribute(make_span(), "deep", nested_arrays(200))
+    """Nested deeper than protobuf decodes (100 messages: 50 arrays, 33 kvlists), the attribute is
+    cut at MAX_NESTING_DEPTH like any deep value, with a warning; its span and the others are kept."""
+    deep_span, plain_span = make_span("deep", attributes={"ok": "kept"}), make_span("plain")
+    if protocol == "json":
+        document = json_format.MessageToDict(trace_request([deep_span, plain_span]))
+        for span in document["resourceSpans"][0]["scopeSpans"][0]["spans"]:
+            span["traceId"] = base64.b64decode(span["traceId"]).hex()
+            span["spanId"] = base64.b64decode(span["spanId"]).hex()
+        spans = document["resourceSpans"][0]["scopeSpans"][0]["spans"]
+        spans[0]["attributes"].append({"key": "deep", "value": nested_kvlists_json(200)})
+        body = json.dumps(document).encode()
+        expected = '{"k":' * MAX_NESTING_DEPTH + json.dumps(NESTING_MARKER) + "}" * MAX_NESTING_DEPTH
+    else:
+        deep = request_with_raw_attribute(deep_span, "deep", nested_arrays(200))
+        plain = trace_request([plain_span]).SerializeToString()
+        body = deep + plain  # two ResourceSpans: concatenated messages merge their repeated fields
+        expected = "[" * MAX_NESTING_DEPTH + json.dumps(NESTING_MARKER) + "]" * MAX_NESTING_DEPTH
 
-    outcome, message = send_raw(running, protocol, body, tenant)
+    partial_success = send_deep_attribute(running, protocol, body, tenant)
 
-    assert outcome == "invalid"
-    assert "nested more than 100 levels" in message
-    assert_still_serving(storage, running, protocol, tenant)
+    assert partial_success.rejected_spans == 0
+    assert partial_success.error_message == (
+        f"1 attribute values nested deeper than {MAX_NESTING_DEPTH} levels were stored with "
+        f"{NESTING_MARKER!r} in place of their deeper levels"
+    )
+    assert stored_span_ids(storage, tenant.id) == {deep_span.span_id.hex(), plain_span.span_id.hex()}
+    assert stored_attribute(storage, deep_span, "deep") == expected
+    assert stored_attribute(storage, deep_span, "ok") == "kept"
 
 
 # ---- values that are valid but unreasonable: stored within bounds -----------------------------------------

@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
+from hiveboard.collector.ingest.otlp_values import MAX_NESTING_DEPTH, NESTING_MARKER, any_value_as_string
 from hiveboard.collector.receivers.otlp_decoding import OTLPDecodeError, decode_body
 from hiveboard.collector.refusals import Refusal, RefusalCode, refusal_for
 
@@ -278,15 +279,21 @@ def field(number: int, payload: bytes) -> bytes:
     return bytes([number << 3 | 2]) + length + payload
 
 
-def test_protobuf_nested_beyond_the_decoder_depth_limit_is_400() -> None:
+def test_protobuf_nested_beyond_the_decoder_depth_limit_is_decoded_with_the_deep_value_cut() -> None:
     value = b""
     for _ in range(200):  # AnyValue.array_value -> ArrayValue.values -> AnyValue ...
         value = field(5, field(1, value))
     span = field(1, b"\x01" * 16) + field(2, b"\x02" * 8) + field(9, field(1, b"deep") + field(2, value))
-    body = field(1, field(2, field(2, span)))  # request.resource_spans.scope_spans.spans
-    error = decode_error(body, PB)
-    assert error.code == RefusalCode.INVALID
-    assert "nested more than 100 levels" in error.message
+    plain = field(9, field(1, b"plain") + field(2, field(1, b"kept")))  # AnyValue.string_value
+    body = field(1, field(2, field(2, span + plain)))  # request.resource_spans.scope_spans.spans
+
+    request = decode_body(body, PB, None, ExportTraceServiceRequest, 1 << 20)
+
+    (decoded,) = request.resource_spans[0].scope_spans[0].spans
+    assert (decoded.trace_id, decoded.span_id) == (b"\x01" * 16, b"\x02" * 8)
+    rendered = {item.key: any_value_as_string(item.value) for item in decoded.attributes}
+    cut = "[" * MAX_NESTING_DEPTH + json.dumps(NESTING_MARKER) + "]" * MAX_NESTING_DEPTH
+    assert rendered == {"deep": cut, "plain": "kept"}
 
 
 @pytest.mark.parametrize(
@@ -422,11 +429,18 @@ def test_unsupported_content_encoding_is_415_listing_accepted_encodings() -> Non
     assert "'br'" in error.message and "gzip" in error.message and "deflate" in error.message
 
 
-@pytest.mark.parametrize("depth", [60, 5000])
-def test_deeply_nested_json_is_a_clean_400(depth: int) -> None:
-    error = decode_error(_deep_json(depth))
+def test_json_nested_beyond_the_decoder_depth_limit_is_decoded_with_the_deep_value_cut() -> None:
+    request = decode_body(_deep_json(60), JSON, None, ExportTraceServiceRequest, 1 << 20)
+
+    (attribute,) = request.resource_spans[0].scope_spans[0].spans[0].attributes
+    cut = "[" * MAX_NESTING_DEPTH + json.dumps(NESTING_MARKER) + "]" * MAX_NESTING_DEPTH
+    assert any_value_as_string(attribute.value) == cut
+
+
+def test_json_nested_beyond_the_json_parser_depth_is_a_clean_400() -> None:
+    error = decode_error(_deep_json(5000))
     assert error.code == RefusalCode.INVALID
-    assert "too deep" in error.message or "nested too deeply" in error.message
+    assert "nested too deeply" in error.message
     assert len(error.message) < 300
 
 

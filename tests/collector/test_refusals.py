@@ -24,6 +24,7 @@ def test_the_mappings_are_the_otlp_specifications() -> None:
         RefusalCode.TOO_LARGE: (413, grpc.StatusCode.RESOURCE_EXHAUSTED),
         RefusalCode.UNSUPPORTED_MEDIA_TYPE: (415, grpc.StatusCode.INVALID_ARGUMENT),
         RefusalCode.UNIMPLEMENTED: (501, grpc.StatusCode.UNIMPLEMENTED),
+        RefusalCode.TIMEOUT: (408, grpc.StatusCode.DEADLINE_EXCEEDED),
     }
 
 

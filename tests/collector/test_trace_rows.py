@@ -63,6 +63,7 @@ from hiveboard.collector.ingest.trace_rows import (
     trace_export,
 )
 from hiveboard.storage import Storage
+from hiveboard.storage.retention import DATETIME_MAX_S
 from hiveboard.storage.schema.otel_tables import TRACES_TABLE
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
 from tests.collector.stored_traces import store_requests, stored_trace_rows
@@ -496,24 +497,36 @@ def test_spans_with_invalid_ids_are_rejected_and_counted_others_kept(storage: St
     ]
 
 
-def test_spans_with_times_past_the_datetime64_range_are_rejected(storage: Storage) -> None:
+def test_spans_starting_past_the_datetime_range_or_with_events_past_datetime64_are_rejected(
+    storage: Storage,
+) -> None:
+    """`toDateTime(Timestamp)` (the TTL, the trace-id lookup) wraps after 2106-02-07 06:28:15;
+    event times are stored as DateTime64(9), which ends in 2262."""
+    last_second = DATETIME_MAX_S * 1_000_000_000
     request = ExportTraceServiceRequest()
     spans = request.resource_spans.add().scope_spans.add().spans
     ids = {"trace_id": b"\x0a" * 16, "span_id": b"\x0b" * 8}
-    spans.add(name="last instant", start_time_unix_nano=2**63 - 1, end_time_unix_nano=2**63 - 1, **ids)
-    spans.add(name="start past it", start_time_unix_nano=2**63, end_time_unix_nano=2**63, **ids)
-    spans.add(name="event past it", start_time_unix_nano=1, **ids).events.add(time_unix_nano=2**64 - 1)
+    last_instant = spans.add(name="last instant", start_time_unix_nano=last_second + 999_999_999, **ids)
+    last_instant.events.add(time_unix_nano=MAX_TIME_UNIX_NANO)
+    spans.add(name="start past it", start_time_unix_nano=last_second + 1_000_000_000, **ids)
+    spans.add(name="wraps as Int64", start_time_unix_nano=2**63, **ids)
+    spans.add(name="event past it", start_time_unix_nano=1, **ids).events.add(time_unix_nano=2**63)
     stored = store(storage, wire(request))
 
-    assert [(row["SpanName"], row["Timestamp"], row["Duration"]) for row in stored.rows] == [
-        ("last instant", MAX_TIME_UNIX_NANO, 0)
+    assert [(row["SpanName"], row["Timestamp"], row["Events.Timestamp"]) for row in stored.rows] == [
+        ("last instant", last_second + 999_999_999, [MAX_TIME_UNIX_NANO])
     ]
-    assert (stored.export.spans, stored.export.rejected) == (1, 2)
-    limit = "times must be at most 9223372036854775807 ns (year 2262), the DateTime64(9) range"
+    assert (stored.export.spans, stored.export.rejected) == (1, 3)
     prefix = "resourceSpans[0].scopeSpans[0]"
+    past = (
+        "is past 2106-02-07T06:28:15Z, the latest time otel_traces can keep (ClickHouse DateTime ends "
+        "2106-02-07T06:28:15Z): check the clock, and that times are in nanoseconds"
+    )
+    events = "event times must be at most 9223372036854775807 ns (year 2262), the DateTime64(9) range"
     assert stored.export.errors == [
-        f"{prefix}.spans[1] (name 'start past it') rejected: {limit}",
-        f"{prefix}.spans[2] (name 'event past it') rejected: {limit}",
+        f"{prefix}.spans[1] (name 'start past it') rejected: start time 2106-02-07T06:28:16Z {past}",
+        f"{prefix}.spans[2] (name 'wraps as Int64') rejected: start time 2262-04-11T23:47:16Z {past}",
+        f"{prefix}.spans[3] (name 'event past it') rejected: {events}",
     ]
 
 

@@ -33,6 +33,7 @@ class RefusalCode(StrEnum):
     TOO_LARGE = "too_large"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     UNIMPLEMENTED = "unimplemented"
+    TIMEOUT = "timeout"
 
 
 HTTP_STATUS: dict[RefusalCode, int] = {
@@ -43,6 +44,7 @@ HTTP_STATUS: dict[RefusalCode, int] = {
     RefusalCode.TOO_LARGE: 413,
     RefusalCode.UNSUPPORTED_MEDIA_TYPE: 415,
     RefusalCode.UNIMPLEMENTED: 501,
+    RefusalCode.TIMEOUT: 408,
 }
 
 GRPC_STATUS: dict[RefusalCode, grpc.StatusCode] = {
@@ -53,6 +55,7 @@ GRPC_STATUS: dict[RefusalCode, grpc.StatusCode] = {
     RefusalCode.TOO_LARGE: grpc.StatusCode.RESOURCE_EXHAUSTED,
     RefusalCode.UNSUPPORTED_MEDIA_TYPE: grpc.StatusCode.INVALID_ARGUMENT,
     RefusalCode.UNIMPLEMENTED: grpc.StatusCode.UNIMPLEMENTED,
+    RefusalCode.TIMEOUT: grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 
 # How long a sender is told to wait when the keys or the storage cannot be read.

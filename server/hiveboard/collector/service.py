@@ -19,9 +19,11 @@ from hiveboard.collector.receivers.otlp_grpc import otlp_grpc_server
 from hiveboard.collector.receivers.otlp_http import DEFAULT_MAX_BODY_BYTES, otlp_http_router
 from hiveboard.collector.writer.batch_writer import BatchWriter, WriterConfig
 from hiveboard.collector.writer.row_encoding import LOGS_INPUT
+from hiveboard.http_protocol import DEFAULT_CLIENT_TIMEOUT_S
 from hiveboard.storage import Storage, StorageError
 from hiveboard.storage.keys import KeyStore
 from hiveboard.storage.pricing import DEFAULT_INTERVAL_S, ModelPricer, PricingJob
+from hiveboard.storage.retention import read_retention
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,9 @@ class CollectorConfig:
     """Limits of the collector: request size, batching and back-pressure, pricing refresh."""
 
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    client_timeout_s: float = DEFAULT_CLIENT_TIMEOUT_S
+    """How long a client may take to send a request's head or pause within its body (HTTP), to
+    open its connection, or keep it idle (gRPC), before its connection is closed."""
     writer: WriterConfig = field(default_factory=WriterConfig)
     pricing_interval_s: float = DEFAULT_INTERVAL_S
 
@@ -51,7 +56,15 @@ class Collector:
             storage, TRACES_INPUT, self.config.writer, on_written=self._pricing_job.wake
         )
         self.logs_writer = BatchWriter(storage, LOGS_INPUT, self.config.writer)
-        self.ingestor = Ingestor(key_store, self.traces_writer, self.logs_writer)
+        self.ingestor = Ingestor(
+            key_store,
+            self.traces_writer,
+            self.logs_writer,
+            # The TTL the tables have, read once at start: an `ALTER TABLE ... MODIFY TTL` applies to
+            # what is rejected after the collector restarts.
+            traces_retention=read_retention(storage, self.traces_writer.table),
+            logs_retention=read_retention(storage, self.logs_writer.table),
+        )
 
     def start(self) -> None:
         self._pricing_job.start()
@@ -67,7 +80,9 @@ class Collector:
 
     def grpc_server(self, address: str) -> tuple[grpc.aio.Server, int]:
         """The OTLP/gRPC server bound to `address`, and its port (not started)."""
-        return otlp_grpc_server(self.ingestor, address, self.config.max_body_bytes)
+        return otlp_grpc_server(
+            self.ingestor, address, self.config.max_body_bytes, self.config.client_timeout_s
+        )
 
     def http_app(self) -> FastAPI:
         """The standalone OTLP/HTTP app: the routes and `GET /health`."""

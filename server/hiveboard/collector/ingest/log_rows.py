@@ -4,8 +4,9 @@ The values follow the OpenTelemetry Collector Contrib `clickhouseexporter` (its 
 `Timestamp` is the record's time, else its observed time; ids are lowercase hex ('' when absent);
 `Body` and attribute values are rendered like pdata's `Value.AsString()`; `ServiceName` is the
 resource's `service.name`. As for spans, every resource gets the trusted `hiveboard.tenant.id` and
-`hiveboard.key.type`, and records with ids of the wrong length, a severity number outside 0..24 or
-a time past the DateTime64(9) range are rejected and counted for OTLP partial success.
+`hiveboard.key.type`, and records with ids of the wrong length, a severity number outside 0..24, a
+time past the DateTime64(9) range or a `Timestamp` outside what the table keeps (a
+`retention.TimeWindow`) are rejected and counted for OTLP partial success.
 
 One deliberate difference: a record with neither time is stamped with the time it was received,
 where upstream writes 1970, which the table's TTL would silently drop.
@@ -27,6 +28,8 @@ from hiveboard.collector.ingest.otlp_values import (
     hex_or_empty,
     service_name,
 )
+from hiveboard.storage.retention import Retention, TimeWindow
+from hiveboard.storage.schema.otel_tables import LOGS_TABLE
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
 
 LOG_COLUMNS: tuple[str, ...] = (
@@ -49,6 +52,7 @@ LOG_COLUMNS: tuple[str, ...] = (
 )
 # OTLP severity numbers: 0 (unspecified) to 24 (FATAL4).
 MAX_SEVERITY_NUMBER = 24
+_ANY_STORABLE_TIME = Retention(LOGS_TABLE, None).window(0)
 
 
 @dataclass(slots=True)
@@ -61,8 +65,14 @@ class LogRows:
     errors: list[str] = field(default_factory=list)
 
 
-def log_rows(request: ExportLogsServiceRequest, tenant_id: str, key_type: str) -> LogRows:
-    """The `otel_logs` rows of `request` (in `LOG_COLUMNS` order), stamped with tenant and key type."""
+def log_rows(
+    request: ExportLogsServiceRequest,
+    tenant_id: str,
+    key_type: str,
+    window: TimeWindow = _ANY_STORABLE_TIME,
+) -> LogRows:
+    """The `otel_logs` rows of `request` (in `LOG_COLUMNS` order), stamped with tenant and key type;
+    a record's `Timestamp` must be within `window` (by default, any time a table without TTL holds)."""
     result = LogRows()
     received = time.time_ns()
     for resource_index, resource_logs in enumerate(request.resource_logs):
@@ -75,7 +85,8 @@ def log_rows(request: ExportLogsServiceRequest, tenant_id: str, key_type: str) -
             scope = scope_logs.scope
             scope_attributes = attributes_to_dict(scope.attributes)
             for record_index, record in enumerate(scope_logs.log_records):
-                problem = _problem(record)
+                timestamp = record.time_unix_nano or record.observed_time_unix_nano or received
+                problem = _problem(record) or window.problem(timestamp, "time")
                 if problem:
                     result.rejected += 1
                     if len(result.errors) < MAX_ERROR_MESSAGES:
@@ -84,7 +95,7 @@ def log_rows(request: ExportLogsServiceRequest, tenant_id: str, key_type: str) -
                     continue
                 result.rows.append(
                     (
-                        record.time_unix_nano or record.observed_time_unix_nano or received,
+                        timestamp,
                         hex_or_empty(record.trace_id),
                         hex_or_empty(record.span_id),
                         record.flags & 0xFF,

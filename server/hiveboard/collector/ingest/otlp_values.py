@@ -24,8 +24,10 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 MAX_VALUE_BYTES = 64 * 1024
 """Longest rendered attribute value, in UTF-8 bytes, before `TRUNCATION_MARKER` is appended."""
-MAX_NESTING_DEPTH = 32
-"""Deepest array / kvlist rendered; deeper ones become the JSON string `NESTING_MARKER`."""
+MAX_NESTING_DEPTH = 30
+"""Deepest array / kvlist rendered; deeper ones become the JSON string `NESTING_MARKER`. A request
+whose values are cut at this depth (`otlp_nesting`) decodes within protobuf's limit of 100 nested
+messages: a kvlist takes 3 levels per level of nesting, under the 7 of an event attribute's path."""
 TRUNCATION_MARKER = "...[truncated]"
 NESTING_MARKER = "...[nesting limit]"
 # The last instant a DateTime64(9) holds (Int64 nanoseconds); later times are rejected.

@@ -25,9 +25,11 @@ The values follow the OpenTelemetry Collector Contrib `clickhouseexporter` exact
 Deliberate differences from upstream, all on input upstream mishandles:
 
 * A span whose trace id or span id is missing, all zero or of the wrong length, whose parent or
-  link ids have the wrong length, or whose times are past 2262 (`MAX_TIME_UNIX_NANO`), is rejected
-  and counted for OTLP partial success (upstream writes such spans with empty ids, or fails the
-  whole request on a wrong length).
+  link ids have the wrong length, whose start time is outside what the table keeps (a
+  `retention.TimeWindow`: older than its TTL, or past what its TTL expression can hold before
+  ClickHouse's `DateTime` wraps in 2106), or whose event times are past 2262 (`MAX_TIME_UNIX_NANO`)
+  is rejected and counted for OTLP partial success (upstream writes such spans with empty ids, or
+  spans the TTL deletes as soon as it merges them, or fails the whole request on a wrong length).
 * `Duration` is clamped to 0 when a span ends before it starts (upstream's unsigned subtraction
   wraps around to ~1.8e19).
 * A key repeated within one attribute list is stored once, at its first position with its last
@@ -50,13 +52,16 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from hiveboard.collector.ingest.otlp_values import (
     MAX_ERROR_MESSAGES,
     MAX_TIME_UNIX_NANO,
+    NESTING_MARKER,
     SAFE_CHARS,
     any_value_as_string,
     attributes_to_dict,
     bounded_string,
+    go_json_string,
     service_name,
 )
 from hiveboard.storage import EncodedRows, ProtobufSchema, Storage
+from hiveboard.storage.retention import Retention, TimeWindow
 from hiveboard.storage.schema.otel_tables import TRACES_TABLE
 from hiveboard_semconv.attributes import HIVEBOARD_KEY_TYPE, HIVEBOARD_TENANT_ID
 
@@ -90,6 +95,7 @@ STATUS_CODES = ("Unset", "Ok", "Error")
 
 _ZERO_TRACE_ID = bytes(16)
 _ZERO_SPAN_ID = bytes(8)
+_ANY_STORABLE_TIME = Retention(TRACES_TABLE, None).window(0)
 
 
 # ---- Python: check the spans, wrap the request -------------------------------------------------
@@ -99,22 +105,32 @@ _ZERO_SPAN_ID = bytes(8)
 class TraceExport:
     """One request ready for `TRACES_INPUT`: its `envelope`, the number of `spans` it holds, and
     the OTLP partial-success tally: how many spans were `rejected`, and why (the first few
-    `errors`)."""
+    `errors`); and how many attribute values of the spans kept were nested past MAX_NESTING_DEPTH
+    (`cut_values`), stored with `NESTING_MARKER` in place of their deeper levels."""
 
     envelope: bytes
     spans: int
     rejected: int = 0
     errors: list[str] = field(default_factory=list)
+    cut_values: int = 0
 
 
-def trace_export(request: ExportTraceServiceRequest, tenant_id: str, key_type: str) -> TraceExport:
-    """`request` wrapped for `TRACES_INPUT` with the tenant and key type of its sender.
+def trace_export(
+    request: ExportTraceServiceRequest,
+    tenant_id: str,
+    key_type: str,
+    window: TimeWindow = _ANY_STORABLE_TIME,
+) -> TraceExport:
+    """`request` wrapped for `TRACES_INPUT` with the tenant and key type of its sender; spans must
+    start within `window` (by default, any time a table without TTL can hold).
 
     `request` is modified: spans that cannot be stored are removed (and counted), array, kvlist and
     bytes attribute values are replaced by their `AsString()` rendering, and repeated keys dropped.
     """
+    earliest, latest = window.earliest_ns, window.latest_ns
     spans = 0
     rejected = 0
+    cut_values = 0
     errors: list[str] = []
     resources = []  # per resource: its service name, then its attributes as stored
     for resource_index, resource_spans in enumerate(request.resource_spans):
@@ -127,25 +143,25 @@ def trace_export(request: ExportTraceServiceRequest, tenant_id: str, key_type: s
             scope_list = scope_spans.spans
             invalid = []
             for index, span in enumerate(scope_list):
-                if not _storable(span):
+                if not _storable(span, earliest, latest):
                     invalid.append(index)
                     continue
-                _prepare_attributes(span.attributes)
+                cut_values += _prepare_attributes(span.attributes)
                 for event in span.events:
-                    _prepare_attributes(event.attributes)
+                    cut_values += _prepare_attributes(event.attributes)
                 for link in span.links:
-                    _prepare_attributes(link.attributes)
+                    cut_values += _prepare_attributes(link.attributes)
             spans += len(scope_list) - len(invalid)
             rejected += len(invalid)
             for index in invalid[: MAX_ERROR_MESSAGES - len(errors)]:
-                errors.append(_rejection(scope_list[index], (resource_index, scope_index, index)))
+                errors.append(_rejection(scope_list[index], (resource_index, scope_index, index), window))
             for index in reversed(invalid):
                 del scope_list[index]
     parts = [_field(1, request.SerializeToString())]
     parts += [_field(2, name.encode()) for name, _ in resources]
     parts += [_field(3, _string_map(attributes)) for _, attributes in resources]
     envelope = b"".join(parts)
-    return TraceExport(_varint(len(envelope)) + envelope, spans, rejected, errors)
+    return TraceExport(_varint(len(envelope)) + envelope, spans, rejected, errors, cut_values)
 
 
 def _string_map(attributes: dict[str, str]) -> bytes:
@@ -156,13 +172,16 @@ def _string_map(attributes: dict[str, str]) -> bytes:
 
 
 _STRUCTURED = frozenset({"array_value", "kvlist_value", "bytes_value"})
+_NESTING_MARK = go_json_string(NESTING_MARKER)
 
 
-def _prepare_attributes(attributes: Any) -> None:
+def _prepare_attributes(attributes: Any) -> int:
     """Replace each array, kvlist and bytes value by its `AsString()` rendering, cut each string
     over MAX_VALUE_BYTES, and keep each key once: what SQL reads is then distinct keys with strings
-    it stores as they are, numbers and booleans. The per-span hot loop: a non-empty string, by far
-    the most common value, is recognised without asking which field is set."""
+    it stores as they are, numbers and booleans; returns how many values were nested past
+    MAX_NESTING_DEPTH. The per-span hot loop: a non-empty string, by far the most common value, is
+    recognised without asking which field is set."""
+    cut_values = 0
     keys = set()
     for key_value in attributes:
         keys.add(key_value.key)
@@ -172,9 +191,13 @@ def _prepare_attributes(attributes: Any) -> None:
             if len(text) > SAFE_CHARS:
                 value.string_value = bounded_string(text)
         elif value.WhichOneof("value") in _STRUCTURED:
-            value.string_value = any_value_as_string(value)
+            rendered = any_value_as_string(value)
+            value.string_value = rendered
+            # Cut by the rendering, or before decoding by `otlp_nesting`, which leaves the same mark.
+            cut_values += _NESTING_MARK in rendered
     if len(keys) != len(attributes):
         _drop_repeated_keys(attributes)
+    return cut_values
 
 
 def _drop_repeated_keys(attributes: Any) -> None:
@@ -191,8 +214,9 @@ def _drop_repeated_keys(attributes: Any) -> None:
         del attributes[index]
 
 
-def _storable(span: Any) -> bool:
-    """Whether a span's ids and times fit the table (the per-span hot path: cheap checks first)."""
+def _storable(span: Any, earliest_ns: int, latest_ns: int) -> bool:
+    """Whether a span's ids and times fit the table, its start time within `earliest_ns` ..
+    `latest_ns` (the per-span hot path: cheap checks first)."""
     trace_id = span.trace_id
     span_id = span.span_id
     parent_span_id = span.parent_span_id
@@ -202,7 +226,7 @@ def _storable(span: Any) -> bool:
         or trace_id == _ZERO_TRACE_ID
         or span_id == _ZERO_SPAN_ID
         or (parent_span_id and len(parent_span_id) != 8)
-        or span.start_time_unix_nano > MAX_TIME_UNIX_NANO
+        or not earliest_ns <= span.start_time_unix_nano <= latest_ns
         or (span.links and not _links_valid(span.links))
         or (span.events and not _event_times_valid(span.events))
     )
@@ -217,7 +241,7 @@ def _event_times_valid(events: Iterable[Any]) -> bool:
     return all(event.time_unix_nano <= MAX_TIME_UNIX_NANO for event in events)
 
 
-def _rejection(span: Any, position: tuple[int, int, int]) -> str:
+def _rejection(span: Any, position: tuple[int, int, int], window: TimeWindow) -> str:
     """Why a span is rejected, naming it by position in the request, name and ids."""
     where = "resourceSpans[{}].scopeSpans[{}].spans[{}]".format(*position)
     problems = []
@@ -234,8 +258,13 @@ def _rejection(span: Any, position: tuple[int, int, int]) -> str:
             problems.append(
                 f"links[{index}] ids must be 16 / 8 bytes, got {len(link.trace_id)} / {len(link.span_id)}"
             )
-    if span.start_time_unix_nano > MAX_TIME_UNIX_NANO or not _event_times_valid(span.events):
-        problems.append(f"times must be at most {MAX_TIME_UNIX_NANO} ns (year 2262), the DateTime64(9) range")
+    time_problem = window.problem(span.start_time_unix_nano, "start time")
+    if time_problem:
+        problems.append(time_problem)
+    if not _event_times_valid(span.events):
+        problems.append(
+            f"event times must be at most {MAX_TIME_UNIX_NANO} ns (year 2262), the DateTime64(9) range"
+        )
     return f"{where} (name {span.name[:100]!r}) rejected: {'; '.join(problems)}"
 
 

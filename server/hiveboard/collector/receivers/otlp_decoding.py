@@ -11,6 +11,9 @@ compression bomb fails fast), then parses the body by `Content-Type`:
   accepts lowerCamelCase and snake_case field names, enum values as integers or names, and 64-bit
   integers as strings or numbers. Unknown fields are ignored, as OTLP requires of receivers.
 
+A request too deep for protobuf only because of attribute values nested past `MAX_NESTING_DEPTH` is
+decoded with those values cut at that depth (`otlp_nesting`), in both encodings.
+
 Every failure raises `OTLPDecodeError` carrying its refusal code: `INVALID` for malformed input,
 `TOO_LARGE` for a body (or its inflated form) larger than `max_bytes`, `UNSUPPORTED_MEDIA_TYPE` for
 an unsupported `Content-Type` or `Content-Encoding`.
@@ -29,6 +32,11 @@ from typing import Any, TypeVar
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 
+from hiveboard.collector.receivers.otlp_nesting import (
+    MalformedMessageError,
+    cut_deep_json_values,
+    cut_deep_values,
+)
 from hiveboard.collector.refusals import RefusalCode, RefusedError
 
 PROTOBUF_CONTENT_TYPE = "application/x-protobuf"
@@ -153,11 +161,18 @@ def _inflate(data: bytes, wbits: int, name: str, max_bytes: int, multi_member: b
 
 
 def parse_protobuf(data: bytes, message_type: type[M]) -> M:
-    """Parse the binary protobuf encoding; corrupt input (incl. invalid UTF-8 strings) is a 400."""
+    """Parse the binary protobuf encoding; corrupt input (incl. invalid UTF-8 strings) is a 400.
+
+    A message too deep for protobuf because of attribute values nested past `MAX_NESTING_DEPTH` is
+    decoded with those values cut at that depth (`otlp_nesting`), as they would be rendered anyway."""
     try:
         return message_type.FromString(data)
     except DecodeError as error:
         detail = str(error).rsplit(": ", 1)[-1]
+        if "MaxDepth" in detail:
+            cut = _with_deep_values_cut(data, message_type)
+            if cut is not None:
+                return cut
         if "UTF-8" in detail:
             hint = "a string field holds bytes that are not valid UTF-8 (proto3 strings must be UTF-8)"
         elif "MaxDepth" in detail:
@@ -172,6 +187,15 @@ def parse_protobuf(data: bytes, message_type: type[M]) -> M:
         ) from None
     except RecursionError:
         raise _too_deep() from None
+
+
+def _with_deep_values_cut(data: bytes, message_type: type[M]) -> M | None:
+    """`data` decoded with its deep values cut, or None when they were not what made it too deep."""
+    try:
+        cut, cuts = cut_deep_values(data, message_type.DESCRIPTOR)
+        return message_type.FromString(cut) if cuts else None
+    except (MalformedMessageError, DecodeError, RecursionError):
+        return None
 
 
 def _too_deep() -> OTLPDecodeError:
@@ -228,9 +252,19 @@ def parse_json(data: bytes, message_type: type[M]) -> M:
         )
     for path, id_fields in _ID_PATHS.get(message_type.DESCRIPTOR.full_name, ()):
         _rewrite_hex_ids(document, path, id_fields)
-    message = message_type()
     try:
-        json_format.ParseDict(document, message, ignore_unknown_fields=True)
+        return _parse_dict(document, message_type)
+    except json_format.ParseError as error:
+        # Too deep for json_format: retried with the values nested past the limit cut, as for protobuf.
+        if _JSON_TOO_DEEP not in str(error) or not cut_deep_json_values(document, message_type.DESCRIPTOR):
+            raise OTLPDecodeError(
+                f"invalid OTLP JSON {message_type.DESCRIPTOR.name}: {_json_error_detail(error)}",
+                RefusalCode.INVALID,
+            ) from None
+    except RecursionError:
+        raise _too_deep() from None
+    try:
+        return _parse_dict(document, message_type)
     except json_format.ParseError as error:
         raise OTLPDecodeError(
             f"invalid OTLP JSON {message_type.DESCRIPTOR.name}: {_json_error_detail(error)}",
@@ -238,6 +272,14 @@ def parse_json(data: bytes, message_type: type[M]) -> M:
         ) from None
     except RecursionError:
         raise _too_deep() from None
+
+
+_JSON_TOO_DEEP = "Message too deep"
+
+
+def _parse_dict(document: dict[str, Any], message_type: type[M]) -> M:
+    message = message_type()
+    json_format.ParseDict(document, message, ignore_unknown_fields=True)
     return message
 
 

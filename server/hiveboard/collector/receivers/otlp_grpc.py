@@ -23,6 +23,7 @@ from hiveboard.collector.ingest.ingestor import Ingestor, Principal
 from hiveboard.collector.receivers.otlp_decoding import parse_protobuf
 from hiveboard.collector.receivers.otlp_http import DEFAULT_MAX_BODY_BYTES
 from hiveboard.collector.refusals import Refusal, RefusalCode, refusal_for
+from hiveboard.http_protocol import DEFAULT_CLIENT_TIMEOUT_S
 
 TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 LOGS_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
@@ -39,20 +40,44 @@ Export = Callable[[Any, Principal], Awaitable[Message]]
 Handler = Callable[[bytes, grpc.aio.ServicerContext], Awaitable[Message]]
 
 
+# Connections are closed after this long even when busy (after `client_timeout_s` of grace for the
+# requests in flight), so that clients behind a load balancer spread over new collectors, and no
+# connection, however it behaves, lives for ever.
+MAX_CONNECTION_AGE_S = 600
+
+
 def otlp_grpc_server(
-    ingestor: Ingestor, address: str, max_message_bytes: int = DEFAULT_MAX_BODY_BYTES
+    ingestor: Ingestor,
+    address: str,
+    max_message_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    client_timeout_s: float = DEFAULT_CLIENT_TIMEOUT_S,
 ) -> tuple[grpc.aio.Server, int]:
     """An unstarted `grpc.aio` server with the OTLP services bound to `address` (`0.0.0.0:4317`),
     and the port it bound (useful with port 0). Messages over `max_message_bytes` are refused by
     gRPC with RESOURCE_EXHAUSTED.
 
+    A connection is closed when its client has not completed the HTTP/2 connection preface within
+    `client_timeout_s` (a slowloris, or a port scanner), has had no call for `client_timeout_s`
+    (clients reconnect by themselves when they next export), does not answer the server's keepalive
+    ping within `client_timeout_s` (a peer gone without closing, with a call in flight), or is
+    `MAX_CONNECTION_AGE_S` old.
+
     >>> server, port = otlp_grpc_server(collector.ingestor, "0.0.0.0:4317")  # doctest: +SKIP
     >>> await server.start()  # doctest: +SKIP
     """
+    timeout_ms = round(client_timeout_s * 1000)
     server = grpc.aio.server(
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", 4 * 1024 * 1024),
+            ("grpc.server_handshake_timeout_ms", timeout_ms),
+            ("grpc.max_connection_idle_ms", timeout_ms),
+            ("grpc.keepalive_time_ms", timeout_ms),
+            ("grpc.keepalive_timeout_ms", timeout_ms),
+            # Keep pinging a connection whose call sends nothing (by default the server stops after 2).
+            ("grpc.http2.max_pings_without_data", 0),
+            ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_S * 1000),
+            ("grpc.max_connection_age_grace_ms", timeout_ms),
         ]
     )
     server.add_generic_rpc_handlers(

@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from starlette.requests import ClientDisconnect
 
 from hiveboard.collector.ingest.ingestor import Ingestor, Principal
 from hiveboard.collector.receivers.otlp_decoding import (
@@ -83,6 +84,12 @@ async def _decoded(
         content_type = request.headers.get("content-type")
         content_encoding = request.headers.get("content-encoding")
         return decode_body(body, content_type, content_encoding, request_type, max_body_bytes), principal
+    except ClientDisconnect:
+        # Gone, or closed by the server for pausing within its body past the client timeout: an
+        # answer for the record, which reaches no one (and no error is logged for it).
+        return _refusal_response(
+            request, Refusal(RefusalCode.TIMEOUT, "the request body did not arrive in time")
+        )
     except Exception as error:
         return _refused(request, error)
 
