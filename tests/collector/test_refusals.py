@@ -48,7 +48,8 @@ def test_errors_map_to_refusals_and_only_unavailable_ones_say_when_to_retry() ->
     )
     busy = refusal_for(WriterBusyError("busy", 3))
     assert busy is not None and busy.code == RefusalCode.UNAVAILABLE and busy.retry_after_s == 3
-    assert refusal_for(StorageError("down")) == Refusal(
-        RefusalCode.UNAVAILABLE, "storage unavailable: down", 5
+    # The storage's own message (its SQL, its paths) stays in the server's log.
+    assert refusal_for(StorageError("down at /data/clickhouse")) == Refusal(
+        RefusalCode.UNAVAILABLE, "storage unavailable: retry later", 5
     )
     assert refusal_for(RuntimeError("a bug")) is None
