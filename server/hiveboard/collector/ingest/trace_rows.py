@@ -161,7 +161,7 @@ def trace_export(
     parts += [_field(2, name.encode()) for name, _ in resources]
     parts += [_field(3, _string_map(attributes)) for _, attributes in resources]
     envelope = b"".join(parts)
-    return TraceExport(_varint(len(envelope)) + envelope, spans, rejected, errors, cut_values)
+    return TraceExport(encode_varint(len(envelope)) + envelope, spans, rejected, errors, cut_values)
 
 
 def _string_map(attributes: dict[str, str]) -> bytes:
@@ -268,7 +268,8 @@ def _rejection(span: Any, position: tuple[int, int, int], window: TimeWindow) ->
     return f"{where} (name {span.name[:100]!r}) rejected: {'; '.join(problems)}"
 
 
-def _varint(number: int) -> bytes:
+def encode_varint(number: int) -> bytes:
+    """`number` as a protobuf varint."""
     out = bytearray()
     while number > 0x7F:
         out.append(number & 0x7F | 0x80)
@@ -279,7 +280,7 @@ def _varint(number: int) -> bytes:
 
 def _field(number: int, data: bytes) -> bytes:
     """A length-delimited protobuf field: serialized messages concatenate into valid messages."""
-    return _varint(number << 3 | 2) + _varint(len(data)) + data
+    return encode_varint(number << 3 | 2) + encode_varint(len(data)) + data
 
 
 # ---- ClickHouse: the schema it parses the envelopes with ---------------------------------------

@@ -252,26 +252,20 @@ def parse_json(data: bytes, message_type: type[M]) -> M:
         )
     for path, id_fields in _ID_PATHS.get(message_type.DESCRIPTOR.full_name, ()):
         _rewrite_hex_ids(document, path, id_fields)
-    try:
-        return _parse_dict(document, message_type)
-    except json_format.ParseError as error:
-        # Too deep for json_format: retried with the values nested past the limit cut, as for protobuf.
-        if _JSON_TOO_DEEP not in str(error) or not cut_deep_json_values(document, message_type.DESCRIPTOR):
-            raise OTLPDecodeError(
-                f"invalid OTLP JSON {message_type.DESCRIPTOR.name}: {_json_error_detail(error)}",
-                RefusalCode.INVALID,
-            ) from None
-    except RecursionError:
-        raise _too_deep() from None
-    try:
-        return _parse_dict(document, message_type)
-    except json_format.ParseError as error:
-        raise OTLPDecodeError(
-            f"invalid OTLP JSON {message_type.DESCRIPTOR.name}: {_json_error_detail(error)}",
-            RefusalCode.INVALID,
-        ) from None
-    except RecursionError:
-        raise _too_deep() from None
+    # Too deep for json_format: parsed again with the values nested past the limit cut, as for protobuf.
+    for first_try in (True, False):
+        try:
+            return _parse_dict(document, message_type)
+        except json_format.ParseError as error:
+            too_deep = _JSON_TOO_DEEP in str(error)
+            if not (first_try and too_deep and cut_deep_json_values(document, message_type.DESCRIPTOR)):
+                raise OTLPDecodeError(
+                    f"invalid OTLP JSON {message_type.DESCRIPTOR.name}: {_json_error_detail(error)}",
+                    RefusalCode.INVALID,
+                ) from None
+        except RecursionError:
+            raise _too_deep() from None
+    raise AssertionError("unreachable: the second try returns or raises")
 
 
 _JSON_TOO_DEEP = "Message too deep"

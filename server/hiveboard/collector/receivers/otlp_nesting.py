@@ -22,6 +22,7 @@ from google.protobuf.descriptor import Descriptor
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from hiveboard.collector.ingest.otlp_values import MAX_NESTING_DEPTH, NESTING_MARKER
+from hiveboard.collector.ingest.trace_rows import encode_varint
 
 _ANY_VALUE = AnyValue.DESCRIPTOR
 _STRUCTURED_FIELDS = (
@@ -109,7 +110,7 @@ def _rewrite(data: memoryview, descriptor: Descriptor, depth: int, cuts: list[in
             continue  # too short to hold a value nested past the limit
         rewritten = _rewrite(data[payload_start:end], child, child_depth, cuts)
         if rewritten is not None:
-            parts += [data[position:tag_end], _encode_varint(len(rewritten)), rewritten]
+            parts += [data[position:tag_end], encode_varint(len(rewritten)), rewritten]
             position = end
             changed = True
     if not changed:
@@ -161,15 +162,6 @@ def _read_varint(data: memoryview, position: int) -> tuple[int, int]:
         if not byte & 0x80:
             return result, position
         shift += 7
-
-
-def _encode_varint(number: int) -> bytes:
-    out = bytearray()
-    while number > 0x7F:
-        out.append(number & 0x7F | 0x80)
-        number >>= 7
-    out.append(number)
-    return bytes(out)
 
 
 def _cut_json(node: Any, descriptor: Descriptor, depth: int, cuts: list[int]) -> None:
