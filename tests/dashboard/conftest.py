@@ -100,7 +100,15 @@ def send_fleet(server: ServeProcess) -> None:
         task.plan_step(0, "completed", "Searched wider")
         task.plan_step(1, "started", "Comparing")
     with idle.task("task-cost", project="research", type="research") as task:
-        task.llm_call("answer", "claude-sonnet-4-20250514", tokens_in=1800, tokens_out=250, cost=0.0042)
+        task.llm_call(
+            "answer",
+            "claude-sonnet-4-20250514",
+            tokens_in=1800,
+            tokens_out=250,
+            cost=0.0042,
+            prompt_preview="How many moons has Mars?",
+            response_preview="Two: Phobos and Deimos.",
+        )
     with idle.task("task-unpriced", project="research", type="research") as task:
         task.llm_call("draft", "acme-private-model-7", tokens_in=900, tokens_out=120)
 

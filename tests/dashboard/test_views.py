@@ -87,8 +87,16 @@ def test_a_reported_cost_shows_exactly_and_an_unpriced_model_never_as_zero(page:
     page.goto("/tasks/task-cost")
     expect(page.locator(".task-cost")).to_have_text("$0.0042")
     expect(page.locator(".task-header")).to_contain_text("1,800 → 250 tokens")
+    page.locator(".wf-row[data-kind=llm_call] .wf-open").click()
+    inspector = page.locator(".inspector")
+    expect(inspector.locator(".call-cost")).to_have_text("$0.0042 (reported)")
+    expect(inspector.locator(".preview")).to_have_text(
+        ["How many moons has Mars?", "Two: Phobos and Deimos."]
+    )
     page.goto("/tasks/task-unpriced")
     expect(page.locator(".task-cost")).to_have_text("unpriced")
+    page.locator(".wf-row[data-kind=llm_call] .wf-open").click()
+    expect(page.locator(".inspector .call-cost")).to_have_text("unpriced")
     page.goto("/tasks?agent=planner-agent")
     expect(page.locator('tr[data-task="task-unpriced"] .unpriced')).to_have_text("unpriced")
     expect(page.locator('tr[data-task="task-cost"]')).to_contain_text("$0.0042")
