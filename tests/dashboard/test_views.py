@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, expect
 
 import hiveloop
+from tests.dashboard.conftest import in_own_context
 from tests.serve_process import DEV_KEY, ServeProcess
 
 ATTENTION = ["stuck-agent", "billing-agent", "approver-agent", "live-agent", "planner-agent"]
@@ -149,13 +151,18 @@ def test_a_permalink_restores_the_same_view(page: Page) -> None:
     other.close()
 
 
-def test_a_new_sdk_event_appears_in_an_open_timeline_without_a_reload(
-    page: Page, server: ServeProcess
-) -> None:
+def start_followed_task(server: ServeProcess) -> Any:
     hb = hiveloop.init(api_key=DEV_KEY, endpoint=server.api_url, flush_interval=0.2)
     task = hb.agent("live-agent", heartbeat_interval=0).start_task("task-follow", project="research")
     task.plan("Follow me", ["First", "Second"])
     hiveloop.flush(timeout=5)
+    return task
+
+
+def test_a_new_sdk_event_appears_in_an_open_timeline_without_a_reload(
+    page: Page, server: ServeProcess
+) -> None:
+    task = in_own_context(start_followed_task, server)
     page.goto("/tasks/task-follow")
     expect(page.locator(".live")).to_have_text("● live")
     expect(page.locator(".plan-step").first).to_contain_text("not started")
