@@ -8,14 +8,15 @@ fail (never skip) with the command that installs one.
 
 from __future__ import annotations
 
+import contextvars
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -23,6 +24,8 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, s
 
 import hiveloop
 from tests.serve_process import DEV_KEY, ServeProcess, serve_process
+
+T = TypeVar("T")
 
 SYSTEM_CHROMIUMS = ("chromium", "chromium-browser", "google-chrome")
 INSTALL_COMMAND = "apt-get install -y chromium"
@@ -100,7 +103,15 @@ def send_fleet(server: ServeProcess) -> None:
         task.plan_step(0, "completed", "Searched wider")
         task.plan_step(1, "started", "Comparing")
     with idle.task("task-cost", project="research", type="research") as task:
-        task.llm_call("answer", "claude-sonnet-4-20250514", tokens_in=1800, tokens_out=250, cost=0.0042)
+        task.llm_call(
+            "answer",
+            "claude-sonnet-4-20250514",
+            tokens_in=1800,
+            tokens_out=250,
+            cost=0.0042,
+            prompt_preview="How many moons has Mars?",
+            response_preview="Two: Phobos and Deimos.",
+        )
     with idle.task("task-unpriced", project="research", type="research") as task:
         task.llm_call("draft", "acme-private-model-7", tokens_in=900, tokens_out=120)
 
@@ -141,11 +152,17 @@ def wait_for(condition: Any, what: str, timeout_s: float = 30.0) -> None:
         time.sleep(0.2)
 
 
+def in_own_context(function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)` in a copy of the current context: tasks it leaves open (as the fleet does)
+    stay the current task of that copy only, not of the tests that run after it in this thread."""
+    return contextvars.copy_context().run(function, *args)
+
+
 @pytest.fixture(scope="module")
 def fleet(server: ServeProcess) -> Iterator[None]:
     hiveloop.reset()
     try:
-        yield send_fleet(server)
+        yield in_own_context(send_fleet, server)
     finally:
         hiveloop.reset()
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, expect
 
 import hiveloop
+from tests.dashboard.conftest import in_own_context
 from tests.serve_process import DEV_KEY, ServeProcess
 
 ATTENTION = ["stuck-agent", "billing-agent", "approver-agent", "live-agent", "planner-agent"]
@@ -87,8 +89,16 @@ def test_a_reported_cost_shows_exactly_and_an_unpriced_model_never_as_zero(page:
     page.goto("/tasks/task-cost")
     expect(page.locator(".task-cost")).to_have_text("$0.0042")
     expect(page.locator(".task-header")).to_contain_text("1,800 → 250 tokens")
+    page.locator(".wf-row[data-kind=llm_call] .wf-open").click()
+    inspector = page.locator(".inspector")
+    expect(inspector.locator(".call-cost")).to_have_text("$0.0042 (reported)")
+    expect(inspector.locator(".preview")).to_have_text(
+        ["How many moons has Mars?", "Two: Phobos and Deimos."]
+    )
     page.goto("/tasks/task-unpriced")
     expect(page.locator(".task-cost")).to_have_text("unpriced")
+    page.locator(".wf-row[data-kind=llm_call] .wf-open").click()
+    expect(page.locator(".inspector .call-cost")).to_have_text("unpriced")
     page.goto("/tasks?agent=planner-agent")
     expect(page.locator('tr[data-task="task-unpriced"] .unpriced')).to_have_text("unpriced")
     expect(page.locator('tr[data-task="task-cost"]')).to_contain_text("$0.0042")
@@ -141,13 +151,18 @@ def test_a_permalink_restores_the_same_view(page: Page) -> None:
     other.close()
 
 
-def test_a_new_sdk_event_appears_in_an_open_timeline_without_a_reload(
-    page: Page, server: ServeProcess
-) -> None:
+def start_followed_task(server: ServeProcess) -> Any:
     hb = hiveloop.init(api_key=DEV_KEY, endpoint=server.api_url, flush_interval=0.2)
     task = hb.agent("live-agent", heartbeat_interval=0).start_task("task-follow", project="research")
     task.plan("Follow me", ["First", "Second"])
     hiveloop.flush(timeout=5)
+    return task
+
+
+def test_a_new_sdk_event_appears_in_an_open_timeline_without_a_reload(
+    page: Page, server: ServeProcess
+) -> None:
+    task = in_own_context(start_followed_task, server)
     page.goto("/tasks/task-follow")
     expect(page.locator(".live")).to_have_text("● live")
     expect(page.locator(".plan-step").first).to_contain_text("not started")

@@ -97,7 +97,7 @@ function Pipeline({ result }) {
   return html`<div class="pipeline">
     <div><h3>Queue ${queue ? `(${queue.depth})` : ""}</h3>
       ${queue
-        ? html`<p class="muted">Reported <${RelativeTime} at=${queue.reported_at} />${queue.oldest_age_seconds !== null ? `; oldest item waits ${duration(queue.oldest_age_seconds * 1000)}` : ""}</p>
+        ? html`<p class="muted">Reported <${RelativeTime} at=${queue.reported_at} />${queue.depth > 0 && queue.oldest_age_seconds !== null ? `; oldest item waits ${duration(queue.oldest_age_seconds * 1000)}` : ""}</p>
           <ul>${queue.items.map((item) => html`<li>${itemText(item)}${item.age_seconds !== undefined ? html` <span class="muted">(${duration(item.age_seconds * 1000)})</span>` : ""}</li>`)}</ul>`
         : html`<p class="muted">No queue reported.</p>`}</div>
     <div><h3>Active issues (${issues.length})</h3>
