@@ -86,6 +86,11 @@ def test_costs_over_unpriced_calls_are_null_with_their_count(client: TestClient,
     assert (tasks["unknown-only"]["cost"], tasks["unknown-only"]["unpriced_calls"]) == (None, 2)
     assert tasks["mixed"]["cost"] > 0 and tasks["mixed"]["unpriced_calls"] == 1
     assert (tasks["no-calls"]["cost"], tasks["no-calls"]["unpriced_calls"]) == (0.0, 0)
+    # Estimated costs are marked apart from reported ones: one estimate in "mixed", one in "cheap".
+    estimated = {task_id: row["estimated_calls"] for task_id, row in tasks.items()}
+    assert estimated == {"mixed": 1, "cheap": 1, "no-calls": 0, "unknown-only": 0}
+    by_cost = {row["task_id"]: row for row in get(client, fleet, "/v1/tasks", sort="cost")["data"]}
+    assert {task_id: row["estimated_calls"] for task_id, row in by_cost.items()} == estimated
     header = get(client, fleet, "/v1/tasks/unknown-only/timeline")["task"]
     assert (header["cost"], header["unpriced_calls"]) == (None, 2)
 

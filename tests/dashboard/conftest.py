@@ -9,6 +9,7 @@ fail (never skip) with the command that installs one.
 from __future__ import annotations
 
 import contextvars
+import os
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,8 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, s
 
 import hiveloop
 from tests.serve_process import DEV_KEY, ServeProcess, serve_process
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 T = TypeVar("T")
 
@@ -87,10 +90,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
         yield server
 
 
-def send_fleet(server: ServeProcess) -> None:
-    """One agent in each status and the tasks the views' tests read, sent over OTLP/HTTP. Open tasks
-    stay open in storage after the SDK is reset (every test starts with a reset)."""
-    hb = hiveloop.init(api_key=DEV_KEY, endpoint=server.api_url, flush_interval=0.2)
+def send_fleet_then_die(api_url: str) -> None:
+    """One agent in each status and the tasks the views' tests read, sent over OTLP/HTTP by a process
+    that then dies without shutting HiveLoop down, as a crashed agent would: its agents keep their
+    status (a clean shutdown would show them all offline) and its open tasks stay open."""
+    hb = hiveloop.init(api_key=DEV_KEY, endpoint=api_url, flush_interval=0.2)
 
     # Registered, then no heartbeat within its 1 s threshold: stuck.
     hb.agent("stuck-agent", type="crawler", version="0.9.1", heartbeat_interval=3600, stuck_threshold=1)
@@ -135,6 +139,18 @@ def send_fleet(server: ServeProcess) -> None:
     task.plan("Keep going", ["One", "Two"])
 
     hiveloop.flush(timeout=10)
+    os._exit(0)
+
+
+def send_fleet(server: ServeProcess) -> None:
+    """`send_fleet_then_die` in a child process, then wait until the API shows the fleet."""
+    subprocess.run(
+        [sys.executable, "-c", "import sys; from tests.dashboard.conftest import send_fleet_then_die; "
+         "send_fleet_then_die(sys.argv[1])", server.api_url],
+        cwd=REPOSITORY_ROOT,
+        check=True,
+        timeout=120,
+    )  # fmt: skip
     wait_for(lambda: _agent_statuses(server).get("stuck-agent") == "stuck", "stuck-agent to be stuck")
     wait_for(lambda: len(_agent_statuses(server)) == 5, "the 5 agents to be listed")
 
@@ -159,12 +175,8 @@ def in_own_context(function: Callable[..., T], *args: Any) -> T:
 
 
 @pytest.fixture(scope="module")
-def fleet(server: ServeProcess) -> Iterator[None]:
-    hiveloop.reset()
-    try:
-        yield in_own_context(send_fleet, server)
-    finally:
-        hiveloop.reset()
+def fleet(server: ServeProcess) -> None:
+    send_fleet(server)
 
 
 def sign_in_with_key(context: BrowserContext, server: ServeProcess, key: str = DEV_KEY) -> None:

@@ -41,6 +41,9 @@ class TaskSummary(BaseModel):
     total_tokens: int
     cost: float | None = Field(description=f"Of the task's LLM calls: {COST_OF_CALLS}")
     unpriced_calls: int = Field(description=f"Of the task's LLM calls: {UNPRICED_CALLS}")
+    estimated_calls: int = Field(
+        description="Of the task's LLM calls, those whose cost HiveBoard estimated from tokens and prices"
+    )
     action_count: int
     error_count: int = Field(description="Failed actions and LLM calls, plus the task itself when it failed")
     escalation_count: int

@@ -119,7 +119,8 @@ def _cost_by_task_sql(where: str, call_columns: Mapping[str, str] | None = None)
     calls = f",\n    groupArray(tuple({', '.join(call_columns.values())})) AS Calls" if call_columns else ""
     return f"""
 SELECT TraceId, TaskId, count() AS LlmCalls, sum(InputTokens) AS TokensIn, sum(OutputTokens) AS TokensOut,
-    {COST_SUM_SQL} AS TaskCost, countIf(Cost IS NULL) AS Unpriced{calls}
+    {COST_SUM_SQL} AS TaskCost, countIf(Cost IS NULL) AS Unpriced,
+    countIf(CostSource = 'estimated') AS Estimated{calls}
 FROM {LLM_COSTS_VIEW}
 WHERE {SCOPE_SQL} AND TaskId != '' AND {where}
 GROUP BY TraceId, TaskId"""
@@ -194,7 +195,7 @@ GROUP BY HumanTraceId, HumanTaskId"""
 
 # The cost columns of `_cost_by_task_sql`, as the cost sort's join carries them.
 _COST_COLUMNS = ", c.LlmCalls AS LlmCalls, c.TokensIn AS TokensIn, c.TokensOut AS TokensOut, " + (
-    "c.TaskCost AS TaskCost, c.Unpriced AS Unpriced"
+    "c.TaskCost AS TaskCost, c.Unpriced AS Unpriced, c.Estimated AS Estimated"
 )
 # What the page of `list_tasks` is chosen on: sort keys, status, and the ids flags and costs join on.
 _PAGE_KEY_COLUMNS = ("TraceId", "TaskId", "AgentId", "Status", "StartTime", "DurationNs")
@@ -300,7 +301,7 @@ def _page_keys(
     # otherwise both are read for the page only (below).
     cost_join = (
         "LEFT JOIN (SELECT TraceId AS CostTraceId, TaskId AS CostTaskId, LlmCalls, TokensIn, TokensOut, "
-        f"TaskCost, Unpriced FROM ({_cost_by_task_sql(_ALL_COSTS_WHERE)})) AS c "
+        f"TaskCost, Unpriced, Estimated FROM ({_cost_by_task_sql(_ALL_COSTS_WHERE)})) AS c "
         "ON c.CostTraceId = t.TraceId AND c.CostTaskId = t.TaskId"
         if sort == "cost"
         else ""
@@ -406,6 +407,7 @@ def task_summary(row: dict[str, Any], cost: dict[str, Any]) -> TaskSummary:
         total_tokens=tokens_in + tokens_out,
         cost=usd(cost.get("TaskCost"), llm_calls),
         unpriced_calls=unpriced,
+        estimated_calls=int(cost.get("Estimated") or 0),
         action_count=int(row["Actions"] or 0),
         error_count=int(row["Errors"] or 0),
         escalation_count=int(row["Escalations"] or 0),

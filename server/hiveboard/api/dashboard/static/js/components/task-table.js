@@ -5,15 +5,16 @@ import { StatusBadge } from "./status.js";
 import { RelativeTime } from "./time.js";
 import { count, duration, money } from "../format.js";
 
-// A task's cost as its own cell: "unpriced" when no call had a price (never $0), "est." when
-// HiveBoard estimated it from tokens, "+ n unpriced" when some calls have no price.
+// A task's cost as its own cell: "–" without LLM calls, "unpriced" when no call had a price (never
+// $0), "est." when HiveBoard estimated it from tokens, "+ n unpriced" when some calls have no price.
 export function TaskCost({ task }) {
+  if (!task.llm_call_count) return html`<span class="muted" title="No LLM calls">–</span>`;
   if (task.cost === null || task.cost === undefined) {
     return task.unpriced_calls
       ? html`<span class="unpriced" title="No price is known for this task's models">unpriced</span>`
       : html`<span class="muted">–</span>`;
   }
-  const estimated = task.estimated_calls > 0 || task.cost_source === "estimated";
+  const estimated = task.estimated_calls > 0;
   return html`<span>${money(task.cost)}</span>${estimated &&
     html` <abbr class="estimated" title="Estimated from tokens and the model's prices">est.</abbr>`}${task.unpriced_calls > 0 &&
     html` <span class="unpriced" title="Calls whose model has no known price">+ ${task.unpriced_calls} unpriced</span>`}`;
