@@ -152,4 +152,4 @@ def test_attention_sort_puts_what_needs_a_human_first(
         assert [card["agent_id"] for card in cards(client, tenant)] == by_id
         assert [card["agent_id"] for card in cards(client, tenant, sort="agent_id")] == by_id
     bad = client.get("/v1/agents", params={"sort": "loudest"}, headers=tenant.headers())
-    assert bad.status_code == 422 and "attention" in bad.text
+    assert bad.status_code == 400 and "attention" in bad.text

@@ -9,6 +9,8 @@ whether uvicorn can speak WebSocket at all (without a WebSocket library it answe
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -97,6 +99,25 @@ def test_an_sdk_event_reaches_a_subscriber_within_3_seconds(server: ServeProcess
     assert received[-1]["issue_id"] == "crm-403"
 
 
+# An agent's life in its own process, which then dies without shutting HiveLoop down (a clean
+# shutdown would show it offline): each step flushed and left long enough for the stream to see it.
+AGENT_THAT_DIES = """
+import os, sys, time
+import hiveloop
+hb = hiveloop.init(api_key=sys.argv[1], endpoint=sys.argv[2], flush_interval=0.2)
+agent = hb.agent("stream-status", heartbeat_interval=0.5, stuck_threshold=2)
+def step():
+    assert hiveloop.flush(timeout=10)
+    time.sleep(1.5)
+step()
+task = agent.start_task("stream-task")
+step()
+task.complete()
+step()
+os._exit(0)
+"""
+
+
 def test_status_changes_and_a_stuck_agent_reach_a_subscriber(server: ServeProcess) -> None:
     def next_change() -> tuple[str | None, str]:
         change = receive_until(socket, "agent.status_changed")["data"]
@@ -105,17 +126,11 @@ def test_status_changes_and_a_stuck_agent_reach_a_subscriber(server: ServeProces
 
     with open_stream(server) as socket:
         subscribe(socket, ["agents"], agent_id=["stream-status"])
-        hb = start_hiveloop(server)
-        agent = hb.agent("stream-status", heartbeat_interval=0.5, stuck_threshold=2)
-        flush()
+        agent = subprocess.Popen([sys.executable, "-c", AGENT_THAT_DIES, server.key, server.otlp_http_url])
         assert next_change() == (None, "idle")
-        task = agent.start_task("stream-task")
-        flush()
         assert next_change() == ("idle", "processing")
-        task.complete()
-        flush()
         assert next_change() == ("processing", "idle")
-        hiveloop.shutdown()  # the heartbeats stop: stuck once the threshold has passed
+        assert agent.wait(timeout=30) == 0  # the heartbeats stop: stuck once the threshold has passed
         stopped = time.monotonic()
         assert next_change() == ("idle", "stuck")
         stuck = receive_until(socket, "agent.stuck")["data"]

@@ -763,7 +763,7 @@ def test_registering_an_agent_again_attaches_new_callbacks(captured):
 
 
 def test_shutdown_announces_each_agent_before_the_last_flush(captured):
-    hb = hiveloop.init(api_key="hb_test_unit")
+    hb = captured.init(api_key="hb_test_unit")
     hb.agent("lead-qualifier", type="sales", heartbeat_interval=0, stuck_threshold=120)
     hb.agent("beating", heartbeat_interval=0.01)
     assert hiveloop.shutdown()
