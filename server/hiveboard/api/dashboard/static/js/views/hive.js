@@ -11,17 +11,6 @@ import { cost, count, duration, money, percent } from "../format.js";
 
 const REFRESH_MS = 5000;
 
-// The Hive's order: stuck, error, waiting, processing, idle, offline; then by name. The API sorts
-// this way with `?sort=attention`; this client-side sort keeps older servers (which ignore the
-// parameter) right and is to be removed once every server sorts.
-export function byAttention(agents) {
-  const rank = (agent) => {
-    const index = ATTENTION_ORDER.indexOf(agent.derived_status);
-    return index < 0 ? ATTENTION_ORDER.length : index;
-  };
-  return [...agents].sort((a, b) => rank(a) - rank(b) || a.agent_id.localeCompare(b.agent_id));
-}
-
 export function Hive() {
   const filters = useFilters();
   const agents = useApi("/v1/agents", { sort: "attention" }, { refreshMs: REFRESH_MS });
@@ -31,8 +20,9 @@ export function Hive() {
 
   const all = agents.data?.data ?? [];
   const inEnvironment = all.filter((agent) => !filters.env || agent.environment === filters.env);
+  // In the API's order (`sort=attention`): stuck, error, waiting, processing, idle, offline; then by name.
   const shown = useMemo(
-    () => byAttention(inEnvironment.filter((agent) => !filters.agent || agent.agent_id === filters.agent)),
+    () => inEnvironment.filter((agent) => !filters.agent || agent.agent_id === filters.agent),
     [agents.data, filters.env, filters.agent],
   );
 
