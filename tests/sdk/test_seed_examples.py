@@ -1,6 +1,6 @@
 """The product documents' Python code blocks, run unchanged against HiveLoop.
 
-Each test pastes a block from `/work/shared/seeds/` (the comment above it names the document and the
+Each test pastes a block from `../shared/seeds/` (the comment above it names the document and the
 section) and asserts on the captured spans what the document says HiveBoard will show. Only the
 users' own helpers (CRM and LLM clients, tool registries, queues...) are stand-ins, from
 `seed_standins`; a block that calls code the document never shows calls it with the stand-ins in
