@@ -70,6 +70,11 @@ function Totals({ totals }) {
   </section>`;
 }
 
+// "1 min", "30 min", "3 h": the width of one point of the chart.
+function bucketLabel(seconds) {
+  return seconds % 3600 === 0 ? `${seconds / 3600} h` : `${seconds / 60} min`;
+}
+
 function OverTime({ result, by }) {
   if (result.error && !result.data) return html`<${ErrorBox} error=${result.error} retry=${result.reload} />`;
   if (!result.data) return html`<${Loading} what="the cost over time" />`;
@@ -81,7 +86,7 @@ function OverTime({ result, by }) {
     values: one.points.map((point) => point.cost),
   }));
   const others = result.data.series.length - shown.length;
-  return html`<${SeriesChart} key=${`${by}:${lines.map((line) => line.label).join("|")}`} title=${`USD per ${duration(result.data.bucket_seconds * 1000)}, by ${by}`}
+  return html`<${SeriesChart} key=${`${by}:${lines.map((line) => line.label).join("|")}`} title=${`USD per ${bucketLabel(result.data.bucket_seconds)}, by ${by}`}
       times=${times} series=${lines} format=${money} />
     ${others > 0 && html`<p class="muted">${others} more ${by}s with smaller costs are in the table below.</p>`}`;
 }
