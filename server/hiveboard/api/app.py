@@ -19,6 +19,7 @@ from hiveboard.api.routers import (
     cost,
     events,
     health,
+    insights,
     metrics,
     pipeline,
     projects,
@@ -31,7 +32,8 @@ from hiveboard.storage.keys import KeyStore
 
 DESCRIPTION = """\
 The views of HiveBoard over ClickHouse: The Hive (agents), the task table and timelines, the
-activity stream, metrics, the cost explorer, the pipeline, projects and API keys, and a live stream.
+activity stream, metrics, the cost explorer, the pipeline, insights, projects and API keys, and a
+live stream.
 
 Every request carries an API key, `Authorization: Bearer hb_...` or `x-api-key: hb_...` (or the
 dashboard's session cookie); it sees the data of its tenant only, and test keys see test data, live
@@ -90,6 +92,7 @@ def create_app(
         events,
         metrics,
         cost,
+        insights,
         projects,
         api_keys,
         stream,

@@ -3,11 +3,11 @@
 import { html, useEffect, useRef } from "../lib.js";
 import uPlot from "uplot";
 
-function cssColour(name, fallback) {
+export function cssColour(name, fallback) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 }
 
-function useUplot(options, data) {
+export function useUplot(options, data) {
   const target = useRef(null);
   const chart = useRef(null);
   useEffect(() => {

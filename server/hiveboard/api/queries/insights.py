@@ -1,0 +1,265 @@
+"""The Insights tab: one aggregate query per section, over `hb_llm_costs` (LLM call metadata: turns,
+finish reasons, cache tokens) and `hb_events` (custom events of kinds context_compaction, anomaly
+and learning, retries, failures), each scoped to the caller's tenant and the range.
+
+A custom event's `data` is a JSON object in the attribute `hiveboard.event.data`; the queries find
+the events on their typed `Kind` column first, so only those events' attributes are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hiveboard.api.auth import SCOPE_SQL, DataScope
+from hiveboard.api.models.insights import (
+    Anomaly,
+    CacheEfficiency,
+    CacheUse,
+    Compaction,
+    ErrorTypeCount,
+    Insights,
+    Learning,
+    RetryRate,
+    StopReason,
+    TurnCost,
+)
+from hiveboard.api.params import TimeRange, Window, from_ns, window_sql
+from hiveboard.api.queries.money import COST_SUM_SQL, usd
+from hiveboard.api.queries.tables import (
+    ACTION_FAILED,
+    EVENT,
+    EVENTS_TABLE,
+    LLM_CALL,
+    LLM_CALLS_TABLE,
+    LLM_COSTS_VIEW,
+    TASK_COMPLETED,
+    TASK_FAILED,
+)
+from hiveboard.storage import Storage
+from hiveboard_semconv.attributes import HIVEBOARD_EVENT_DATA
+
+MAX_TURNS = 100
+MAX_ERROR_TYPES = 50
+# The custom event kinds of the integration guide this tab reads.
+COMPACTION, ANOMALY, LEARNING = "context_compaction", "anomaly", "learning"
+
+_DATA = f"Attributes['{HIVEBOARD_EVENT_DATA}']"
+
+
+@dataclass(frozen=True)
+class InsightFilters:
+    agent_id: str | None = None
+    project: str | None = None
+
+    def sql(self) -> tuple[str, dict[str, Any]]:
+        """Scope, range (`Timestamp`) and filters as one condition on an `hb_*` table."""
+        conditions = [SCOPE_SQL, window_sql("Timestamp")]
+        parameters: dict[str, Any] = {}
+        for column, name, value in (
+            ("AgentId", "agent_id", self.agent_id),
+            ("Project", "project", self.project),
+        ):
+            if value is not None:
+                conditions.append(f"{column} = {{{name}:String}}")
+                parameters[name] = value
+        return " AND ".join(conditions), parameters
+
+
+def insights(storage: Storage, scope: DataScope, time_range: TimeRange, filters: InsightFilters) -> Insights:
+    where, parameters = filters.sql()
+    parameters = scope.parameters(**Window.last(time_range).parameters(), **parameters)
+
+    def rows(sql: str) -> list[dict[str, Any]]:
+        return storage.query(sql.format(where=where), parameters).dicts()
+
+    return Insights(
+        range=time_range,
+        turns=[_turn(row) for row in rows(_TURNS_SQL)],
+        stop_reasons=[StopReason(reason=row["Reason"], call_count=row["Calls"]) for row in rows(_STOP_SQL)],
+        cache=_cache(rows(_CACHE_SQL)),
+        compaction=[_compaction(row) for row in rows(_COMPACTION_SQL)],
+        anomalies=[_anomaly(row) for row in rows(_ANOMALY_SQL)],
+        learning=[_learning(row) for row in rows(_LEARNING_SQL)],
+        retries=[_retry(row) for row in rows(_RETRY_SQL)],
+        error_types=[_error_type(row) for row in rows(_ERROR_TYPES_SQL)],
+    )
+
+
+_TURNS_SQL = f"""
+SELECT TurnNumber, count() AS Calls, sum(InputTokens) AS TokensIn, sum(OutputTokens) AS TokensOut,
+    {COST_SUM_SQL} AS TotalCost, countIf(Cost IS NULL) AS Unpriced
+FROM {LLM_COSTS_VIEW} WHERE {{where}} AND TurnNumber IS NOT NULL
+GROUP BY TurnNumber ORDER BY TurnNumber LIMIT {MAX_TURNS}"""
+
+
+def _turn(row: dict[str, Any]) -> TurnCost:
+    return TurnCost(
+        turn_number=row["TurnNumber"],
+        call_count=row["Calls"],
+        tokens_in=row["TokensIn"],
+        tokens_out=row["TokensOut"],
+        cost=usd(row["TotalCost"], row["Calls"]),
+        unpriced_calls=row["Unpriced"],
+    )
+
+
+# A call with several finish reasons (one per choice) counts once per reason.
+_STOP_SQL = f"""
+SELECT arrayJoin(if(empty(FinishReasons), [''], arrayDistinct(FinishReasons))) AS Reason, count() AS Calls
+FROM {LLM_CALLS_TABLE} WHERE {{where}}
+GROUP BY Reason ORDER BY Calls DESC, Reason"""
+
+_CACHE_SQL = f"""
+SELECT grouping(ResponseModel) = 0 AS ByModel, ResponseModel, count() AS Calls,
+    countIf(CacheReadTokens > 0 OR CacheWriteTokens > 0) AS CachedCalls, sum(InputTokens) AS TokensIn,
+    sum(CacheReadTokens) AS CacheRead, sum(CacheWriteTokens) AS CacheWrite
+FROM {LLM_CALLS_TABLE} WHERE {{where}}
+GROUP BY GROUPING SETS ((), (ResponseModel))
+ORDER BY CacheRead DESC, Calls DESC, ResponseModel"""
+
+
+def _cache_use(row: dict[str, Any] | None, model: str = "") -> CacheUse:
+    row = row or {"Calls": 0, "CachedCalls": 0, "TokensIn": 0, "CacheRead": 0, "CacheWrite": 0}
+    return CacheUse(
+        model=model,
+        call_count=row["Calls"],
+        calls_with_cache=row["CachedCalls"],
+        tokens_in=row["TokensIn"],
+        cache_read_tokens=row["CacheRead"],
+        cache_write_tokens=row["CacheWrite"],
+        read_ratio=row["CacheRead"] / row["TokensIn"] if row["TokensIn"] else None,
+    )
+
+
+def _cache(rows: list[dict[str, Any]]) -> CacheEfficiency:
+    totals = next((row for row in rows if not row["ByModel"]), None)
+    return CacheEfficiency(
+        totals=_cache_use(totals),
+        by_model=[_cache_use(row, row["ResponseModel"]) for row in rows if row["ByModel"]],
+    )
+
+
+_COMPACTION_SQL = f"""
+SELECT AgentId, count() AS Events, uniqExact(TaskId) AS Tasks,
+    sum(JSONExtractUInt({_DATA}, 'tokens_before')) AS TokensBefore,
+    sum(JSONExtractUInt({_DATA}, 'tokens_after')) AS TokensAfter,
+    toUnixTimestamp64Nano(max(Timestamp)) AS LastNs
+FROM {EVENTS_TABLE} WHERE {{where}} AND EventType = '{EVENT.CUSTOM}' AND Kind = '{COMPACTION}'
+GROUP BY AgentId ORDER BY Events DESC, AgentId"""
+
+
+def _compaction(row: dict[str, Any]) -> Compaction:
+    return Compaction(
+        agent_id=row["AgentId"],
+        event_count=row["Events"],
+        task_count=row["Tasks"],
+        tokens_before=row["TokensBefore"],
+        tokens_after=row["TokensAfter"],
+        last_at=from_ns(row["LastNs"]),
+    )
+
+
+_ANOMALY_SQL = f"""
+SELECT AgentId, JSONExtractString({_DATA}, 'detector') AS Detector, count() AS Events,
+    uniqExact(TaskId) AS Tasks, toUnixTimestamp64Nano(max(Timestamp)) AS LastNs,
+    argMax(if(Summary != '', Summary, JSONExtractString({_DATA}, 'message')), Timestamp) AS LastSummary,
+    argMax(TaskId, Timestamp) AS LastTask
+FROM {EVENTS_TABLE} WHERE {{where}} AND EventType = '{EVENT.CUSTOM}' AND Kind = '{ANOMALY}'
+GROUP BY AgentId, Detector ORDER BY LastNs DESC"""
+
+
+def _anomaly(row: dict[str, Any]) -> Anomaly:
+    return Anomaly(
+        agent_id=row["AgentId"],
+        detector=row["Detector"],
+        event_count=row["Events"],
+        task_count=row["Tasks"],
+        last_at=from_ns(row["LastNs"]),
+        last_summary=row["LastSummary"],
+        last_task_id=row["LastTask"],
+    )
+
+
+_LEARNING_SQL = f"""
+SELECT AgentId, JSONExtractString({_DATA}, 'category') AS Category, count() AS Events,
+    countIf(JSONExtractBool({_DATA}, 'correction_applied')) AS Corrections,
+    toUnixTimestamp64Nano(max(Timestamp)) AS LastNs,
+    argMax(JSONExtractString({_DATA}, 'description'), Timestamp) AS LastDescription
+FROM {EVENTS_TABLE} WHERE {{where}} AND EventType = '{EVENT.CUSTOM}' AND Kind = '{LEARNING}'
+GROUP BY AgentId, Category ORDER BY Events DESC, AgentId, Category"""
+
+
+def _learning(row: dict[str, Any]) -> Learning:
+    return Learning(
+        agent_id=row["AgentId"],
+        category=row["Category"],
+        event_count=row["Events"],
+        corrections_applied=row["Corrections"],
+        last_at=from_ns(row["LastNs"]),
+        last_description=row["LastDescription"],
+    )
+
+
+# Each retry takes the error type of the latest failed action of its task before it (ASOF JOIN);
+# failed actions and ended tasks are counted beside them, per agent and per agent and failure type.
+_RETRY_SQL = f"""
+SELECT AgentId, FailureType, grouping(FailureType) = 1 AS AllTypes,
+    countIf(Row = 'retry') AS Retries, countIf(Row = 'failure') AS Failures,
+    uniqExactIf(TaskId, Row = 'retry') AS RetriedTasks, uniqExactIf(TaskId, Row = 'task') AS Tasks
+FROM (
+    SELECT retry.AgentId AS AgentId, retry.TaskId AS TaskId, 'retry' AS Row, failure.ErrorType AS FailureType
+    FROM (
+        SELECT AgentId, TaskId, Timestamp FROM {EVENTS_TABLE}
+        WHERE {{where}} AND EventType = '{EVENT.RETRY_STARTED}'
+    ) AS retry
+    ASOF LEFT JOIN (
+        SELECT AgentId, TaskId, Timestamp, ErrorType FROM {EVENTS_TABLE}
+        WHERE {{where}} AND EventType = '{ACTION_FAILED}'
+    ) AS failure
+    ON retry.AgentId = failure.AgentId AND retry.TaskId = failure.TaskId
+        AND retry.Timestamp >= failure.Timestamp
+    UNION ALL
+    SELECT AgentId, TaskId, 'failure' AS Row, ErrorType AS FailureType FROM {EVENTS_TABLE}
+    WHERE {{where}} AND EventType = '{ACTION_FAILED}'
+    UNION ALL
+    SELECT AgentId, TaskId, 'task' AS Row, '' AS FailureType FROM {EVENTS_TABLE}
+    WHERE {{where}} AND EventType IN ('{TASK_COMPLETED}', '{TASK_FAILED}')
+)
+GROUP BY GROUPING SETS ((AgentId), (AgentId, FailureType))
+HAVING Retries > 0 OR Failures > 0
+ORDER BY AgentId, AllTypes DESC, Retries DESC, Failures DESC, FailureType"""
+
+
+def _retry(row: dict[str, Any]) -> RetryRate:
+    return RetryRate(
+        agent_id=row["AgentId"],
+        failure_type=None if row["AllTypes"] else row["FailureType"],
+        retries=row["Retries"],
+        failures=row["Failures"],
+        retried_tasks=row["RetriedTasks"],
+        tasks=row["Tasks"] if row["AllTypes"] else None,
+    )
+
+
+_ERROR_TYPES_SQL = f"""
+SELECT ErrorType, EventType, count() AS Count, uniqExact(AgentId) AS Agents,
+    toUnixTimestamp64Nano(max(Timestamp)) AS LastNs, argMax(ErrorMessage, Timestamp) AS LastMessage,
+    argMax(TaskId, Timestamp) AS LastTask, argMax(AgentId, Timestamp) AS LastAgent
+FROM {EVENTS_TABLE}
+WHERE {{where}} AND (EventType IN ('{TASK_FAILED}', '{ACTION_FAILED}')
+    OR (EventType = '{LLM_CALL}' AND Severity = 'error'))
+GROUP BY ErrorType, EventType ORDER BY Count DESC, LastNs DESC LIMIT {MAX_ERROR_TYPES}"""
+
+
+def _error_type(row: dict[str, Any]) -> ErrorTypeCount:
+    return ErrorTypeCount(
+        error_type=row["ErrorType"],
+        event_type=row["EventType"],
+        count=row["Count"],
+        agent_count=row["Agents"],
+        last_at=from_ns(row["LastNs"]),
+        last_message=row["LastMessage"],
+        last_task_id=row["LastTask"],
+        last_agent_id=row["LastAgent"],
+    )
