@@ -122,6 +122,9 @@ QUICK = Settings(spans=100_000, template_seconds=4.0, repeats=8)
 def demo_fleet_spans(seed: int, seconds: float) -> list[ReadableSpan]:
     """`hiveboard demo`'s fleet, every feature of the seeds, at `SPEED`."""
     with capture(deterministic=False) as captured:
+        # The demo initialises HiveLoop itself, as any application does: initialised here first, with
+        # the demo's own options, its `hiveloop.init()` returns this capturing client.
+        captured.init("hb_live_bench", environment="demo", group="hiveboard-demo")
         run_demo("http://localhost:1", "hb_live_bench", duration_s=seconds, agents=DEMO_AGENTS,
                  speed=SPEED, seed=seed)  # fmt: skip
         return list(captured.spans)

@@ -2,16 +2,21 @@
 
 Run `python scripts/screenshots.py` (about a minute): it starts `hiveboard serve` on a temporary
 directory, plays `hiveboard demo` against it (sped up, so that a few minutes of fleet activity fill
-every view), signs a real Chromium in, and saves a 1280x800 PNG of each of the nine views in both
-colour schemes to `docs/screenshots/` (`VIEW-light.png`, `VIEW-dark.png`).
+every view), signs a real Chromium in, and, while the demo still runs (so the fleet is live: working,
+waiting, stuck), saves a 1280x800 PNG of each of the nine views in both colour schemes to
+`docs/screenshots/` (`VIEW-light.png`, `VIEW-dark.png`).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -41,9 +46,19 @@ VIEWS = (
 SETTLE_MS = 600
 
 
-def play_demo(server: ServeProcess, seconds: float, speed: float) -> None:
+@contextmanager
+def playing_demo(server: ServeProcess, warm_up_s: float, speed: float) -> Iterator[None]:
+    """`hiveboard demo` playing against `server`, for `warm_up_s` before the block and until its end."""
     demo = [hiveboard_command(), "demo", "--endpoint", server.api_url, "--key", DEV_KEY]
-    subprocess.run([*demo, "--duration", str(seconds), "--speed", str(speed), "--seed", "7"], check=True)
+    process = subprocess.Popen([*demo, "--speed", str(speed), "--seed", "7"])
+    try:
+        time.sleep(warm_up_s)
+        if process.poll() is not None:
+            raise SystemExit(f"`hiveboard demo` stopped early (exit {process.returncode})")
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
 
 
 def interesting_task(server: ServeProcess) -> tuple[str, str]:
@@ -85,22 +100,27 @@ def shoot(browser: Browser, server: ServeProcess, scheme: str, agent: str, task:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=25, help="how long the demo plays (default 25)")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=25,
+        help="how long the demo plays before the first screenshot (default 25)",
+    )
     parser.add_argument("--speed", type=float, default=12, help="the demo's time acceleration (default 12)")
     args = parser.parse_args()
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory(prefix="hiveboard-screenshots-") as data,
         serve_process(Path(data)) as server,
+        playing_demo(server, args.seconds, args.speed),
+        sync_playwright() as playwright,
     ):
-        play_demo(server, args.seconds, args.speed)
         agent, task = interesting_task(server)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=find_chromium())
-            for scheme in ("light", "dark"):
-                for path in shoot(browser, server, scheme, agent, task):
-                    print(f"{path.relative_to(ROOT)}  {path.stat().st_size / 1024:.0f} KiB")
-            browser.close()
+        browser = playwright.chromium.launch(executable_path=find_chromium())
+        for scheme in ("light", "dark"):
+            for path in shoot(browser, server, scheme, agent, task):
+                print(f"{path.relative_to(ROOT)}  {path.stat().st_size / 1024:.0f} KiB")
+        browser.close()
 
 
 if __name__ == "__main__":

@@ -79,7 +79,10 @@ function AgentCard({ agent, activity, selected }) {
   const ageSeconds = Math.max(0, (now - new Date(agent.last_heartbeat).getTime()) / 1000);
   const threshold = agent.stuck_threshold_seconds;
   const heartbeats = agent.heartbeat_interval_seconds !== 0;
-  const fresh = !heartbeats ? "off" : ageSeconds > threshold ? "late" : ageSeconds > threshold / 2 ? "aging" : "fresh";
+  const offline = agent.derived_status === "offline";
+  // An agent that shut down stopped its heartbeats on purpose: their age is no warning.
+  const fresh = !heartbeats || offline ? "off"
+    : ageSeconds > threshold ? "late" : ageSeconds > threshold / 2 ? "aging" : "fresh";
   const toggle = () => setQuery({ agent: selected ? null : agent.agent_id });
   const onKey = (event) => {
     if (event.target === event.currentTarget && (event.key === "Enter" || event.key === " ")) {
@@ -100,7 +103,9 @@ function AgentCard({ agent, activity, selected }) {
     </div>
     <p class="identity">${identity || "–"}</p>
     <p class=${`heartbeat heartbeat-${fresh}`}>
-      ${heartbeats
+      ${offline
+        ? html`Shut down <span class="muted">(last heartbeat <${RelativeTime} at=${agent.last_heartbeat} />)</span>`
+        : heartbeats
         ? html`Heartbeat <${RelativeTime} at=${agent.last_heartbeat} /> <span class="muted">(stuck after ${threshold} s)</span>`
         : html`Heartbeats off <span class="muted">(last seen <${RelativeTime} at=${agent.last_heartbeat} />)</span>`}
     </p>
