@@ -72,9 +72,10 @@ class Assets:
             if relative.endswith((".js", ".mjs"))
         )
         self._pages = {
-            name: contents[name].decode().replace(_MODULE_PRELOADS_PLACEHOLDER, preloads).replace(
-                _ASSETS_PLACEHOLDER, self.prefix
-            )
+            name: contents[name]
+            .decode()
+            .replace(_MODULE_PRELOADS_PLACEHOLDER, preloads)
+            .replace(_ASSETS_PLACEHOLDER, self.prefix)
             for name in _PAGES
         }
 

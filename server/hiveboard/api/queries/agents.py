@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,6 +30,7 @@ from hiveboard.api.queries.tables import (
     PROCESSING,
 )
 from hiveboard.api.queries.tasks import latest_tasks_sql
+from hiveboard.api.queries.together import run_together
 from hiveboard.storage import Storage
 
 STATS_WINDOW_SECONDS = 3600
@@ -149,15 +151,20 @@ def agent_rows(
     """Each agent's summary with its raw heartbeat payload (JSON text, '' when none)."""
     now_ns = now_ns if now_ns is not None else time.time_ns()
     parameters = scope.parameters(agent_id=agent_id, since_ns=now_ns - STATS_WINDOW_SECONDS * SECOND_NS)
-    agents = storage.query(_agents_sql(agent_id), parameters).dicts()
-    if not agents:
-        return []
-    tasks = {row["AgentId"]: row for row in storage.query(_task_states_sql(agent_id), parameters).dicts()}
-    activity = {row["AgentId"]: row for row in storage.query(_activity_sql(agent_id), parameters).dicts()}
-    costs = {row["AgentId"]: row for row in storage.query(_costs_sql(agent_id), parameters).dicts()}
-    depths = queue_depths(storage, scope, agent_id)
-    issues = active_issues(storage, scope, agent_id)
-    approvals = pending_approvals(storage, scope, agent_id, with_approvers=False)
+
+    def by_agent(sql: str) -> Callable[[], dict[str, dict[str, Any]]]:
+        return lambda: {row["AgentId"]: row for row in storage.query(sql, parameters).dicts()}
+
+    # Independent of each other: asked together, they take about as long as the slowest.
+    agents, tasks, activity, costs, depths, issues, approvals = run_together(
+        lambda: storage.query(_agents_sql(agent_id), parameters).dicts(),
+        by_agent(_task_states_sql(agent_id)),
+        by_agent(_activity_sql(agent_id)),
+        by_agent(_costs_sql(agent_id)),
+        lambda: queue_depths(storage, scope, agent_id),
+        lambda: active_issues(storage, scope, agent_id),
+        lambda: pending_approvals(storage, scope, agent_id, with_approvers=False),
+    )
     return [
         (
             _summary(

@@ -35,6 +35,7 @@ from hiveboard.api.queries.tables import (
     TASK_FAILED,
     TASKS_TABLE,
 )
+from hiveboard.api.queries.together import run_together
 from hiveboard.storage import Storage
 from hiveboard_semconv.attributes import HIVEBOARD_ESCALATION_ASSIGNED_TO
 
@@ -233,14 +234,15 @@ def list_tasks(
     """Tasks started in `window`, plus those still open whenever they started, sorted, one page;
     `stuck_agents` are the agents stuck now (`agents.stuck_agent_ids`, see `DERIVED_STATUS_SQL`)."""
     keys = _page_keys(storage, scope, window, filters, sort, order, limit, cursor, stuck_agents)
-    rows = _task_rows(storage, scope, keys[:limit], stuck_agents)
-    shown = [rows[key["TaskSpanId"]] for key in keys[:limit] if key["TaskSpanId"] in rows]
-    # Sorting by cost read the costs with the keys.
-    costs = (
-        {(key["TraceId"], key["TaskId"]): key for key in keys}
-        if sort == "cost"
-        else task_costs(storage, scope, shown)
-    )
+    page = keys[:limit]
+    if sort == "cost":  # the costs were read with the keys
+        rows = _task_rows(storage, scope, page, stuck_agents)
+        costs = {(key["TraceId"], key["TaskId"]): key for key in keys}
+    else:  # the page's rows and costs, read at the same time
+        rows, costs = run_together(
+            lambda: _task_rows(storage, scope, page, stuck_agents), lambda: task_costs(storage, scope, page)
+        )
+    shown = [rows[key["TaskSpanId"]] for key in page if key["TaskSpanId"] in rows]
     by_span = {
         row["TaskSpanId"]: task_summary(row, costs.get((row["TraceId"], row["TaskId"]), {})) for row in shown
     }
@@ -364,9 +366,9 @@ def task_costs(
     rows: Sequence[dict[str, Any]],
     call_columns: Mapping[str, str] | None = None,
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """The LLM calls, tokens and cost (columns of `_cost_by_task_sql`) of the tasks of `rows` (from
-    `_task_rows`), by trace and task id; with `call_columns` (name: SQL), their calls too (`Calls`:
-    dicts by those names)."""
+    """The LLM calls, tokens and cost (columns of `_cost_by_task_sql`) of the tasks of `rows` (page
+    keys or `_task_rows`: trace, task and agent ids, start and duration), by trace and task id; with
+    `call_columns` (name: SQL), their calls too (`Calls`: dicts by those names)."""
     if not rows:
         return {}
     time_spans, span_parameters = _time_span_sql(rows, LLM_START_SLACK_NS, agent=False)

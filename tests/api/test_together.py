@@ -1,0 +1,37 @@
+"""Independent queries of one request run at the same time, results in order, errors not lost."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from hiveboard.api.queries.together import run_together
+from hiveboard.storage import StorageError
+
+
+def test_results_come_in_the_order_of_the_calls_and_the_calls_overlap() -> None:
+    both_running = threading.Barrier(2, timeout=5)  # each call waits for the other: only together
+
+    def call(value: str) -> str:
+        both_running.wait()
+        return value
+
+    assert run_together(lambda: call("agents"), lambda: call("costs")) == ["agents", "costs"]
+
+
+def test_the_first_error_propagates_once_every_call_has_finished() -> None:
+    finished: list[str] = []
+
+    def slow() -> str:
+        time.sleep(0.2)
+        finished.append("slow")
+        return "slow"
+
+    def failing() -> str:
+        raise StorageError("storage unavailable")
+
+    with pytest.raises(StorageError, match="storage unavailable"):
+        run_together(failing, slow)
+    assert finished == ["slow"]
