@@ -128,6 +128,12 @@ def test_a_forged_or_missing_session_is_refused(server: ServeProcess, session_co
     forged = session_cookie.rsplit(".", 1)[0] + ".AAAA"
     answer = httpx.get(f"{server.api_url}/v1/agents", cookies={SESSION_COOKIE: forged})
     assert answer.status_code == 401 and "sign in again" in answer.json()["message"]
+    # A signature of non-ASCII characters (sent raw as Latin-1 bytes) is refused too, not a 500.
+    raw_cookie = f"{SESSION_COOKIE}={session_cookie.rsplit('.', 1)[0]}.\xe9\xe9".encode("latin-1")
+    non_ascii = httpx.get(f"{server.api_url}/v1/agents", headers=[(b"Cookie", raw_cookie)])
+    assert non_ascii.status_code == 401
+    page = httpx.get(f"{server.api_url}/tasks", headers=[(b"Cookie", raw_cookie)])
+    assert page.status_code == 303 and page.headers["location"].startswith("/signin?")
     assert httpx.get(f"{server.api_url}/v1/agents").status_code == 401
     to_sign_in = httpx.get(f"{server.api_url}/tasks")
     assert to_sign_in.status_code == 303 and to_sign_in.headers["location"] == "/signin?next=%2Ftasks"

@@ -64,7 +64,8 @@ class SessionSigner:
         if not cookie:
             return None
         payload, _, signature = cookie.rpartition(".")
-        if not hmac.compare_digest(signature, self._signature(payload)):
+        # As bytes: compare_digest refuses str with non-ASCII characters, which a crafted cookie may hold.
+        if not hmac.compare_digest(signature.encode(), self._signature(payload).encode()):
             return None
         key_id, _, expires = payload.rpartition(".")
         if not key_id or not expires.isdigit() or int(expires) <= self._clock():
