@@ -31,6 +31,7 @@ import logging
 import random
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -148,7 +149,7 @@ class WorkItem:
         return {"id": self.id, "summary": self.summary, "priority": self.priority, "source": self.source}
 
 
-class SimulatedAgent:
+class SimulatedAgent(ABC):
     """The loop every simulated agent runs: take the next work item, handle it as one task, repeat.
 
     Subclasses say what work arrives (`new_work_item`) and how a task unfolds (`handle`). The first
@@ -279,11 +280,13 @@ class SimulatedAgent:
             return self.scenarios[task_number]
         return self.rng.choices(self.scenarios, self.weights)[0]
 
+    @abstractmethod
     def new_work_item(self) -> WorkItem:
-        raise NotImplementedError
+        """The next item of work that arrives in this agent's queue."""
 
+    @abstractmethod
     def handle(self, item: WorkItem, scenario: str, task_number: int) -> None:
-        raise NotImplementedError
+        """Work on `item` as one task, the way `scenario` goes."""
 
     # ---- helpers for the simulated work
 
