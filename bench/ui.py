@@ -45,7 +45,7 @@ import query as query_bench  # noqa: E402  (bench/query.py: the fleet's generati
 from hiveboard.api.dashboard.assets import STATIC_DIR, Assets  # noqa: E402
 from hiveboard.storage.keys import DEV_KEY_ENV  # noqa: E402
 from tests.dashboard.conftest import find_chromium  # noqa: E402
-from tests.serve_process import hiveboard_command  # noqa: E402
+from tests.serve_process import free_port, hiveboard_command  # noqa: E402
 
 RENDER_TARGET_MS = 1000.0
 INTERACTION_TARGET_MS = 300.0
@@ -93,12 +93,6 @@ class Timing:
         return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def serving(data_dir: Path) -> Iterator[str]:
     """`hiveboard api` (query API and dashboard) over the data in `data_dir`, in its own process."""
@@ -119,7 +113,7 @@ def serving(data_dir: Path) -> Iterator[str]:
         threading.Thread(target=server.stdout.read, daemon=True).start()
         url = f"http://{HOST}:{port}"
         deadline = time.monotonic() + 60
-        while not _answers(url):
+        while not _answers(port):
             if time.monotonic() > deadline:
                 raise SystemExit("`hiveboard api` does not answer")
             time.sleep(0.1)
@@ -132,9 +126,9 @@ def serving(data_dir: Path) -> Iterator[str]:
             server.kill()
 
 
-def _answers(url: str) -> bool:
+def _answers(port: int) -> bool:
     try:
-        with socket.create_connection((HOST, int(url.rsplit(":", 1)[1])), timeout=1):
+        with socket.create_connection((HOST, port), timeout=1):
             return True
     except OSError:
         return False

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -33,6 +32,7 @@ from tests.collector.otlp_harness import (
     stored_span_ids,
     trace_request,
 )
+from tests.serve_process import free_port
 
 HOST = "127.0.0.1"
 SENDERS = 4
@@ -41,12 +41,6 @@ SPANS_PER_REQUEST = 50
 ACKNOWLEDGED_BEFORE_KILL = 60
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
