@@ -924,6 +924,14 @@ def test_each_hiveboard_table_has_its_key_and_retention(storage: ChDBStorage) ->
             True,
         ),
         (
+            "hb_agent_tasks",
+            "AggregatingMergeTree",
+            "",
+            "TenantId, KeyType, AgentId",
+            "TTL toDateTime(LastTaskEnd) + toIntervalDay(30)",
+            True,
+        ),
+        (
             "hb_agents",
             "ReplacingMergeTree",
             "",
@@ -949,6 +957,14 @@ def test_each_hiveboard_table_has_its_key_and_retention(storage: ChDBStorage) ->
             True,
         ),
         ("hb_model_prices", "ReplacingMergeTree", "", "Provider, Model", "", True),
+        (
+            "hb_pipeline_events",
+            "MergeTree",
+            "toDate(Timestamp)",
+            "TenantId, KeyType, EventType, AgentId, Timestamp",
+            "TTL toDateTime(Timestamp) + toIntervalDay(30)",
+            True,
+        ),
         ("hb_projects", "ReplacingMergeTree", "", "TenantId, KeyType, Slug", "", True),
         ("hb_schema_migrations", "MergeTree", "", "version", "", True),
         (
@@ -977,11 +993,12 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         "one_tasks_view",
         "events_attributes_lz4",
         "agent_activity_table",
+        "current_state",
     ]
     assert migrate(storage, config) == []
 
     notes = Migration(
-        10,
+        11,
         "hb_notes",
         lambda c: [
             f"CREATE TABLE IF NOT EXISTS `{c.database}`.hb_notes (note String) ENGINE = MergeTree ORDER BY note"
@@ -1002,13 +1019,14 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         (7, "one_tasks_view"),
         (8, "events_attributes_lz4"),
         (9, "agent_activity_table"),
-        (10, "hb_notes"),
+        (10, "current_state"),
+        (11, "hb_notes"),
     ]
     tables = storage.query("SELECT count() FROM system.tables WHERE database = 'migrations_test'")
     # 4 exporter + 8 hb_* tables and views + hb_api_keys + hb_model_prices + hb_llm_costs
     # + hb_projects + hb_agent_reports and its view + hb_agent_activity and its view
-    # + hb_schema_migrations + hb_notes
-    assert tables.rows == [(22,)]
+    # + hb_agent_tasks and hb_pipeline_events and their views + hb_schema_migrations + hb_notes
+    assert tables.rows == [(26,)]
 
 
 def test_event_attributes_are_compressed_with_lz4_after_the_migrations(storage: ChDBStorage) -> None:
@@ -1053,6 +1071,8 @@ def test_every_statement_of_cluster_mode_is_on_the_cluster_with_replicated_engin
         "ReplicatedReplacingMergeTree(Version)",  # hb_projects
         "ReplicatedReplacingMergeTree(Timestamp)",  # hb_agent_reports
         "ReplicatedAggregatingMergeTree()",  # hb_agent_activity
+        "ReplicatedAggregatingMergeTree()",  # hb_agent_tasks
+        "ReplicatedMergeTree()",  # hb_pipeline_events
     ]
 
 
@@ -1069,10 +1089,11 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         "one_tasks_view",
         "events_attributes_lz4",
         "agent_activity_table",
+        "current_state",
     ]
 
     commands = client.commands()
-    assert len(commands) == 27 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
+    assert len(commands) == 34 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
     inserts = [args for method, args, _ in client.calls if method == "insert"]
     assert inserts == [
         ("`hiveboard`.`hb_schema_migrations`", [[1], ["otel_exporter_tables"]]),
@@ -1084,4 +1105,5 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         ("`hiveboard`.`hb_schema_migrations`", [[7], ["one_tasks_view"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[8], ["events_attributes_lz4"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[9], ["agent_activity_table"]]),
+        ("`hiveboard`.`hb_schema_migrations`", [[10], ["current_state"]]),
     ]

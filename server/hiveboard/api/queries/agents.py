@@ -20,16 +20,17 @@ from hiveboard.api.auth import SCOPE_SQL, DataScope
 from hiveboard.api.models.agents import AgentRuntime, AgentStats, AgentStatus, AgentSummary
 from hiveboard.api.params import SECOND_NS, from_ns, ns_to_ms
 from hiveboard.api.queries.money import COST_SUM_SQL, usd
-from hiveboard.api.queries.pipeline import active_issues, pending_approvals, queue_depths
+from hiveboard.api.queries.pipeline import active_issue_counts, pending_approval_counts, queue_depths
 from hiveboard.api.queries.tables import (
     AGENT_ACTIVITY_TABLE,
+    AGENT_TASKS_TABLE,
     AGENTS_TABLE,
     COMPLETED,
     FAILED,
     LLM_COSTS_VIEW,
     PROCESSING,
+    TASKS_TABLE,
 )
-from hiveboard.api.queries.tasks import latest_tasks_sql
 from hiveboard.api.queries.together import run_together
 from hiveboard.storage import Storage
 
@@ -63,21 +64,49 @@ GROUP BY AgentId
 ORDER BY AgentId"""
 
 
-_TASK_COLUMNS = ("AgentId", "TaskId", "Status", "StartTime", "EndTime", "DurationNs")
-
-
 def _task_states_sql(agent_id: str | None) -> str:
+    """Per agent, its open tasks (count, and the latest started) and the tasks it ended since
+    `since_ns` (counts by status, average duration), one row per task span.
+
+    What is current, not history: a task is open while `hb_tasks` holds its processing row (Version
+    0) and no final row (Version 1), and merges fold the processing rows of ended tasks away; the
+    final rows are read from `since_ns` on. Both conditions lead the `by_version` projection
+    (`storage.schema.current_state`), which ClickHouse reads instead of the table."""
+    agent = f" AND {_agent_condition(agent_id)}" if agent_id is not None else ""
     since = "fromUnixTimestamp64Nano({since_ns:Int64})"
     return f"""
 SELECT AgentId,
-    countIf(Status = '{PROCESSING}') AS OpenTasks,
-    argMaxIf(TaskId, StartTime, Status = '{PROCESSING}') AS CurrentTaskId,
-    argMaxIf(Status, EndTime, Status != '{PROCESSING}') AS LastTaskStatus,
-    countIf(Status = '{COMPLETED}' AND EndTime >= {since}) AS Completed,
-    countIf(Status = '{FAILED}' AND EndTime >= {since}) AS Failed,
-    countIf(Status != '{PROCESSING}' AND EndTime >= {since}) AS Ended,
-    avgIf(DurationNs, Status != '{PROCESSING}' AND EndTime >= {since}) AS AvgDurationNs
-FROM ({latest_tasks_sql(_agent_condition(agent_id), _TASK_COLUMNS)})
+    countIf(Open) AS OpenTasks,
+    argMaxIf(TaskId, StartTime, Open) AS CurrentTaskId,
+    countIf(NOT Open AND Status = '{COMPLETED}') AS Completed,
+    countIf(NOT Open AND Status = '{FAILED}') AS Failed,
+    countIf(NOT Open) AS Ended,
+    avgIf(DurationNs, NOT Open) AS AvgDurationNs
+FROM (
+    SELECT TaskSpanId, AgentId, TaskId, min(StartTime) AS StartTime, '' AS Status,
+        CAST(NULL AS Nullable(UInt64)) AS DurationNs, true AS Open
+    FROM {TASKS_TABLE}
+    WHERE {SCOPE_SQL} AND Version = 0{agent} AND TaskSpanId NOT IN (
+        SELECT TaskSpanId FROM {TASKS_TABLE}
+        WHERE {SCOPE_SQL} AND Version = 1 AND TaskSpanId IN (
+            SELECT TaskSpanId FROM {TASKS_TABLE} WHERE {SCOPE_SQL} AND Version = 0{agent}))
+    GROUP BY TaskSpanId, AgentId, TaskId
+    UNION ALL
+    SELECT TaskSpanId, AgentId, TaskId, any(StartTime), any(Status), any(DurationNs), false
+    FROM {TASKS_TABLE}
+    WHERE {SCOPE_SQL} AND Version = 1 AND EndTime >= {since} AND Status != '{PROCESSING}'{agent}
+    GROUP BY TaskSpanId, AgentId, TaskId
+)
+GROUP BY AgentId"""
+
+
+def _last_task_sql(agent_id: str | None) -> str:
+    """Per agent, the status of the task it ended last (`hb_agent_tasks`)."""
+    where = f" AND {_agent_condition(agent_id)}" if agent_id is not None else ""
+    return f"""
+SELECT AgentId, argMaxMerge(LastTaskStatus) AS LastTaskStatus
+FROM {AGENT_TASKS_TABLE}
+WHERE {SCOPE_SQL}{where}
 GROUP BY AgentId"""
 
 
@@ -156,25 +185,26 @@ def agent_rows(
         return lambda: {row["AgentId"]: row for row in storage.query(sql, parameters).dicts()}
 
     # Independent of each other: asked together, they take about as long as the slowest.
-    agents, tasks, activity, costs, depths, issues, approvals = run_together(
+    agents, tasks, last_tasks, activity, costs, depths, issues, approvals = run_together(
         lambda: storage.query(_agents_sql(agent_id), parameters).dicts(),
         by_agent(_task_states_sql(agent_id)),
+        by_agent(_last_task_sql(agent_id)),
         by_agent(_activity_sql(agent_id)),
         by_agent(_costs_sql(agent_id)),
         lambda: queue_depths(storage, scope, agent_id),
-        lambda: active_issues(storage, scope, agent_id),
-        lambda: pending_approvals(storage, scope, agent_id, with_approvers=False),
+        lambda: active_issue_counts(storage, scope, agent_id),
+        lambda: pending_approval_counts(storage, scope, agent_id),
     )
     return [
         (
             _summary(
                 row,
-                tasks.get(row["AgentId"], {}),
+                {**tasks.get(row["AgentId"], {}), **last_tasks.get(row["AgentId"], {})},
                 activity.get(row["AgentId"], {}),
                 costs.get(row["AgentId"], {}),
                 depths.get(row["AgentId"]),
-                len(issues.get(row["AgentId"], [])),
-                len(approvals.get(row["AgentId"], [])),
+                issues.get(row["AgentId"], 0),
+                approvals.get(row["AgentId"], 0),
                 now_ns,
             ),
             row["LatestPayload"],

@@ -195,26 +195,31 @@ LIMIT {{limit:UInt32}}"""
 
 
 def event_attributes(
-    storage: Storage, scope: DataScope, rows: Sequence[dict[str, Any]]
+    storage: Storage, scope: DataScope, rows: Sequence[dict[str, Any]], table: str = EVENTS_TABLE
 ) -> dict[str, dict[str, str]]:
-    """The `Attributes` of hb_events rows (with their `AgentId`, `TimestampNs`, `SpanId`), by span id.
+    """The `Attributes` of the rows (with their `AgentId`, `TimestampNs`, `SpanId`) of hb_events or of
+    `table`, a copy of some of its rows, by span id.
 
     `Attributes` is the heaviest column: queries find their rows on typed columns first, then read it
     for those rows only, through the table's key (agent, time)."""
     return {
         span_id: row["Attributes"]
-        for span_id, row in _rows_by_span(storage, scope, rows, "SpanId, Attributes").items()
+        for span_id, row in _rows_by_span(storage, scope, rows, "SpanId, Attributes", table).items()
     }
 
 
 def _rows_by_span(
-    storage: Storage, scope: DataScope, keys: Sequence[dict[str, Any]], columns: str
+    storage: Storage,
+    scope: DataScope,
+    keys: Sequence[dict[str, Any]],
+    columns: str,
+    table: str = EVENTS_TABLE,
 ) -> dict[str, dict[str, Any]]:
-    """`columns` of the hb_events rows of `keys` (`AgentId`, `TimestampNs`, `SpanId`), by span id."""
+    """`columns` of the rows of `keys` (`AgentId`, `TimestampNs`, `SpanId`) in `table`, by span id."""
     if not keys:
         return {}
     sql = f"""
-SELECT {columns} FROM {EVENTS_TABLE}
+SELECT {columns} FROM {table}
 WHERE {SCOPE_SQL} AND AgentId IN {{agents:Array(String)}} AND {window_sql("Timestamp")}
     AND SpanId IN {{span_ids:Array(String)}}"""
     parameters = scope.parameters(

@@ -1,10 +1,11 @@
 """The Pipeline tab: active issues, latest queue snapshot, open TODOs, scheduled work and pending
 approvals of each agent.
 
-Issues, TODOs and approvals come from `hb_events`: they are found on typed columns, then the
-`Attributes` of the few open ones are read (`event_attributes`: one granule of maps per row, so
-never for every event). The latest queue snapshot and scheduled-work report of each agent come from
-`hb_agent_reports`, which keeps them with their payloads as columns.
+Issues, TODOs and approvals come from `hb_pipeline_events`, the copy of their `hb_events` rows
+ordered by event type (`storage.schema.current_state`): found on typed columns, then the
+`Attributes` of the few open ones are read there too (`event_attributes`: one granule of maps per
+row, so never for every event). The latest queue snapshot and scheduled-work report of each agent
+come from `hb_agent_reports`, which keeps them with their payloads as columns.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from hiveboard.api.models.pipeline import (
     Todo,
 )
 from hiveboard.api.queries.events import event_attributes
-from hiveboard.api.queries.tables import AGENT_REPORTS_TABLE, EVENT, EVENTS_TABLE
+from hiveboard.api.queries.tables import AGENT_REPORTS_TABLE, EVENT, PIPELINE_EVENTS_TABLE
 from hiveboard.storage import Storage
 from hiveboard_semconv.attributes import (
     HIVEBOARD_APPROVAL_APPROVER,
@@ -56,7 +57,7 @@ SELECT AgentId, IssueId,
     countIf(IssueAction != '{RESOLVED}') AS Reports,
     minIf(Timestamp, IssueAction != '{RESOLVED}') AS FirstSeen,
     maxIf(Timestamp, IssueAction != '{RESOLVED}') AS LastSeen
-FROM {EVENTS_TABLE}
+FROM {PIPELINE_EVENTS_TABLE}
 WHERE {SCOPE_SQL} AND EventType = '{EVENT.ISSUE}'{_agent_condition(agent_id)}
 GROUP BY AgentId, IssueId
 HAVING LastAction != '{RESOLVED}'
@@ -76,6 +77,21 @@ ORDER BY AgentId, indexOf(['critical', 'high', 'medium', 'low'], IssueSeverity) 
             )
         )
     return issues
+
+
+def active_issue_counts(storage: Storage, scope: DataScope, agent_id: str | None = None) -> dict[str, int]:
+    """Per agent with any, how many issues `active_issues` lists (The Hive shows the count only)."""
+    sql = f"""
+SELECT AgentId, count() AS Active
+FROM (
+    SELECT AgentId, IssueId, argMax(IssueAction, Timestamp) AS LastAction
+    FROM {PIPELINE_EVENTS_TABLE}
+    WHERE {SCOPE_SQL} AND EventType = '{EVENT.ISSUE}'{_agent_condition(agent_id)}
+    GROUP BY AgentId, IssueId
+)
+WHERE LastAction != '{RESOLVED}'
+GROUP BY AgentId"""
+    return dict(storage.query(sql, scope.parameters(agent_id=agent_id)).rows)
 
 
 # Queries that need an event's attributes (TODO details, the approver) are in two steps: `_*_rows`
@@ -145,7 +161,7 @@ SELECT AgentId, TodoId,
     min(Timestamp) AS CreatedAt,
     max(Timestamp) AS UpdatedAt,
     groupArray((toUnixTimestamp64Nano(Timestamp), SpanId)) AS Events
-FROM {EVENTS_TABLE}
+FROM {PIPELINE_EVENTS_TABLE}
 WHERE {SCOPE_SQL} AND EventType = '{EVENT.TODO}'{_agent_condition(agent_id)}
 GROUP BY AgentId, TodoId
 HAVING Status NOT IN {{closed:Array(String)}}
@@ -186,25 +202,40 @@ def _todos(rows: list[dict[str, Any]], attributes: Attributes) -> dict[str, list
     return todos
 
 
-def pending_approvals(
-    storage: Storage, scope: DataScope, agent_id: str | None = None, *, with_approvers: bool = True
-) -> dict[str, list[PendingApproval]]:
-    """Per agent, approval requests no `approval_received` answered yet.
+def pending_approval_counts(
+    storage: Storage, scope: DataScope, agent_id: str | None = None
+) -> dict[str, int]:
+    """Per agent with any, how many approval requests are pending (as `_pending_requests` finds
+    them), counted in the database: The Hive shows the count only.
 
-    An answer settles the oldest open request of its own task; an answer given outside the task
-    (the integration guide's `agent.event("approval_received", ...)` from another handler) settles
-    the agent's oldest open request. The approver (an attribute) is read for the open requests only,
-    and not at all without `with_approvers` (The Hive counts them).
-    """
-    pending = _pending_requests(storage, scope, agent_id)
-    return _approvals(pending, event_attributes(storage, scope, pending) if with_approvers else {})
+    Every answer settles one open request if there is one (of its own task first, which changes
+    which request stays open, not how many), so the count is a walk over the agent's events in time
+    order (requests before answers at the same instant, as `_pending_requests` reads them): +1 per
+    request, -1 per answer, never below 0. Such a walk ends at its last prefix sum less the lowest
+    one below 0 (an answer with nothing open is the walk held at 0), which arrays compute whole."""
+    sql = f"""
+SELECT AgentId,
+    arrayCumSum(arrayMap(event -> if(event.2, -1, 1),
+        arraySort(groupArray((Timestamp, EventType = '{EVENT.APPROVAL_RECEIVED}'))))) AS Walk,
+    Walk[-1] - least(0, arrayMin(Walk)) AS Pending
+FROM {PIPELINE_EVENTS_TABLE}
+WHERE {SCOPE_SQL} AND EventType IN ('{EVENT.APPROVAL_REQUESTED}', '{EVENT.APPROVAL_RECEIVED}')
+    {_agent_condition(agent_id)}
+GROUP BY AgentId
+HAVING Pending > 0"""
+    rows = storage.query(sql, scope.parameters(agent_id=agent_id)).dicts()
+    return {row["AgentId"]: row["Pending"] for row in rows}
 
 
 def _pending_requests(storage: Storage, scope: DataScope, agent_id: str | None) -> list[dict[str, Any]]:
-    """The approval requests still open, in time order per agent."""
+    """The approval requests no `approval_received` answered yet, in time order per agent.
+
+    An answer settles the oldest open request of its own task; an answer given outside the task
+    (the integration guide's `agent.event("approval_received", ...)` from another handler) settles
+    the agent's oldest open request."""
     sql = f"""
 SELECT AgentId, TaskId, EventType, Timestamp, toUnixTimestamp64Nano(Timestamp) AS TimestampNs, SpanId, Summary
-FROM {EVENTS_TABLE}
+FROM {PIPELINE_EVENTS_TABLE}
 WHERE {SCOPE_SQL} AND EventType IN ('{EVENT.APPROVAL_REQUESTED}', '{EVENT.APPROVAL_RECEIVED}')
     {_agent_condition(agent_id)}
 ORDER BY AgentId, Timestamp, EventType DESC"""
@@ -250,7 +281,7 @@ def fleet_pipeline(storage: Storage, scope: DataScope, agent_id: str | None = No
     todo_rows = _todo_rows(storage, scope, agent_id)
     pending = _pending_requests(storage, scope, agent_id)
     # One read of the attributes of both sections' events.
-    attributes = event_attributes(storage, scope, _todo_events(todo_rows) + pending)
+    attributes = event_attributes(storage, scope, _todo_events(todo_rows) + pending, PIPELINE_EVENTS_TABLE)
     todos = _todos(todo_rows, attributes)
     approvals = _approvals(pending, attributes)
     issues = active_issues(storage, scope, agent_id)

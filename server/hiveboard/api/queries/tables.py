@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hiveboard.storage.schema.agent_reports_table import AGENT_REPORTS_TABLE
+from hiveboard.storage.schema.current_state import AGENT_TASKS_TABLE, PIPELINE_EVENTS_TABLE
 from hiveboard.storage.schema.hiveboard_tables import (
     ACTION_COMPLETED,
     ACTION_FAILED,
@@ -32,6 +33,7 @@ __all__ = [
     "ACTION_COMPLETED",
     "ACTION_FAILED",
     "AGENT_ACTIVITY_TABLE",
+    "AGENT_TASKS_TABLE",
     "AGENTS_TABLE",
     "COMPLETED",
     "EVENT",
@@ -40,6 +42,7 @@ __all__ = [
     "LLM_CALL",
     "LLM_CALLS_TABLE",
     "LLM_COSTS_VIEW",
+    "PIPELINE_EVENTS_TABLE",
     "PROCESSING",
     "STATUS_ERROR",
     "TASKS_TABLE",

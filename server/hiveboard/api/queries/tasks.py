@@ -31,6 +31,7 @@ from hiveboard.api.queries.tables import (
     FAILED,
     LLM_CALL,
     LLM_COSTS_VIEW,
+    PIPELINE_EVENTS_TABLE,
     PROCESSING,
     TASK_FAILED,
     TASKS_TABLE,
@@ -95,7 +96,7 @@ SELECT TraceId AS FlagTraceId, TaskId AS FlagTaskId,
     countIf(EventType = '{EVENT.ESCALATED}') AS Escalations,
     argMaxIf(EventType, Timestamp, EventType != '{EVENT.ESCALATED}') = '{EVENT.APPROVAL_REQUESTED}'
         AS PendingApproval
-FROM {EVENTS_TABLE}
+FROM {PIPELINE_EVENTS_TABLE}
 WHERE {SCOPE_SQL} AND TaskId != '' AND Timestamp >= fromUnixTimestamp64Nano({{start_ns:Int64}})
     AND EventType IN ('{EVENT.ESCALATED}', '{EVENT.APPROVAL_REQUESTED}', '{EVENT.APPROVAL_RECEIVED}'){tasks}
 GROUP BY FlagTraceId, FlagTaskId"""
@@ -182,14 +183,13 @@ _ASSIGNED_TO = f"Attributes['{HIVEBOARD_ESCALATION_ASSIGNED_TO}']"
 
 def _human_escalations_sql(time_spans: str) -> str:
     """Per task of a page, its escalations assigned to a person: to someone (`assigned_to`) who is
-    not one of the tenant's agents (an escalation may hand work to another agent). The escalations
-    are found on the typed `EventType` first (PREWHERE), so `Attributes`, the heaviest column, is
-    read for the few granules that hold one."""
+    not one of the tenant's agents (an escalation may hand work to another agent). They are read
+    from `hb_pipeline_events`, whose key leads with the event type, so `Attributes`, the heaviest
+    column, is read for granules of escalations only."""
     return f"""
 SELECT TraceId AS HumanTraceId, TaskId AS HumanTaskId, count() AS HumanEscalations
-FROM {EVENTS_TABLE}
-PREWHERE EventType = '{EVENT.ESCALATED}'
-WHERE {SCOPE_SQL} AND {time_spans} AND {_PAGE_TRACES}
+FROM {PIPELINE_EVENTS_TABLE}
+WHERE {SCOPE_SQL} AND EventType = '{EVENT.ESCALATED}' AND {time_spans} AND {_PAGE_TRACES}
     AND {_ASSIGNED_TO} != '' AND {_ASSIGNED_TO} NOT IN (SELECT AgentId FROM {AGENTS_TABLE} WHERE {SCOPE_SQL})
 GROUP BY HumanTraceId, HumanTaskId"""
 

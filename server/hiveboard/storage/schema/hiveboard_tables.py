@@ -369,7 +369,8 @@ def one_tasks_view_statements(database: str, cluster_name: str | None) -> list[s
 # ---- hb_events: the activity stream, the timeline and the pipeline --------------------------------
 
 _EVENTS_ATTRIBUTES_TYPE = "Map(LowCardinality(String), String)"
-_EVENTS_COLUMNS = f"""\
+# Also the columns of hb_pipeline_events (`current_state`), a copy of some of its rows.
+EVENTS_COLUMNS = f"""\
     Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
 {_IDENTITY_COLUMNS}
     AgentId LowCardinality(String),
@@ -477,7 +478,7 @@ def events_statements(database: str, cluster_name: str | None, ttl_days: int) ->
             EVENTS_TABLE,
             cluster_name,
             "Events for the activity stream, the timeline and the pipeline (no heartbeats)",
-            _EVENTS_COLUMNS,
+            EVENTS_COLUMNS,
             engine("MergeTree", cluster_name),
             "PARTITION BY toDate(Timestamp)",
             "ORDER BY (TenantId, KeyType, AgentId, Timestamp)",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from hiveboard.storage import Storage
 from hiveboard.storage.schema import (
     agent_reports_table,
+    current_state,
     hiveboard_tables,
     keys_table,
     otel_tables,
@@ -96,6 +97,16 @@ def _agent_activity_table(config: SchemaConfig) -> list[str]:
     )
 
 
+def _current_state(config: SchemaConfig) -> list[str]:
+    return [
+        *current_state.tasks_projection_statements(config.database, config.cluster_name),
+        *current_state.agent_tasks_statements(config.database, config.cluster_name, config.tasks_ttl_days),
+        *current_state.pipeline_events_statements(
+            config.database, config.cluster_name, config.events_ttl_days
+        ),
+    ]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "otel_exporter_tables", _otel_exporter_tables),
     # After the raw tables: the materialized views read otel_traces.
@@ -111,6 +122,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "one_tasks_view", _one_tasks_view),
     Migration(8, "events_attributes_lz4", _events_attributes_lz4),
     Migration(9, "agent_activity_table", _agent_activity_table),
+    # After hb_tasks and hb_events: its views read them.
+    Migration(10, "current_state", _current_state),
 )
 
 

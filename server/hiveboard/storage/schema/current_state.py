@@ -1,0 +1,146 @@
+"""What The Hive and the Pipeline tab read of what is current, without scanning history.
+
+An agent's card needs its open tasks, the tasks it ended in the last hour, the status of its latest
+task, its active issues and its pending approvals. Read from `hb_tasks` (ordered by task span id)
+and `hb_events` (by agent and time), each of these scans every task or event ever kept, so The Hive,
+which every open dashboard polls, would grow slower with history. Three structures keep them at
+the size of what is current:
+
+* `hb_tasks`' projection `by_version`, its rows ordered by `(Version, EndTime, AgentId)`: the
+  processing rows (Version 0) of tasks still open come first, and merges fold away those of ended
+  tasks (the ReplacingMergeTree keeps a task's final row only; `deduplicate_merge_projection_mode =
+  'rebuild'` rebuilds the projection from the merged rows), then the final rows in order of their
+  end. ClickHouse reads the projection instead of the table when a query's filter on those columns
+  selects fewer of its granules, and queries stay as they are written.
+* `hb_agent_tasks`: per agent, the status of the task that ended last (an AggregatingMergeTree of
+  `argMax` states, fed from `hb_tasks`' final rows). `argMax` gives the same result however often a
+  row is written, so a row written twice (an exporter's retry) or copied again changes nothing.
+* `hb_pipeline_events`: the events of open work (issues, TODOs, approvals, escalations), a copy of
+  their `hb_events` rows ordered by `(EventType, AgentId, Timestamp)`: a few thousandths of the
+  events, so the queries that look for the latest report of each issue, TODO or approval read those
+  rows instead of the event type of every event.
+
+Both tables are fed by materialized views on tables that are themselves fed by views (`otel_traces`
+-> `hb_tasks` / `hb_events` -> these), so spans from either ingestion path land here. On a single
+node the migration also copies what was stored before it (idempotently: the copy of the events
+skips those already there); in cluster mode it is DDL only, as every migration, and the tables fill
+with new rows.
+"""
+
+from __future__ import annotations
+
+from hiveboard.storage.schema.ddl import engine, on_cluster, qualified, ttl
+from hiveboard.storage.schema.hiveboard_tables import (
+    EVENTS_COLUMNS,
+    EVENTS_TABLE,
+    PROCESSING,
+    TASKS_TABLE,
+    literal,
+)
+from hiveboard_semconv.attributes import HiveboardEventTypeValues
+
+TASKS_PROJECTION = "by_version"
+AGENT_TASKS_TABLE = "hb_agent_tasks"
+PIPELINE_EVENTS_TABLE = "hb_pipeline_events"
+PIPELINE_EVENT_TYPES = (
+    HiveboardEventTypeValues.ISSUE,
+    HiveboardEventTypeValues.TODO,
+    HiveboardEventTypeValues.APPROVAL_REQUESTED,
+    HiveboardEventTypeValues.APPROVAL_RECEIVED,
+    HiveboardEventTypeValues.ESCALATED,
+)
+
+
+def tasks_projection_statements(database: str, cluster_name: str | None) -> list[str]:
+    """The `by_version` projection of `hb_tasks`, built for the rows already there too.
+
+    `EndTime` is NULL on processing rows, hence `allow_nullable_key`; ClickHouse refuses a
+    projection on a ReplacingMergeTree unless told what merges do with it."""
+    table = f"{qualified(database, TASKS_TABLE)}{on_cluster(cluster_name)}"
+    return [
+        f"ALTER TABLE {table} MODIFY SETTING "
+        "deduplicate_merge_projection_mode = 'rebuild', allow_nullable_key = 1",
+        f"ALTER TABLE {table} ADD PROJECTION IF NOT EXISTS {TASKS_PROJECTION} "
+        "(SELECT * ORDER BY (TenantId, KeyType, Version, EndTime, AgentId))",
+        f"ALTER TABLE {table} MATERIALIZE PROJECTION {TASKS_PROJECTION} SETTINGS mutations_sync = 2",
+    ]
+
+
+_AGENT_TASKS_COMMENT = "Status of the latest ended task of each agent, for The Hive; aggregate on read"
+_AGENT_TASKS_COLUMNS = """\
+    TenantId LowCardinality(String),
+    KeyType LowCardinality(String),
+    AgentId LowCardinality(String),
+    LastTaskStatus AggregateFunction(argMax, String, DateTime64(9)),
+    LastTaskEnd SimpleAggregateFunction(max, DateTime64(9))"""
+# The final rows of ended tasks, grouped by agent (one state per agent and insert).
+_AGENT_TASKS_SELECT = f"""\
+SELECT TenantId, KeyType, AgentId,
+    argMaxState(CAST(Status AS String), assumeNotNull(EndTime)) AS LastTaskStatus,
+    max(assumeNotNull(EndTime)) AS LastTaskEnd
+FROM {{tasks}}
+WHERE Version = 1 AND EndTime IS NOT NULL AND Status != {literal(PROCESSING)}
+GROUP BY TenantId, KeyType, AgentId"""
+
+
+def agent_tasks_statements(database: str, cluster_name: str | None, ttl_days: int) -> list[str]:
+    """`hb_agent_tasks`, the view that feeds it from `hb_tasks`, and on a single node the copy of
+    the tasks stored before. It keeps an agent's row as long as `hb_tasks` keeps its latest task."""
+    table = qualified(database, AGENT_TASKS_TABLE)
+    select = _AGENT_TASKS_SELECT.format(tasks=qualified(database, TASKS_TABLE))
+    statements = [
+        "\n".join(
+            clause
+            for clause in [
+                f"CREATE TABLE IF NOT EXISTS {table}{on_cluster(cluster_name)} (",
+                _AGENT_TASKS_COLUMNS,
+                f") ENGINE = {engine('AggregatingMergeTree', cluster_name)}",
+                "ORDER BY (TenantId, KeyType, AgentId)",
+                ttl("toDateTime(LastTaskEnd)", ttl_days),
+                f"COMMENT {literal(_AGENT_TASKS_COMMENT)}",
+            ]
+            if clause
+        ),
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {qualified(database, AGENT_TASKS_TABLE + '_mv')}"
+        f"{on_cluster(cluster_name)}\nTO {table}\nAS {select}",
+    ]
+    if cluster_name is None:
+        statements.append(f"INSERT INTO {table}\n{select}")
+    return statements
+
+
+def _event_column_names() -> list[str]:
+    return [line.split()[0] for line in EVENTS_COLUMNS.splitlines() if line.strip()]
+
+
+def pipeline_events_statements(database: str, cluster_name: str | None, ttl_days: int) -> list[str]:
+    """`hb_pipeline_events`, the view that feeds it from `hb_events`, and on a single node the copy of
+    the events stored before (those the view has not written already). It keeps `hb_events`' columns,
+    partitions and retention."""
+    table = qualified(database, PIPELINE_EVENTS_TABLE)
+    columns = ", ".join(_event_column_names())
+    event_types = ", ".join(literal(event_type) for event_type in PIPELINE_EVENT_TYPES)
+    select = f"SELECT {columns}\nFROM {qualified(database, EVENTS_TABLE)}\nWHERE EventType IN ({event_types})"
+    statements = [
+        "\n".join(
+            clause
+            for clause in [
+                f"CREATE TABLE IF NOT EXISTS {table}{on_cluster(cluster_name)} (",
+                EVENTS_COLUMNS,
+                f") ENGINE = {engine('MergeTree', cluster_name)}",
+                "PARTITION BY toDate(Timestamp)",
+                "ORDER BY (TenantId, KeyType, EventType, AgentId, Timestamp)",
+                ttl("toDateTime(Timestamp)", ttl_days),
+                "SETTINGS ttl_only_drop_parts = 1",
+                f"COMMENT {literal('Events of open work (issues, TODOs, approvals, escalations) by type')}",
+            ]
+            if clause
+        ),
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {qualified(database, PIPELINE_EVENTS_TABLE + '_mv')}"
+        f"{on_cluster(cluster_name)}\nTO {table}\nAS {select}",
+    ]
+    if cluster_name is None:
+        statements.append(
+            f"INSERT INTO {table} ({columns})\n{select}\n    AND SpanId NOT IN (SELECT SpanId FROM {table})"
+        )
+    return statements
