@@ -198,7 +198,7 @@ def test_task_flags_and_human_involvement_equal_the_plain_query_over_hb_events(
         window = Window.last(TimeRange.DAY)
         return {
             status: tasks.list_tasks(
-                storage, fleet, window, TaskFilters(status=status), limit=500, stuck_agents=[]
+                storage, fleet, window, TaskFilters(status=status), limit=500, stuck_agents=lambda: []
             ).data
             for status in (None, "waiting", "escalated", "processing", "completed", "failed")
         }

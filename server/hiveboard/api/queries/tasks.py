@@ -13,7 +13,7 @@ by agent and time); their LLM costs (bounded by the tasks' own time span), which
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -41,6 +41,8 @@ from hiveboard.storage import Storage
 from hiveboard_semconv.attributes import HIVEBOARD_ESCALATION_ASSIGNED_TO
 
 TaskSort = Literal["started_at", "duration_ms", "cost"]
+# What gives the agents stuck now (`agents.stuck_agent_ids`): called only when a query needs them.
+StuckAgents = Callable[[], Sequence[str]]
 # An LLM span starts `duration_ms` before it is recorded, possibly before its task's start.
 LLM_START_SLACK_NS = 3600 * SECOND_NS
 # The spans of a task end by the end of its task span; the slack covers other processes' clocks.
@@ -229,18 +231,20 @@ def list_tasks(
     order: SortOrder = "desc",
     limit: int,
     cursor: str | None = None,
-    stuck_agents: Sequence[str],
+    stuck_agents: StuckAgents,
 ) -> Page[TaskSummary]:
     """Tasks started in `window`, plus those still open whenever they started, sorted, one page;
-    `stuck_agents` are the agents stuck now (`agents.stuck_agent_ids`, see `DERIVED_STATUS_SQL`)."""
-    keys = _page_keys(storage, scope, window, filters, sort, order, limit, cursor, stuck_agents)
+    `stuck_agents` gives the agents stuck now (`agents.stuck_agent_ids`, see `DERIVED_STATUS_SQL`)."""
+    keys, stuck = _keys_and_stuck_agents(
+        storage, scope, window, filters, sort, order, limit, cursor, stuck_agents
+    )
     page = keys[:limit]
     if sort == "cost":  # the costs were read with the keys
-        rows = _task_rows(storage, scope, page, stuck_agents)
+        rows = _task_rows(storage, scope, page, stuck)
         costs = {(key["TraceId"], key["TaskId"]): key for key in keys}
     else:  # the page's rows and costs, read at the same time
         rows, costs = run_together(
-            lambda: _task_rows(storage, scope, page, stuck_agents), lambda: task_costs(storage, scope, page)
+            lambda: _task_rows(storage, scope, page, stuck), lambda: task_costs(storage, scope, page)
         )
     shown = [rows[key["TaskSpanId"]] for key in page if key["TaskSpanId"] in rows]
     by_span = {
@@ -260,14 +264,40 @@ def latest_task(
     task_id: str,
     task_span_id: str | None = None,
     *,
-    stuck_agents: Sequence[str],
+    stuck_agents: StuckAgents,
 ) -> dict[str, Any] | None:
     """The row (as `_task_rows` reads it) of the latest execution of `task_id` in the last month, or of
     the one with `task_span_id`; None when there is none. `stuck_agents` as for `list_tasks`."""
     filters = TaskFilters(task_id=task_id, task_span_id=task_span_id)
     window = Window.last(TimeRange.MONTH)
-    keys = _page_keys(storage, scope, window, filters, "started_at", "desc", 1, None, stuck_agents)
-    return next(iter(_task_rows(storage, scope, keys[:1], stuck_agents).values()), None)
+    keys, stuck = _keys_and_stuck_agents(
+        storage, scope, window, filters, "started_at", "desc", 1, None, stuck_agents
+    )
+    return next(iter(_task_rows(storage, scope, keys[:1], stuck).values()), None)
+
+
+def _keys_and_stuck_agents(
+    storage: Storage,
+    scope: DataScope,
+    window: Window,
+    filters: TaskFilters,
+    sort: TaskSort,
+    order: SortOrder,
+    limit: int,
+    cursor: str | None,
+    stuck_agents: StuckAgents,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The page's keys (`_page_keys`) and the agents stuck now: read at the same time, unless the
+    keys are chosen on the derived status, which needs the stuck agents first."""
+
+    def keys(stuck: Sequence[str]) -> list[dict[str, Any]]:
+        return _page_keys(storage, scope, window, filters, sort, order, limit, cursor, stuck)
+
+    if filters.status is not None:
+        stuck = list(stuck_agents())
+        return keys(stuck), stuck
+    page_keys, stuck = run_together(lambda: keys([]), stuck_agents)
+    return page_keys, list(stuck)
 
 
 def _page_keys(

@@ -24,7 +24,6 @@ from hiveboard.api.models.tasks import (
     PlanProgress,
     PlanStep,
     StepStatus,
-    TaskSummary,
     Timeline,
     TimelineEvent,
 )
@@ -43,6 +42,7 @@ from hiveboard.api.queries.tables import (
     TASK_FAILED,
 )
 from hiveboard.api.queries.tasks import latest_task, spans_end_bound_ns, task_costs, task_summary
+from hiveboard.api.queries.together import run_together
 from hiveboard.storage import Storage
 from hiveboard.storage.schema.otel_tables import TRACES_TABLE
 from hiveboard_semconv.attributes import (
@@ -93,24 +93,28 @@ WHERE TraceId = {{trace_id:String}} AND Timestamp >= fromUnixTimestamp64Nano({{s
 def task_timeline(
     storage: Storage, scope: DataScope, task_id: str, task_span_id: str | None = None
 ) -> Timeline | None:
-    """The timeline of the latest execution of `task_id` (or of the one with `task_span_id`)."""
-    stuck_agents = stuck_agent_ids(storage, scope)
-    task_row = latest_task(storage, scope, task_id, task_span_id, stuck_agents=stuck_agents)
+    """The timeline of the latest execution of `task_id` (or of the one with `task_span_id`): its
+    row first, then its costs (with its LLM calls) and its events at the same time."""
+    task_row = latest_task(
+        storage, scope, task_id, task_span_id, stuck_agents=lambda: stuck_agent_ids(storage, scope)
+    )
     if task_row is None:
         return None
-    costs = task_costs(storage, scope, [task_row], _LLM_CALL_COLUMNS)
+    duration_ns = task_row["DurationNs"]
+    parameters = scope.parameters(
+        agent_id=task_row["AgentId"],
+        trace_id=task_row["TraceId"],
+        task_id=task_row["TaskId"],
+        start_ns=task_row["StartNs"] - SECOND_NS,
+        spans_end_ns=spans_end_bound_ns([None if duration_ns is None else task_row["StartNs"] + duration_ns]),
+    )
+    costs, rows = run_together(
+        lambda: task_costs(storage, scope, [task_row], _LLM_CALL_COLUMNS),
+        lambda: storage.query(_EVENTS_SQL, parameters).dicts(),
+    )
     cost = costs.get((task_row["TraceId"], task_row["TaskId"]), {})
     task = task_summary(task_row, cost)
     llm_calls = {call["SpanId"]: call for call in cost.get("Calls", [])}
-    start_ns = int(task.started_at.timestamp() * SECOND_NS) - SECOND_NS
-    parameters = scope.parameters(
-        agent_id=task.agent_id,
-        trace_id=task.trace_id,
-        task_id=task.task_id,
-        start_ns=start_ns,
-        spans_end_ns=spans_end_bound_ns([_end_ns(task)]),
-    )
-    rows = storage.query(_EVENTS_SQL, parameters).dicts()
     failed_actions = [row["SpanId"] for row in rows if row["EventType"] == ACTION_FAILED]
     stacktraces = (
         dict(storage.query(_STACKTRACES_SQL, {**parameters, "span_ids": failed_actions}).rows)
@@ -127,12 +131,6 @@ def task_timeline(
         duration_breakdown=_breakdown(task_row, rows),
         payload=_task_payload(rows),
     )
-
-
-def _end_ns(task: TaskSummary) -> int | None:
-    if task.ended_at is None:
-        return None
-    return int(task.ended_at.timestamp() * SECOND_NS)
 
 
 def _timeline_event(row: dict[str, Any]) -> TimelineEvent:

@@ -61,7 +61,7 @@ def get_agent(agent_id: str, scope: Scope, storage: StorageDep) -> AgentDetail:
         Window.last(TimeRange.MONTH),
         TaskFilters(agent_id=agent_id),
         limit=RECENT_TASKS,
-        stuck_agents=[agent_id] if summary.is_stuck else [],
+        stuck_agents=lambda: [agent_id] if summary.is_stuck else [],
     )
     return AgentDetail(
         **summary.model_dump(), heartbeat_payload=heartbeat_payload(payload), recent_tasks=tasks.data
