@@ -27,6 +27,7 @@ from hiveboard.api.models.pipeline import (
 )
 from hiveboard.api.queries.events import event_attributes
 from hiveboard.api.queries.tables import AGENT_REPORTS_TABLE, EVENT, PIPELINE_EVENTS_TABLE
+from hiveboard.api.queries.together import run_together
 from hiveboard.storage import Storage
 from hiveboard_semconv.attributes import (
     HIVEBOARD_APPROVAL_APPROVER,
@@ -277,14 +278,17 @@ def agent_pipeline(storage: Storage, scope: DataScope, agent_id: str) -> AgentPi
 
 def fleet_pipeline(storage: Storage, scope: DataScope, agent_id: str | None = None) -> FleetPipeline:
     """The pipeline of every agent with something in it (or of `agent_id`, even if empty)."""
-    queues, scheduled = latest_reports(storage, scope, agent_id)
-    todo_rows = _todo_rows(storage, scope, agent_id)
-    pending = _pending_requests(storage, scope, agent_id)
+    # Independent of each other: asked together, they take about as long as the slowest.
+    (queues, scheduled), todo_rows, pending, issues = run_together(
+        lambda: latest_reports(storage, scope, agent_id),
+        lambda: _todo_rows(storage, scope, agent_id),
+        lambda: _pending_requests(storage, scope, agent_id),
+        lambda: active_issues(storage, scope, agent_id),
+    )
     # One read of the attributes of both sections' events.
     attributes = event_attributes(storage, scope, _todo_events(todo_rows) + pending, PIPELINE_EVENTS_TABLE)
     todos = _todos(todo_rows, attributes)
     approvals = _approvals(pending, attributes)
-    issues = active_issues(storage, scope, agent_id)
     agents = sorted({*queues, *issues, *todos, *scheduled, *approvals} | ({agent_id} if agent_id else set()))
     pipelines = [
         AgentPipeline(
