@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from hiveboard.api.queries.together import run_together
+from hiveboard.api.queries.together import run_beside, run_together
 from hiveboard.storage import StorageError
 
 
@@ -35,3 +35,37 @@ def test_the_first_error_propagates_once_every_call_has_finished() -> None:
     with pytest.raises(StorageError, match="storage unavailable"):
         run_together(failing, slow)
     assert finished == ["slow"]
+
+
+def test_run_beside_overlaps_two_calls_that_each_use_the_pool() -> None:
+    both_running = threading.Barrier(2, timeout=5)
+
+    def card() -> list[str]:
+        both_running.wait()
+        return run_together(lambda: "agents", lambda: "costs")
+
+    def tasks() -> str:
+        both_running.wait()
+        # Not one of the pool's threads: while it waits for the pool, the pool is not waiting on it.
+        assert threading.current_thread().name.startswith("hiveboard-beside")
+        return run_together(lambda: "tasks")[0]
+
+    assert run_beside(card, tasks) == (["agents", "costs"], "tasks")
+
+
+def test_run_beside_propagates_an_error_once_both_calls_have_finished() -> None:
+    finished: list[str] = []
+
+    def slow() -> str:
+        time.sleep(0.2)
+        finished.append("slow")
+        return "slow"
+
+    def failing() -> str:
+        raise StorageError("storage unavailable")
+
+    with pytest.raises(StorageError, match="storage unavailable"):
+        run_beside(failing, slow)
+    assert finished == ["slow"]
+    with pytest.raises(StorageError, match="storage unavailable"):
+        run_beside(slow, failing)

@@ -68,7 +68,7 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChDBStorage]:
         config = SchemaConfig()
         migrate(storage, config, [migration for migration in MIGRATIONS if migration.version < 10])
         store_spans(storage, _work("before"), TENANT, "live")
-        assert migrate(storage, config) == ["current_state"]
+        assert migrate(storage, config) == ["current_state", "small_tables_merge"]
         store_spans(storage, _work("after"), TENANT, "live")
         yield storage
 
@@ -125,3 +125,24 @@ def test_the_projection_holds_every_task_row_before_and_after(storage: ChDBStora
         "SELECT TaskId FROM hb_tasks FINAL WHERE Status = 'processing' ORDER BY TaskId"
     ).rows
     assert open_tasks == [("after-open",), ("after-open",), ("before-open",), ("before-open",)]
+
+
+def test_the_small_tables_merge_with_clickhouses_own_selector_base(storage: ChDBStorage) -> None:
+    settings = storage.query(
+        "SELECT name, extract(engine_full, 'merge_selector_base = (\\d+)') FROM system.tables "
+        "WHERE database = 'hiveboard' AND name LIKE 'hb\\_%' AND engine LIKE '%MergeTree' ORDER BY name"
+    ).rows
+    assert {name for name, base in settings if base == "5"} == set(current_state.SMALL_TABLES)
+    # The large tables keep the engine-wide base (ChDBStorage's configuration).
+    assert {"hb_events", "hb_llm_calls"} <= {name for name, base in settings if base == ""}
+
+
+def test_the_small_tables_migration_on_a_cluster() -> None:
+    (migration,) = [migration for migration in MIGRATIONS if migration.version == 11]
+    assert migration.name == "small_tables_merge"
+    statements = migration.statements(SchemaConfig(cluster_name="hive-cluster"))
+    assert statements[0] == (
+        "ALTER TABLE `hiveboard`.`hb_agents` ON CLUSTER `hive-cluster` MODIFY SETTING merge_selector_base = 5"
+    )
+    assert len(statements) == len(current_state.SMALL_TABLES)
+

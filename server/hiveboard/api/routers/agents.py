@@ -10,8 +10,15 @@ from hiveboard.api.auth import Scope, StorageDep
 from hiveboard.api.errors import ERROR_RESPONSES, documented
 from hiveboard.api.models.agents import AgentDetail, AgentList, AgentStatus
 from hiveboard.api.params import TimeRange, Window
-from hiveboard.api.queries.agents import AgentSort, agent_rows, heartbeat_payload, list_agents
+from hiveboard.api.queries.agents import (
+    AgentSort,
+    agent_rows,
+    heartbeat_payload,
+    list_agents,
+    stuck_agent_ids,
+)
 from hiveboard.api.queries.tasks import TaskFilters, list_tasks
+from hiveboard.api.queries.together import run_beside
 
 RECENT_TASKS = 10
 
@@ -49,20 +56,23 @@ def get_agents(
     responses=documented(404, "No such agent"),
 )
 def get_agent(agent_id: str, scope: Scope, storage: StorageDep) -> AgentDetail:
-    rows = agent_rows(storage, scope, agent_id)
+    # The card and the recent tasks do not depend on each other: read at the same time.
+    rows, tasks = run_beside(
+        lambda: agent_rows(storage, scope, agent_id),
+        lambda: list_tasks(
+            storage,
+            scope,
+            Window.last(TimeRange.MONTH),
+            TaskFilters(agent_id=agent_id),
+            limit=RECENT_TASKS,
+            stuck_agents=lambda: stuck_agent_ids(storage, scope),
+        ),
+    )
     if not rows:
         raise HTTPException(
             404, f"no agent {agent_id!r} has registered with this key's tenant; list them at /v1/agents"
         )
     summary, payload = rows[0]
-    tasks = list_tasks(
-        storage,
-        scope,
-        Window.last(TimeRange.MONTH),
-        TaskFilters(agent_id=agent_id),
-        limit=RECENT_TASKS,
-        stuck_agents=lambda: [agent_id] if summary.is_stuck else [],
-    )
     return AgentDetail(
         **summary.model_dump(), heartbeat_payload=heartbeat_payload(payload), recent_tasks=tasks.data
     )

@@ -29,8 +29,11 @@ with new rows.
 
 from __future__ import annotations
 
+from hiveboard.storage.schema.agent_reports_table import AGENT_REPORTS_TABLE
 from hiveboard.storage.schema.ddl import engine, on_cluster, qualified, ttl
 from hiveboard.storage.schema.hiveboard_tables import (
+    AGENT_ACTIVITY_TABLE,
+    AGENTS_TABLE,
     EVENTS_COLUMNS,
     EVENTS_TABLE,
     PROCESSING,
@@ -144,3 +147,30 @@ def pipeline_events_statements(database: str, cluster_name: str | None, ttl_days
             f"INSERT INTO {table} ({columns})\n{select}\n    AND SpanId NOT IN (SELECT SpanId FROM {table})"
         )
     return statements
+
+
+# The tables The Hive reads on every poll, a few rows per agent, and the task table: written a part per
+# insert and table like the others, but small enough that merging them costs nothing worth saving.
+SMALL_TABLES = (
+    AGENTS_TABLE,
+    AGENT_ACTIVITY_TABLE,
+    AGENT_TASKS_TABLE,
+    AGENT_REPORTS_TABLE,
+    PIPELINE_EVENTS_TABLE,
+    TASKS_TABLE,
+)
+SMALL_TABLES_MERGE_SELECTOR_BASE = 5
+
+
+def small_tables_merge_statements(database: str, cluster_name: str | None) -> list[str]:
+    """ClickHouse's own `merge_selector_base` (5) on the small tables, in place of the engine-wide 20
+    that `ChDBStorage` sets to spare the large tables' rows from being rewritten by merges.
+
+    Each of these tables gains a part with every insert; with a base of 20, merges wait for about 20
+    parts of a size, and a read of a table of 200 rows in 14 parts took 17 ms instead of 6 (The Hive
+    reads five such tables). A higher merge rate costs little where the rows are few."""
+    return [
+        f"ALTER TABLE {qualified(database, table)}{on_cluster(cluster_name)} "
+        f"MODIFY SETTING merge_selector_base = {SMALL_TABLES_MERGE_SELECTOR_BASE}"
+        for table in SMALL_TABLES
+    ]

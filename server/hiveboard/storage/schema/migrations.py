@@ -107,6 +107,10 @@ def _current_state(config: SchemaConfig) -> list[str]:
     ]
 
 
+def _small_tables_merge(config: SchemaConfig) -> list[str]:
+    return current_state.small_tables_merge_statements(config.database, config.cluster_name)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "otel_exporter_tables", _otel_exporter_tables),
     # After the raw tables: the materialized views read otel_traces.
@@ -124,6 +128,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "agent_activity_table", _agent_activity_table),
     # After hb_tasks and hb_events: its views read them.
     Migration(10, "current_state", _current_state),
+    Migration(11, "small_tables_merge", _small_tables_merge),
 )
 
 
