@@ -218,3 +218,33 @@ def test_the_hive_reads_the_open_tasks_through_the_projection(storage: Storage, 
         for row in storage.query(f"EXPLAIN projections = 1 {agents._task_states_sql(None)}", parameters).rows
     )
     assert "by_version" in plan
+
+
+COLUMNS = ("TraceId", "TaskId", "AgentId", "Status", "StartTime", "EndTime", "DurationNs", "ErrorType")
+
+
+@pytest.mark.parametrize("agent_id", [f"agent-{number}" for number in range(AGENT_COUNT)])
+def test_one_agents_latest_tasks_by_grouping_equal_final(
+    storage: Storage, fleet: DataScope, agent_id: str
+) -> None:
+    parameters = fleet.parameters(agent_id=agent_id)
+    where = "AgentId = {agent_id:String}"
+
+    def rows(by_agent: bool) -> list[tuple[Any, ...]]:
+        sql = f"SELECT * FROM ({latest_tasks_sql(where, COLUMNS, by_agent=by_agent)}) ORDER BY TaskSpanId"
+        return storage.query(sql, parameters).rows
+
+    grouped = rows(by_agent=True)
+    assert grouped == rows(by_agent=False)
+    statuses = {row[4] for row in grouped}
+    assert statuses & {"completed", "failed"}
+    if agent_id == "agent-0":  # its "waiting" task is open
+        assert "processing" in statuses
+
+
+def test_one_agents_tasks_are_read_through_the_by_agent_projection(
+    storage: Storage, fleet: DataScope
+) -> None:
+    sql = latest_tasks_sql("AgentId = {agent_id:String}", COLUMNS, by_agent=True)
+    plan = storage.query(f"EXPLAIN projections = 1 {sql}", fleet.parameters(agent_id="agent-1")).rows
+    assert "by_agent" in "\n".join(row[0] for row in plan)

@@ -68,7 +68,7 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChDBStorage]:
         config = SchemaConfig()
         migrate(storage, config, [migration for migration in MIGRATIONS if migration.version < 10])
         store_spans(storage, _work("before"), TENANT, "live")
-        assert migrate(storage, config) == ["current_state", "small_tables_merge"]
+        assert migrate(storage, config) == ["current_state", "small_tables_merge", "tasks_by_agent"]
         store_spans(storage, _work("after"), TENANT, "live")
         yield storage
 
@@ -115,10 +115,12 @@ def test_copying_again_adds_nothing(storage: ChDBStorage) -> None:
     assert sorted(after_tasks) == sorted(before_tasks)
 
 
-def test_the_projection_holds_every_task_row_before_and_after(storage: ChDBStorage) -> None:
+@pytest.mark.parametrize("projection", ["by_version", "by_agent"])
+def test_the_projections_hold_every_task_row_before_and_after(storage: ChDBStorage, projection: str) -> None:
     parts = storage.query(
         "SELECT sum(rows) FROM system.projection_parts "
-        "WHERE database = 'hiveboard' AND table = 'hb_tasks' AND name = 'by_version' AND active"
+        "WHERE database = 'hiveboard' AND table = 'hb_tasks' AND name = {name:String} AND active",
+        {"name": projection},
     ).rows
     assert parts == storage.query("SELECT count() FROM hb_tasks").rows
     open_tasks = storage.query(
@@ -145,4 +147,3 @@ def test_the_small_tables_migration_on_a_cluster() -> None:
         "ALTER TABLE `hiveboard`.`hb_agents` ON CLUSTER `hive-cluster` MODIFY SETTING merge_selector_base = 5"
     )
     assert len(statements) == len(current_state.SMALL_TABLES)
-

@@ -995,11 +995,12 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         "agent_activity_table",
         "current_state",
         "small_tables_merge",
+        "tasks_by_agent",
     ]
     assert migrate(storage, config) == []
 
     notes = Migration(
-        12,
+        13,
         "hb_notes",
         lambda c: [
             f"CREATE TABLE IF NOT EXISTS `{c.database}`.hb_notes (note String) ENGINE = MergeTree ORDER BY note"
@@ -1022,7 +1023,8 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         (9, "agent_activity_table"),
         (10, "current_state"),
         (11, "small_tables_merge"),
-        (12, "hb_notes"),
+        (12, "tasks_by_agent"),
+        (13, "hb_notes"),
     ]
     tables = storage.query("SELECT count() FROM system.tables WHERE database = 'migrations_test'")
     # 4 exporter + 8 hb_* tables and views + hb_api_keys + hb_model_prices + hb_llm_costs
@@ -1093,10 +1095,11 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         "agent_activity_table",
         "current_state",
         "small_tables_merge",
+        "tasks_by_agent",
     ]
 
     commands = client.commands()
-    assert len(commands) == 40 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
+    assert len(commands) == 42 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
     inserts = [args for method, args, _ in client.calls if method == "insert"]
     assert inserts == [
         ("`hiveboard`.`hb_schema_migrations`", [[1], ["otel_exporter_tables"]]),
@@ -1110,4 +1113,5 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         ("`hiveboard`.`hb_schema_migrations`", [[9], ["agent_activity_table"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[10], ["current_state"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[11], ["small_tables_merge"]]),
+        ("`hiveboard`.`hb_schema_migrations`", [[12], ["tasks_by_agent"]]),
     ]

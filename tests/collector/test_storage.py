@@ -177,7 +177,9 @@ def test_a_query_before_the_migrations_says_to_run_them(tmp_path: Path) -> None:
     assert "database 'hiveboard' does not exist" in stdout and "run the migrations first" in stdout
 
 
-def test_the_embedded_engine_merges_parts_in_larger_steps_at_a_lower_priority(storage: ChDBStorage) -> None:
+def test_the_embedded_engine_merges_parts_in_larger_steps_at_the_inserts_priority(
+    storage: ChDBStorage,
+) -> None:
     # Its configuration is written in the data directory and read when the engine starts.
     assert (storage.data_dir / "chdb-config.xml").read_text() == ENGINE_CONFIG
     setting = storage.query("SELECT value FROM system.merge_tree_settings WHERE name = 'merge_selector_base'")
@@ -185,7 +187,7 @@ def test_the_embedded_engine_merges_parts_in_larger_steps_at_a_lower_priority(st
     nice = storage.query(
         "SELECT value FROM system.server_settings WHERE name = 'os_threads_nice_value_merge_mutate'"
     )
-    assert nice.rows == [("10",)]
+    assert nice.rows == [("0",)]
 
 
 def test_malloc_arenas_are_capped_unless_the_environment_says_how_many() -> None:

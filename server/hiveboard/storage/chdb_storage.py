@@ -45,15 +45,15 @@ CONFIG_FILE_NAME = "chdb-config.xml"
 # `merge_selector_base` parts of a size before merging them: 20 instead of 5 rewrites each row
 # about half as often (bench/ingest.py at 32 senders on 2 cores: 37k -> 45-51k spans/s, and about
 # 20% less RSS), for more parts per partition (tens, far from the hundreds that slow inserts down).
-# Merges run at nice 10: the inserts, which senders wait on, go first and merges take the CPU left
-# (bench/ingest.py: +3-7% spans/s in paired runs). ClickHouse applies it only with CAP_SYS_NICE
-# (root, or the capability granted); without it, merges keep the process's priority.
+# Merges keep the priority of the inserts: at a lower one (nice 10) a load that kept the CPU busy
+# left them nothing, and in bench/soak.py at 30,000 spans/s the parts of a table grew from 41 to 395
+# in 5 minutes while every insert and read slowed down with them (spans/s 24k -> 16k, CPU per span
+# 78 -> 120 us, RSS past 1 GiB).
 ENGINE_CONFIG = """\
 <clickhouse>
     <merge_tree>
         <merge_selector_base>20</merge_selector_base>
     </merge_tree>
-    <os_threads_nice_value_merge_mutate>10</os_threads_nice_value_merge_mutate>
 </clickhouse>
 """
 

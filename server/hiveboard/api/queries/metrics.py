@@ -39,7 +39,7 @@ _BUCKETS_AND_TOTAL = "GROUP BY GROUPING SETS ((Bucket), ())"
 _TASK_COLUMNS = ("TraceId", "TaskId", "AgentId", "Project", "Status", "EndTime", "DurationNs")
 
 
-def _tasks_sql(filters: str, bucket: str) -> str:
+def _tasks_sql(filters: str, bucket: str, by_agent: bool) -> str:
     """Task counts; `Escalated` counts the tasks the task table shows as escalated among those ended
     in the range or open now (the flags join is what derives it)."""
     return f"""
@@ -51,7 +51,7 @@ SELECT grouping(Bucket) AS Total, {bucket} AS Bucket,
     countIf({DERIVED_STATUS_SQL} = 'escalated' AND ({_ENDED} OR Status = '{PROCESSING}')) AS Escalated,
     avgIf(DurationNs, {_ENDED}) AS AvgDurationNs,
     quantileIf(0.95)(DurationNs, {_ENDED}) AS P95DurationNs
-FROM ({latest_tasks_sql(filters, _TASK_COLUMNS)}) AS t
+FROM ({latest_tasks_sql(filters, _TASK_COLUMNS, by_agent=by_agent)}) AS t
 LEFT JOIN ({flags_sql()}) AS f ON f.FlagTraceId = t.TraceId AND f.FlagTaskId = t.TaskId
 {_BUCKETS_AND_TOTAL}"""
 
@@ -95,7 +95,7 @@ def metrics(
     def task_rows() -> tuple[list[str], list[dict[str, Any]]]:
         """The stuck agents, then the task counts that derive the escalated status from them."""
         stuck = [agent for agent in stuck_agent_ids(storage, scope, now_ns) if agent_id in (None, agent)]
-        sql = _tasks_sql(filters, _bucket("EndTime", bucket_seconds))
+        sql = _tasks_sql(filters, _bucket("EndTime", bucket_seconds), by_agent=agent_id is not None)
         return stuck, storage.query(sql, {**parameters, "stuck_agents": stuck}).dicts()
 
     # Independent of each other: asked together, they take about as long as the slowest.

@@ -77,16 +77,30 @@ _TASK_COLUMNS = (
 )
 
 
-def latest_tasks_sql(where: str = "", columns: Sequence[str] = _TASK_COLUMNS) -> str:
+def latest_tasks_sql(
+    where: str = "", columns: Sequence[str] = _TASK_COLUMNS, *, by_agent: bool = False
+) -> str:
     """Each task span's latest row among the scoped rows matching `where` (conditions on columns that
     do not change between a task's versions: ids, agent, type, project), with `TaskSpanId` and
     `columns` of it. Needs `DataScope.parameters()`.
 
     `FINAL` merges the versions in the table's key order, several times faster than grouping by span
     id; conditions of the enclosing query on `Status` or times apply after it (ClickHouse keeps a
-    WHERE of a FINAL read out of PREWHERE), so they see the latest version only."""
-    selected = ", ".join(("TaskSpanId", *columns))
-    return f"SELECT {selected}\nFROM {TASKS_TABLE} FINAL\nWHERE {SCOPE_SQL}{f' AND {where}' if where else ''}"
+    WHERE of a FINAL read out of PREWHERE), so they see the latest version only. With `by_agent`
+    (`where` names one agent), the agent's rows are grouped by span id instead (each column of the
+    highest `Version`, as FINAL keeps it): read through hb_tasks' `by_agent` projection, they are a
+    few of the table's rows, all of which FINAL would merge."""
+    condition = f" AND {where}" if where else ""
+    if not by_agent:
+        selected = ", ".join(("TaskSpanId", *columns))
+        return f"SELECT {selected}\nFROM {TASKS_TABLE} FINAL\nWHERE {SCOPE_SQL}{condition}"
+    # Named apart from the columns, which `where` filters on before grouping.
+    latest = ", ".join(f"argMax({column}, Version) AS Latest{column}" for column in columns)
+    renamed = ", ".join(f"Latest{column} AS {column}" for column in columns)
+    return (
+        f"SELECT TaskSpanId, {renamed}\nFROM (\n    SELECT TaskSpanId, {latest}\n    FROM {TASKS_TABLE}\n"
+        f"    WHERE {SCOPE_SQL}{condition}\n    GROUP BY TaskSpanId)"
+    )
 
 
 def flags_sql(tasks: str = "") -> str:
@@ -349,7 +363,7 @@ def _page_keys(
 SELECT t.TaskSpanId AS TaskSpanId, t.TraceId AS TraceId, t.TaskId AS TaskId, t.AgentId AS AgentId,
     toUnixTimestamp64Nano(t.StartTime) AS StartNs, t.DurationNs AS DurationNs,
     {sort_key} AS SortValue{derived_status}{_COST_COLUMNS if cost_join else ""}
-FROM ({latest_tasks_sql(where, _PAGE_KEY_COLUMNS)}) AS t
+FROM ({latest_tasks_sql(where, _PAGE_KEY_COLUMNS, by_agent=filters.agent_id is not None)}) AS t
 {flags_join}
 {cost_join}
 WHERE {" AND ".join(conditions)}

@@ -43,6 +43,7 @@ from hiveboard.storage.schema.hiveboard_tables import (
 from hiveboard_semconv.attributes import HiveboardEventTypeValues
 
 TASKS_PROJECTION = "by_version"
+TASKS_BY_AGENT_PROJECTION = "by_agent"
 AGENT_TASKS_TABLE = "hb_agent_tasks"
 PIPELINE_EVENTS_TABLE = "hb_pipeline_events"
 PIPELINE_EVENT_TYPES = (
@@ -63,9 +64,25 @@ def tasks_projection_statements(database: str, cluster_name: str | None) -> list
     return [
         f"ALTER TABLE {table} MODIFY SETTING "
         "deduplicate_merge_projection_mode = 'rebuild', allow_nullable_key = 1",
-        f"ALTER TABLE {table} ADD PROJECTION IF NOT EXISTS {TASKS_PROJECTION} "
-        "(SELECT * ORDER BY (TenantId, KeyType, Version, EndTime, AgentId))",
-        f"ALTER TABLE {table} MATERIALIZE PROJECTION {TASKS_PROJECTION} SETTINGS mutations_sync = 2",
+        *_tasks_projection(
+            database, cluster_name, TASKS_PROJECTION, "TenantId, KeyType, Version, EndTime, AgentId"
+        ),
+    ]
+
+
+def tasks_by_agent_projection_statements(database: str, cluster_name: str | None) -> list[str]:
+    """The `by_agent` projection of `hb_tasks`: an agent's tasks in order of start, so that a list of
+    one agent's tasks (its page, its recent tasks) reads its rows rather than every task's."""
+    return _tasks_projection(
+        database, cluster_name, TASKS_BY_AGENT_PROJECTION, "TenantId, KeyType, AgentId, StartTime"
+    )
+
+
+def _tasks_projection(database: str, cluster_name: str | None, name: str, order_by: str) -> list[str]:
+    table = f"{qualified(database, TASKS_TABLE)}{on_cluster(cluster_name)}"
+    return [
+        f"ALTER TABLE {table} ADD PROJECTION IF NOT EXISTS {name} (SELECT * ORDER BY ({order_by}))",
+        f"ALTER TABLE {table} MATERIALIZE PROJECTION {name} SETTINGS mutations_sync = 2",
     ]
 
 

@@ -111,6 +111,10 @@ def _small_tables_merge(config: SchemaConfig) -> list[str]:
     return current_state.small_tables_merge_statements(config.database, config.cluster_name)
 
 
+def _tasks_by_agent(config: SchemaConfig) -> list[str]:
+    return current_state.tasks_by_agent_projection_statements(config.database, config.cluster_name)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "otel_exporter_tables", _otel_exporter_tables),
     # After the raw tables: the materialized views read otel_traces.
@@ -129,6 +133,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     # After hb_tasks and hb_events: its views read them.
     Migration(10, "current_state", _current_state),
     Migration(11, "small_tables_merge", _small_tables_merge),
+    Migration(12, "tasks_by_agent", _tasks_by_agent),
 )
 
 
