@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -21,19 +22,25 @@ def test_results_come_in_the_order_of_the_calls_and_the_calls_overlap() -> None:
     assert run_together(lambda: call("agents"), lambda: call("costs")) == ["agents", "costs"]
 
 
-def test_the_first_error_propagates_once_every_call_has_finished() -> None:
-    finished: list[str] = []
+def slow_call(finished: list[str]) -> Callable[[], str]:
+    """A call that takes 0.2 s and notes in `finished` that it finished."""
 
     def slow() -> str:
         time.sleep(0.2)
         finished.append("slow")
         return "slow"
 
-    def failing() -> str:
-        raise StorageError("storage unavailable")
+    return slow
 
+
+def failing() -> str:
+    raise StorageError("storage unavailable")
+
+
+def test_the_first_error_propagates_once_every_call_has_finished() -> None:
+    finished: list[str] = []
     with pytest.raises(StorageError, match="storage unavailable"):
-        run_together(failing, slow)
+        run_together(failing, slow_call(finished))
     assert finished == ["slow"]
 
 
@@ -55,17 +62,9 @@ def test_run_beside_overlaps_two_calls_that_each_use_the_pool() -> None:
 
 def test_run_beside_propagates_an_error_once_both_calls_have_finished() -> None:
     finished: list[str] = []
-
-    def slow() -> str:
-        time.sleep(0.2)
-        finished.append("slow")
-        return "slow"
-
-    def failing() -> str:
-        raise StorageError("storage unavailable")
-
     with pytest.raises(StorageError, match="storage unavailable"):
-        run_beside(failing, slow)
+        run_beside(failing, slow_call(finished))
     assert finished == ["slow"]
     with pytest.raises(StorageError, match="storage unavailable"):
-        run_beside(slow, failing)
+        run_beside(slow_call(finished), failing)
+    assert finished == ["slow", "slow"]

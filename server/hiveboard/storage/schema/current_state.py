@@ -3,8 +3,8 @@
 An agent's card needs its open tasks, the tasks it ended in the last hour, the status of its latest
 task, its active issues and its pending approvals. Read from `hb_tasks` (ordered by task span id)
 and `hb_events` (by agent and time), each of these scans every task or event ever kept, so The Hive,
-which every open dashboard polls, would grow slower with history. Three structures keep them at
-the size of what is current:
+which every open dashboard polls, would grow slower with history. Three structures (migration 10)
+keep them at the size of what is current:
 
 * `hb_tasks`' projection `by_version`, its rows ordered by `(Version, EndTime, AgentId)`: the
   processing rows (Version 0) of tasks still open come first, and merges fold away those of ended
@@ -25,6 +25,10 @@ Both tables are fed by materialized views on tables that are themselves fed by v
 node the migration also copies what was stored before it (idempotently: the copy of the events
 skips those already there); in cluster mode it is DDL only, as every migration, and the tables fill
 with new rows.
+
+Two later migrations belong here too: `hb_tasks`' projection `by_agent` (ordered by `(AgentId,
+StartTime)`: one agent's tasks, for its page and its recent tasks, without FINAL over every task),
+and ClickHouse's own `merge_selector_base` on the small tables The Hive reads (`SMALL_TABLES`).
 """
 
 from __future__ import annotations
