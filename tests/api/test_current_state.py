@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -91,14 +92,21 @@ def fleet(storage: Storage, key_store: KeyStore) -> Iterator[DataScope]:
     # Without merges, a task's processing and final rows both stay stored when written apart.
     storage.command(f"SYSTEM STOP MERGES {TASKS_TABLE}")
     with telemetry.hiveloop(tenant) as run:
-        open_tasks: list[Any] = []
-        for round_number in range(4):
-            _random_work(run, rng, round_number, open_tasks)
-        # Whatever the draw: a task waiting for a decision, and an escalated one that ended.
-        agent = run.hb.agent("agent-0", heartbeat_interval=0)
-        agent.start_task("waiting").request_approval("sign off")
-        with agent.task("escalated") as task:
-            task.escalate("over to a person", assigned_to="ops@example.com")
+
+        def work() -> None:
+            open_tasks: list[Any] = []
+            for round_number in range(4):
+                _random_work(run, rng, round_number, open_tasks)
+            # Whatever the draw: a task waiting for a decision, and an escalated one that ended.
+            agent = run.hb.agent("agent-0", heartbeat_interval=0)
+            agent.start_task("waiting").request_approval("sign off")
+            with agent.task("escalated") as task:
+                task.escalate("over to a person", assigned_to="ops@example.com")
+
+        # In a thread of its own: the tasks left open stay current in that thread's context only,
+        # not in the tests that run after these.
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            thread.submit(work).result()
     yield DataScope(tenant.id, "live")
     storage.command(f"SYSTEM START MERGES {TASKS_TABLE}")
 
