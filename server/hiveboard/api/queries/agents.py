@@ -66,7 +66,7 @@ ORDER BY AgentId"""
 
 def _task_states_sql(agent_id: str | None) -> str:
     """Per agent, its open tasks (count, and the latest started) and the tasks it ended since
-    `since_ns` (counts by status, average duration), one row per task span.
+    `since_ns` (counts by status, average duration, the status of the last), one row per task span.
 
     What is current, not history: a task is open while `hb_tasks` holds its processing row (Version
     0) and no final row (Version 1), and merges fold the processing rows of ended tasks away; the
@@ -81,10 +81,12 @@ SELECT AgentId,
     countIf(NOT Open AND Status = '{COMPLETED}') AS Completed,
     countIf(NOT Open AND Status = '{FAILED}') AS Failed,
     countIf(NOT Open) AS Ended,
-    avgIf(DurationNs, NOT Open) AS AvgDurationNs
+    avgIf(DurationNs, NOT Open) AS AvgDurationNs,
+    argMaxIf(Status, EndTime, NOT Open) AS LastEndedStatus
 FROM (
     SELECT TaskSpanId, AgentId, TaskId, min(StartTime) AS StartTime, '' AS Status,
-        CAST(NULL AS Nullable(UInt64)) AS DurationNs, true AS Open
+        CAST(NULL AS Nullable(UInt64)) AS DurationNs, CAST(NULL AS Nullable(DateTime64(9))) AS EndTime,
+        true AS Open
     FROM {TASKS_TABLE}
     WHERE {SCOPE_SQL} AND Version = 0{agent} AND TaskSpanId NOT IN (
         SELECT TaskSpanId FROM {TASKS_TABLE}
@@ -92,7 +94,7 @@ FROM (
             SELECT TaskSpanId FROM {TASKS_TABLE} WHERE {SCOPE_SQL} AND Version = 0{agent}))
     GROUP BY TaskSpanId, AgentId, TaskId
     UNION ALL
-    SELECT TaskSpanId, AgentId, TaskId, any(StartTime), any(Status), any(DurationNs), false
+    SELECT TaskSpanId, AgentId, TaskId, any(StartTime), any(Status), any(DurationNs), any(EndTime), false
     FROM {TASKS_TABLE}
     WHERE {SCOPE_SQL} AND Version = 1 AND EndTime >= {since} AND Status != '{PROCESSING}'{agent}
     GROUP BY TaskSpanId, AgentId, TaskId
@@ -101,7 +103,9 @@ GROUP BY AgentId"""
 
 
 def _last_task_sql(agent_id: str | None) -> str:
-    """Per agent, the status of the task it ended last (`hb_agent_tasks`)."""
+    """Per agent, the status of the task it ended last (`hb_agent_tasks`). An agent that ended a task
+    since `since_ns` takes it from `_task_states_sql` instead: `hb_agent_tasks` is written just after
+    `hb_tasks` (by a view on it), and a read in between would see the task neither open nor ended."""
     where = f" AND {_agent_condition(agent_id)}" if agent_id is not None else ""
     return f"""
 SELECT AgentId, argMaxMerge(LastTaskStatus) AS LastTaskStatus
@@ -199,7 +203,7 @@ def agent_rows(
         (
             _summary(
                 row,
-                {**tasks.get(row["AgentId"], {}), **last_tasks.get(row["AgentId"], {})},
+                _task_facts(tasks.get(row["AgentId"], {}), last_tasks.get(row["AgentId"], {})),
                 activity.get(row["AgentId"], {}),
                 costs.get(row["AgentId"], {}),
                 depths.get(row["AgentId"]),
@@ -226,6 +230,12 @@ def list_agents(
 def _attention_rank(status: str) -> int:
     """Where `status` comes in `ATTENTION_ORDER`; a status it does not list comes last."""
     return ATTENTION_ORDER.index(status) if status in ATTENTION_ORDER else len(ATTENTION_ORDER)
+
+
+def _task_facts(states: dict[str, Any], last_task: dict[str, Any]) -> dict[str, Any]:
+    """An agent's row of `_task_states_sql` with `LastTaskStatus`: of its last task ended in the
+    window when there is one, else of `_last_task_sql` (see there)."""
+    return {**states, "LastTaskStatus": states.get("LastEndedStatus") or last_task.get("LastTaskStatus")}
 
 
 def stuck_agent_ids(storage: Storage, scope: DataScope, now_ns: int | None = None) -> list[str]:
