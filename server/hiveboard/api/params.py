@@ -85,6 +85,16 @@ def window_sql(column: str) -> str:
     )
 
 
+def equal_to(filters: tuple[tuple[str, str, str | None], ...]) -> tuple[list[str], dict[str, Any]]:
+    """`column = {name:String}` for each `(column, name, value)` of `filters` whose value is set, and
+    those values by name: a view's optional filters on identifier columns, as query parameters."""
+    chosen = [(column, name, value) for column, name, value in filters if value is not None]
+    return (
+        [f"{column} = {{{name}:String}}" for column, name, _ in chosen],
+        {name: value for _, name, value in chosen},
+    )
+
+
 def from_ns(value: int | None) -> datetime | None:
     """A nanosecond timestamp as an aware datetime (microsecond precision)."""
     if value is None:

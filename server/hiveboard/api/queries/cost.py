@@ -30,6 +30,7 @@ from hiveboard.api.params import (
     TimeRange,
     Window,
     decode_cursor,
+    equal_to,
     from_ns,
     ns_to_ms,
     window_sql,
@@ -62,17 +63,15 @@ class CallFilters:
     cost_source: CostSource | None = None
 
     def sql(self) -> tuple[str, dict[str, Any]]:
-        conditions = [f"{SCOPE_SQL} AND {window_sql('Timestamp')}"]
-        parameters: dict[str, Any] = {}
-        for column, name, value in (
-            ("AgentId", "agent_id", self.agent_id),
-            ("TaskId", "task_id", self.task_id),
-            ("Project", "project", self.project),
-            ("ResponseModel", "model", self.model),
-        ):
-            if value is not None:
-                conditions.append(f"{column} = {{{name}:String}}")
-                parameters[name] = value
+        conditions, parameters = equal_to(
+            (
+                ("AgentId", "agent_id", self.agent_id),
+                ("TaskId", "task_id", self.task_id),
+                ("Project", "project", self.project),
+                ("ResponseModel", "model", self.model),
+            )
+        )
+        conditions.insert(0, f"{SCOPE_SQL} AND {window_sql('Timestamp')}")
         if self.cost_source is not None:
             # '' is a call the pricing job has not looked at yet: no cost, like an unpriced one.
             conditions.append(

@@ -12,7 +12,7 @@ from typing import Any
 
 from hiveboard.api.auth import OTEL_SCOPE_SQL, SCOPE_SQL, DataScope
 from hiveboard.api.models.events import Event, EventGroup
-from hiveboard.api.params import Page, Window, decode_cursor, from_ns, ns_to_ms, window_sql
+from hiveboard.api.params import Page, Window, decode_cursor, equal_to, from_ns, ns_to_ms, window_sql
 from hiveboard.api.queries.paging import page_of_keys
 from hiveboard.api.queries.tables import (
     ACTION_COMPLETED,
@@ -100,17 +100,14 @@ class EventFilters:
 
     def sql(self) -> tuple[str, dict[str, Any]]:
         """The filters as one SQL condition (on hb_events' columns) and its parameters."""
-        conditions: list[str] = []
-        parameters: dict[str, Any] = {}
-        for column, name, value in (
-            ("AgentId", "agent_id", self.agent_id),
-            ("TaskId", "task_id", self.task_id),
-            ("Project", "project", self.project),
-            ("Kind", "payload_kind", self.payload_kind),
-        ):
-            if value is not None:
-                conditions.append(f"{column} = {{{name}:String}}")
-                parameters[name] = value
+        conditions, parameters = equal_to(
+            (
+                ("AgentId", "agent_id", self.agent_id),
+                ("TaskId", "task_id", self.task_id),
+                ("Project", "project", self.project),
+                ("Kind", "payload_kind", self.payload_kind),
+            )
+        )
         if self.event_types:
             conditions.append("EventType IN {event_types:Array(String)}")
             parameters["event_types"] = list(self.event_types)

@@ -24,7 +24,7 @@ from hiveboard.api.models.insights import (
     StopReason,
     TurnCost,
 )
-from hiveboard.api.params import TimeRange, Window, from_ns, window_sql
+from hiveboard.api.params import TimeRange, Window, equal_to, from_ns, window_sql
 from hiveboard.api.queries.money import COST_SUM_SQL, usd
 from hiveboard.api.queries.tables import (
     ACTION_FAILED,
@@ -54,16 +54,10 @@ class InsightFilters:
 
     def sql(self) -> tuple[str, dict[str, Any]]:
         """Scope, range (`Timestamp`) and filters as one condition on an `hb_*` table."""
-        conditions = [SCOPE_SQL, window_sql("Timestamp")]
-        parameters: dict[str, Any] = {}
-        for column, name, value in (
-            ("AgentId", "agent_id", self.agent_id),
-            ("Project", "project", self.project),
-        ):
-            if value is not None:
-                conditions.append(f"{column} = {{{name}:String}}")
-                parameters[name] = value
-        return " AND ".join(conditions), parameters
+        conditions, parameters = equal_to(
+            (("AgentId", "agent_id", self.agent_id), ("Project", "project", self.project))
+        )
+        return " AND ".join([SCOPE_SQL, window_sql("Timestamp"), *conditions]), parameters
 
 
 def insights(storage: Storage, scope: DataScope, time_range: TimeRange, filters: InsightFilters) -> Insights:

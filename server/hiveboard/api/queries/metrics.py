@@ -11,7 +11,7 @@ from typing import Any
 
 from hiveboard.api.auth import SCOPE_SQL, DataScope
 from hiveboard.api.models.metrics import AgentActivity, FleetActivity, Metrics, MetricsPoint, MetricsSummary
-from hiveboard.api.params import SECOND_NS, TimeRange, Window, from_ns, ns_to_ms, window_sql
+from hiveboard.api.params import SECOND_NS, TimeRange, Window, equal_to, from_ns, ns_to_ms, window_sql
 from hiveboard.api.queries.agents import stuck_agent_ids
 from hiveboard.api.queries.money import COST_SUM_SQL, usd
 from hiveboard.api.queries.tables import COMPLETED, EVENTS_TABLE, FAILED, LLM_COSTS_VIEW, PROCESSING
@@ -23,14 +23,7 @@ _ENDED = f"Status != '{PROCESSING}' AND {window_sql('EndTime')}"
 
 
 def _filters(agent_id: str | None, project: str | None) -> str:
-    conditions = [
-        condition
-        for condition, value in (
-            ("AgentId = {agent_id:String}", agent_id),
-            ("Project = {project:String}", project),
-        )
-        if value is not None
-    ]
+    conditions, _ = equal_to((("AgentId", "agent_id", agent_id), ("Project", "project", project)))
     return " AND ".join(conditions)
 
 

@@ -19,7 +19,16 @@ from typing import Any, Literal
 
 from hiveboard.api.auth import SCOPE_SQL, DataScope
 from hiveboard.api.models.tasks import TaskStatus, TaskSummary
-from hiveboard.api.params import SECOND_NS, Page, TimeRange, Window, decode_cursor, from_ns, ns_to_ms
+from hiveboard.api.params import (
+    SECOND_NS,
+    Page,
+    TimeRange,
+    Window,
+    decode_cursor,
+    equal_to,
+    from_ns,
+    ns_to_ms,
+)
 from hiveboard.api.queries.money import COST_SUM_SQL, usd
 from hiveboard.api.queries.paging import page_of_keys
 from hiveboard.api.queries.tables import (
@@ -250,7 +259,9 @@ def list_tasks(
     """Tasks started in `window`, plus those still open whenever they started, sorted, one page;
     `stuck_agents` gives the agents stuck now (`agents.stuck_agent_ids`, see `DERIVED_STATUS_SQL`)."""
     keys, stuck = _keys_and_stuck_agents(
-        storage, scope, window, filters, sort, order, limit, cursor, stuck_agents
+        lambda stuck: _page_keys(storage, scope, window, filters, sort, order, limit, cursor, stuck),
+        filters.status is not None,
+        stuck_agents,
     )
     page = keys[:limit]
     if sort == "cost":  # the costs were read with the keys
@@ -285,29 +296,19 @@ def latest_task(
     filters = TaskFilters(task_id=task_id, task_span_id=task_span_id)
     window = Window.last(TimeRange.MONTH)
     keys, stuck = _keys_and_stuck_agents(
-        storage, scope, window, filters, "started_at", "desc", 1, None, stuck_agents
+        lambda stuck: _page_keys(storage, scope, window, filters, "started_at", "desc", 1, None, stuck),
+        False,
+        stuck_agents,
     )
     return next(iter(_task_rows(storage, scope, keys[:1], stuck).values()), None)
 
 
 def _keys_and_stuck_agents(
-    storage: Storage,
-    scope: DataScope,
-    window: Window,
-    filters: TaskFilters,
-    sort: TaskSort,
-    order: SortOrder,
-    limit: int,
-    cursor: str | None,
-    stuck_agents: StuckAgents,
+    keys: Callable[[Sequence[str]], list[dict[str, Any]]], by_status: bool, stuck_agents: StuckAgents
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """The page's keys (`_page_keys`) and the agents stuck now: read at the same time, unless the
-    keys are chosen on the derived status, which needs the stuck agents first."""
-
-    def keys(stuck: Sequence[str]) -> list[dict[str, Any]]:
-        return _page_keys(storage, scope, window, filters, sort, order, limit, cursor, stuck)
-
-    if filters.status is not None:
+    """The page's keys (`keys`, given the stuck agents) and the agents stuck now: read at the same
+    time, unless the keys are chosen on the derived status (`by_status`), which needs them first."""
+    if by_status:
         stuck = list(stuck_agents())
         return keys(stuck), stuck
     page_keys, stuck = run_together(lambda: keys([]), stuck_agents)
@@ -464,16 +465,13 @@ def task_summary(row: dict[str, Any], cost: dict[str, Any]) -> TaskSummary:
 
 def _where(filters: TaskFilters) -> tuple[str, dict[str, Any]]:
     """Conditions on the columns every version of a task shares, so they prune before grouping."""
-    conditions: list[str] = []
-    parameters: dict[str, Any] = {}
-    for column, name, value in (
-        ("AgentId", "agent_id", filters.agent_id),
-        ("Project", "project", filters.project),
-        ("TaskType", "task_type", filters.task_type),
-        ("TaskId", "task_id", filters.task_id),
-        ("TaskSpanId", "task_span_id", filters.task_span_id),
-    ):
-        if value is not None:
-            conditions.append(f"{column} = {{{name}:String}}")
-            parameters[name] = value
+    conditions, parameters = equal_to(
+        (
+            ("AgentId", "agent_id", filters.agent_id),
+            ("Project", "project", filters.project),
+            ("TaskType", "task_type", filters.task_type),
+            ("TaskId", "task_id", filters.task_id),
+            ("TaskSpanId", "task_span_id", filters.task_span_id),
+        )
+    )
     return " AND ".join(conditions), parameters
