@@ -24,7 +24,13 @@ export function apiUrl(path, params = {}) {
   return text ? `${path}?${text}` : path;
 }
 
+// Several requests and the live stream can learn at once that the session ended: the page leaves
+// once, since a second navigation would abort the first.
+let leaving = false;
+
 export function signInAgain(reason = "session_ended") {
+  if (leaving) return;
+  leaving = true;
   const here = location.pathname + location.search;
   location.assign(`/signin?reason=${reason}&next=${encodeURIComponent(here)}`);
 }
