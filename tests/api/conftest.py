@@ -122,10 +122,12 @@ class Telemetry:
         ModelPricer(self._storage).refresh()
 
     @contextmanager
-    def hiveloop(self, tenant: Tenant, key_type: str = "live") -> Iterator[Recording]:
+    def hiveloop(
+        self, tenant: Tenant, key_type: str = "live", environment: str = "production"
+    ) -> Iterator[Recording]:
         """Run HiveLoop with the tenant's key of `key_type`; everything it emitted is written on exit."""
         with capture(deterministic=False) as captured:
-            hb = captured.init(api_key=tenant.keys[key_type], environment="production")
+            hb = captured.init(api_key=tenant.keys[key_type], environment=environment)
             recording = Recording(hb, captured, lambda spans: self.write(spans, tenant, key_type))
             yield recording
             recording.flush()

@@ -5,7 +5,9 @@ revoked key's session, the assets' caching, and the API's own paths left alone."
 from __future__ import annotations
 
 import gzip
+import html
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -122,6 +124,13 @@ def test_the_session_cookie_reads_the_api_and_says_who_it_is(client: httpx.Clien
     assert session["data"] == "live" and session["authenticated_by"] == "session"
     assert session["session_expires_at"] is not None and session["grafana_url"] is None
     assert client.get("/v1/agents").status_code == 200
+
+
+def test_the_page_says_who_is_signed_in_as_the_api_does(client: httpx.Client) -> None:
+    page = client.get("/tasks").text
+    found = re.search(r'<div id="app" data-session="([^"]*)"', page)
+    assert found is not None, "the page does not carry the session"
+    assert json.loads(html.unescape(found.group(1))) == client.get("/v1/session").json()
 
 
 def test_a_forged_or_missing_session_is_refused(server: ServeProcess, session_cookie: str) -> None:

@@ -18,6 +18,7 @@ from hiveboard.api.routers import (
     api_keys,
     cost,
     events,
+    filters,
     health,
     insights,
     metrics,
@@ -94,6 +95,7 @@ def create_app(
         cost,
         insights,
         projects,
+        filters,
         api_keys,
         stream,
     ):

@@ -12,6 +12,7 @@ Signing out is the API's `DELETE /v1/session`.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Final
 from urllib.parse import parse_qs, quote
 
@@ -21,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from hiveboard.api.auth import dashboard_session, require_same_origin
 from hiveboard.api.dashboard.sessions import SESSION_COOKIE
 from hiveboard.api.dashboard.state import Dashboard, dashboard_of
+from hiveboard.api.routers.session import session_info
 from hiveboard.storage.keys import AuthenticationError, KeyStore
 
 # The first segment of every view's path. The views of later releases are listed too, so adding
@@ -61,10 +63,12 @@ def _dashboard_page(request: Request) -> Response:
     if SESSION_COOKIE not in request.cookies:
         return _to_sign_in(request, reason=None)
     try:
-        request.app.state.key_store.authenticate_id(dashboard_session(request).key_id)
+        principal = request.app.state.key_store.authenticate_id(dashboard_session(request).key_id)
     except AuthenticationError:
         return _to_sign_in(request, reason="session_ended")
-    return _page(dashboard, "index.html", request)
+    # The page says who is signed in, so the dashboard starts without asking `GET /v1/session`.
+    session = session_info(request, principal).model_dump_json()
+    return _page(dashboard, "index.html", request, session=session)
 
 
 def _to_sign_in(request: Request, reason: str | None) -> RedirectResponse:
@@ -131,12 +135,13 @@ def _sign_in_form(request: Request, message: str, next_path: str, status: int = 
     return HTMLResponse(page, status, headers=_page_headers(dashboard_of(request)))
 
 
-def _page(dashboard: Dashboard, name: str, request: Request) -> Response:
-    etag = f'"{dashboard.assets.build}"'
+def _page(dashboard: Dashboard, name: str, request: Request, **values: str) -> Response:
+    page = dashboard.assets.page(name, **values)
+    etag = '"' + hashlib.sha256(page.encode()).hexdigest()[:20] + '"'
     headers = {**_page_headers(dashboard), "ETag": etag}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
-    return HTMLResponse(dashboard.assets.page(name), headers=headers)
+    return HTMLResponse(page, headers=headers)
 
 
 def _page_headers(dashboard: Dashboard) -> dict[str, str]:

@@ -16,6 +16,7 @@ from typing import Any
 from hiveboard.api.auth import SCOPE_SQL, DataScope
 from hiveboard.api.models.projects import Project
 from hiveboard.api.queries.tables import TASKS_TABLE
+from hiveboard.api.queries.together import run_together
 from hiveboard.storage import Storage
 from hiveboard.storage.schema.ddl import qualified
 from hiveboard.storage.schema.projects_table import PROJECTS_COLUMNS, PROJECTS_TABLE
@@ -51,10 +52,41 @@ def get_project(storage: Storage, scope: DataScope, slug: str) -> Project | None
     return projects[0] if projects else None
 
 
+def project_slugs(storage: Storage, scope: DataScope) -> list[str]:
+    """The slugs `list_projects` lists, in order, without counting each project's tasks."""
+    stored_sql = f"SELECT Slug, Deleted, UpdatedAt FROM {PROJECTS_TABLE} FINAL WHERE {SCOPE_SQL}"
+    used_sql = f"""
+SELECT Project, max(StartTime) AS LastActivity
+FROM {TASKS_TABLE}
+WHERE {SCOPE_SQL} AND Project != ''
+GROUP BY Project"""
+    stored, used = run_together(
+        lambda: storage.query(stored_sql, scope.parameters()).dicts(),
+        lambda: storage.query(used_sql, scope.parameters()).dicts(),
+    )
+    stored_by_slug = {row["Slug"]: row for row in stored}
+    last_activity = {row["Project"]: row["LastActivity"] for row in used}
+    return [
+        slug
+        for slug in sorted({*stored_by_slug, *last_activity})
+        if _listed(stored_by_slug.get(slug), last_activity.get(slug))
+    ]
+
+
+def _listed(stored: dict[str, Any] | None, last_activity: datetime | None) -> bool:
+    """Whether a project is listed: stored and not deleted, or named by a task started after its
+    deletion (or never stored)."""
+    if stored is not None and not stored["Deleted"]:
+        return True
+    return last_activity is not None and (stored is None or last_activity > stored["UpdatedAt"])
+
+
 def _project(slug: str, stored: dict[str, Any] | None, used: dict[str, Any] | None) -> Project | None:
     """The listed project, or None when it was deleted and no task named it since."""
     task_count = used["Tasks"] if used else 0
     last_activity = used["LastActivity"] if used else None
+    if not _listed(stored, last_activity):
+        return None
     if stored is not None and not stored["Deleted"]:
         return Project(
             slug=slug,
@@ -66,8 +98,7 @@ def _project(slug: str, stored: dict[str, Any] | None, used: dict[str, Any] | No
             task_count=task_count,
             last_activity=last_activity,
         )
-    if used is None or (stored is not None and used["LastActivity"] <= stored["UpdatedAt"]):
-        return None
+    assert used is not None  # listed, and not stored or deleted: a task names it
     return Project(
         slug=slug,
         name=slug,

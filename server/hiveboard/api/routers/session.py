@@ -11,13 +11,18 @@ from hiveboard.api.dashboard.sessions import SESSION_COOKIE
 from hiveboard.api.dashboard.state import dashboard_of
 from hiveboard.api.errors import ERROR_RESPONSES
 from hiveboard.api.models.session import SessionInfo
-from hiveboard.storage.keys import headers_key
+from hiveboard.storage.keys import Principal, headers_key
 
 router = APIRouter(prefix="/v1/session", tags=["session"], responses=ERROR_RESPONSES)
 
 
 @router.get("", summary="The tenant, key and data (live or test) of this request's credentials")
 def get_session(request: Request, principal: CurrentPrincipal) -> SessionInfo:
+    return session_info(request, principal)
+
+
+def session_info(request: Request, principal: Principal) -> SessionInfo:
+    """Who `request` is, as `GET /v1/session` says it (the dashboard's page carries it too)."""
     dashboard = dashboard_of(request)
     by_key = headers_key(request.headers) is not None
     session = None if by_key else dashboard.signer.verify(request.cookies.get(SESSION_COOKIE))

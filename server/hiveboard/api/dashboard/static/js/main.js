@@ -1,9 +1,7 @@
-// The dashboard's entry point: who is signed in, then the view the URL names.
+// The dashboard's entry point: the view the URL names, for who the page says is signed in.
 import { html, render } from "./lib.js";
-import { api } from "./api.js";
 import { interceptLinks, match, useLocation } from "./router.js";
 import { Shell } from "./components/layout.js";
-import { ErrorBox } from "./components/states.js";
 import { VIEWS } from "./views/index.js";
 
 function route(path) {
@@ -25,17 +23,13 @@ function App({ session }) {
   </${Shell}>`;
 }
 
-async function start() {
+function start() {
   const root = document.getElementById("app");
   interceptLinks((path) => route(path) !== null);
-  try {
-    const session = await api.get("/v1/session");
-    root.textContent = "";
-    render(html`<${App} session=${session} />`, root);
-  } catch (error) {
-    root.textContent = "";
-    if (error.status !== 401) render(html`<${ErrorBox} error=${error} retry=${() => location.reload()} />`, root);
-  }
+  // The page says who is signed in (what `GET /v1/session` says), so no request comes first.
+  const session = JSON.parse(root.dataset.session);
+  root.textContent = "";
+  render(html`<${App} session=${session} />`, root);
 }
 
 start();

@@ -42,15 +42,11 @@ async function signOut() {
 
 function GlobalFilters() {
   const filters = useFilters();
-  const agents = useApi("/v1/agents", {}, { refreshMs: 30000 });
-  const projects = useApi("/v1/projects", {}, { refreshMs: 60000 });
-  const agentIds = (agents.data?.data ?? []).map((agent) => agent.agent_id).sort();
-  const environments = [...new Set((agents.data?.data ?? []).map((agent) => agent.environment).filter(Boolean))].sort();
-  const projectNames = (projects.data?.data ?? []).map((project) => project.name ?? project.project_id).sort();
+  const choices = useApi("/v1/filters", {}, { refreshMs: 30000 }).data ?? { environments: [], projects: [], agents: [] };
   return html`<form class="filters" aria-label="Filters" onSubmit=${(event) => event.preventDefault()}>
-    <${Choice} label="Environment" name="env" value=${filters.env} options=${environments} />
-    <${Choice} label="Project" name="project" value=${filters.project} options=${projectNames} />
-    <${Choice} label="Agent" name="agent" value=${filters.agent} options=${agentIds} />
+    <${Choice} label="Environment" name="env" value=${filters.env} options=${choices.environments} />
+    <${Choice} label="Project" name="project" value=${filters.project} options=${choices.projects} />
+    <${Choice} label="Agent" name="agent" value=${filters.agent} options=${choices.agents} />
     <label>Range <select name="range" value=${filters.range} onChange=${(event) => setQuery({ range: event.target.value })}>
       ${RANGES.map((range) => html`<option value=${range}>${range}</option>`)}
     </select></label>
