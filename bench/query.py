@@ -503,6 +503,11 @@ def endpoints(s: Samples, rng: random.Random) -> dict[str, Callable[[], Request]
                 range=pick(RANGES), agent_id=maybe(pick(s.agents), 0.3), project=maybe(pick(s.projects), 0.2)
             ),
         ),
+        "GET /v1/metrics/agents": lambda: ("/v1/metrics/agents", params(range=pick(("1h", "1h", "24h")))),
+        "GET /v1/insights": lambda: (
+            "/v1/insights",
+            params(range=pick(RANGES), agent_id=maybe(pick(s.agents), 0.3)),
+        ),
         "GET /v1/cost": lambda: (
             "/v1/cost",
             params(range=pick(RANGES), agent_id=maybe(pick(s.agents), 0.3), model=maybe(pick(s.models), 0.2)),
@@ -525,6 +530,7 @@ def endpoints(s: Samples, rng: random.Random) -> dict[str, Callable[[], Request]
                 _page=pick((1, 1, 2)),
             ),
         ),
+        "GET /v1/filters": lambda: ("/v1/filters", {}),
         "GET /v1/projects": lambda: ("/v1/projects", {}),
         "GET /v1/projects/{slug}": lambda: (f"/v1/projects/{pick(s.projects)}", {}),
         "GET /v1/api-keys": lambda: ("/v1/api-keys", {}),

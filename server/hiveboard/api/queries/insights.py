@@ -8,6 +8,7 @@ the events on their typed `Kind` column first, so only those events' attributes 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ from hiveboard.api.queries.tables import (
     TASK_COMPLETED,
     TASK_FAILED,
 )
+from hiveboard.api.queries.together import run_together
 from hiveboard.storage import Storage
 from hiveboard_semconv.attributes import HIVEBOARD_EVENT_DATA
 
@@ -64,19 +66,24 @@ def insights(storage: Storage, scope: DataScope, time_range: TimeRange, filters:
     where, parameters = filters.sql()
     parameters = scope.parameters(**Window.last(time_range).parameters(), **parameters)
 
-    def rows(sql: str) -> list[dict[str, Any]]:
-        return storage.query(sql.format(where=where), parameters).dicts()
+    def rows(sql: str) -> Callable[[], list[dict[str, Any]]]:
+        return lambda: storage.query(sql.format(where=where), parameters).dicts()
 
+    # The sections do not depend on each other: asked together, they take about as long as the slowest.
+    turns, stops, cache, custom, retries, error_types = run_together(
+        *map(rows, (_TURNS_SQL, _STOP_SQL, _CACHE_SQL, _CUSTOM_SQL, _RETRY_SQL, _ERROR_TYPES_SQL))
+    )
+    compaction, anomalies, learning = _custom_sections(custom)
     return Insights(
         range=time_range,
-        turns=[_turn(row) for row in rows(_TURNS_SQL)],
-        stop_reasons=[StopReason(reason=row["Reason"], call_count=row["Calls"]) for row in rows(_STOP_SQL)],
-        cache=_cache(rows(_CACHE_SQL)),
-        compaction=[_compaction(row) for row in rows(_COMPACTION_SQL)],
-        anomalies=[_anomaly(row) for row in rows(_ANOMALY_SQL)],
-        learning=[_learning(row) for row in rows(_LEARNING_SQL)],
-        retries=[_retry(row) for row in rows(_RETRY_SQL)],
-        error_types=[_error_type(row) for row in rows(_ERROR_TYPES_SQL)],
+        turns=[_turn(row) for row in turns],
+        stop_reasons=[StopReason(reason=row["Reason"], call_count=row["Calls"]) for row in stops],
+        cache=_cache(cache),
+        compaction=compaction,
+        anomalies=anomalies,
+        learning=learning,
+        retries=[_retry(row) for row in retries],
+        error_types=[_error_type(row) for row in error_types],
     )
 
 
@@ -134,13 +141,39 @@ def _cache(rows: list[dict[str, Any]]) -> CacheEfficiency:
     )
 
 
-_COMPACTION_SQL = f"""
-SELECT AgentId, count() AS Events, uniqExact(TaskId) AS Tasks,
+# The three kinds of custom event in one scan: reading their `data` attribute is most of the cost,
+# once for all three instead of once per kind. `Key` is an anomaly's detector or a learning's
+# category; each kind's rows are then ordered as its section lists them.
+_CUSTOM_SQL = f"""
+SELECT Kind, AgentId,
+    multiIf(Kind = '{ANOMALY}', JSONExtractString({_DATA}, 'detector'),
+        Kind = '{LEARNING}', JSONExtractString({_DATA}, 'category'), '') AS Key,
+    count() AS Events, uniqExact(TaskId) AS Tasks, toUnixTimestamp64Nano(max(Timestamp)) AS LastNs,
     sum(JSONExtractUInt({_DATA}, 'tokens_before')) AS TokensBefore,
     sum(JSONExtractUInt({_DATA}, 'tokens_after')) AS TokensAfter,
-    toUnixTimestamp64Nano(max(Timestamp)) AS LastNs
-FROM {EVENTS_TABLE} WHERE {{where}} AND EventType = '{EVENT.CUSTOM}' AND Kind = '{COMPACTION}'
-GROUP BY AgentId ORDER BY Events DESC, AgentId"""
+    argMax(if(Summary != '', Summary, JSONExtractString({_DATA}, 'message')), Timestamp) AS LastSummary,
+    argMax(TaskId, Timestamp) AS LastTask,
+    countIf(JSONExtractBool({_DATA}, 'correction_applied')) AS Corrections,
+    argMax(JSONExtractString({_DATA}, 'description'), Timestamp) AS LastDescription
+FROM {EVENTS_TABLE}
+WHERE {{where}} AND EventType = '{EVENT.CUSTOM}' AND Kind IN ('{COMPACTION}', '{ANOMALY}', '{LEARNING}')
+GROUP BY Kind, AgentId, Key"""
+
+
+def _custom_sections(rows: list[dict[str, Any]]) -> tuple[list[Compaction], list[Anomaly], list[Learning]]:
+    """Compactions by events (most first), anomalies by their latest (newest first), learning events
+    by events (most first), ties by agent (and category)."""
+    by_kind: dict[str, list[dict[str, Any]]] = {COMPACTION: [], ANOMALY: [], LEARNING: []}
+    for row in rows:
+        by_kind[row["Kind"]].append(row)
+    return (
+        [_compaction(row) for row in sorted(by_kind[COMPACTION], key=lambda r: (-r["Events"], r["AgentId"]))],
+        [_anomaly(row) for row in sorted(by_kind[ANOMALY], key=lambda r: -r["LastNs"])],
+        [
+            _learning(row)
+            for row in sorted(by_kind[LEARNING], key=lambda r: (-r["Events"], r["AgentId"], r["Key"]))
+        ],
+    )
 
 
 def _compaction(row: dict[str, Any]) -> Compaction:
@@ -154,19 +187,10 @@ def _compaction(row: dict[str, Any]) -> Compaction:
     )
 
 
-_ANOMALY_SQL = f"""
-SELECT AgentId, JSONExtractString({_DATA}, 'detector') AS Detector, count() AS Events,
-    uniqExact(TaskId) AS Tasks, toUnixTimestamp64Nano(max(Timestamp)) AS LastNs,
-    argMax(if(Summary != '', Summary, JSONExtractString({_DATA}, 'message')), Timestamp) AS LastSummary,
-    argMax(TaskId, Timestamp) AS LastTask
-FROM {EVENTS_TABLE} WHERE {{where}} AND EventType = '{EVENT.CUSTOM}' AND Kind = '{ANOMALY}'
-GROUP BY AgentId, Detector ORDER BY LastNs DESC"""
-
-
 def _anomaly(row: dict[str, Any]) -> Anomaly:
     return Anomaly(
         agent_id=row["AgentId"],
-        detector=row["Detector"],
+        detector=row["Key"],
         event_count=row["Events"],
         task_count=row["Tasks"],
         last_at=from_ns(row["LastNs"]),
@@ -175,19 +199,10 @@ def _anomaly(row: dict[str, Any]) -> Anomaly:
     )
 
 
-_LEARNING_SQL = f"""
-SELECT AgentId, JSONExtractString({_DATA}, 'category') AS Category, count() AS Events,
-    countIf(JSONExtractBool({_DATA}, 'correction_applied')) AS Corrections,
-    toUnixTimestamp64Nano(max(Timestamp)) AS LastNs,
-    argMax(JSONExtractString({_DATA}, 'description'), Timestamp) AS LastDescription
-FROM {EVENTS_TABLE} WHERE {{where}} AND EventType = '{EVENT.CUSTOM}' AND Kind = '{LEARNING}'
-GROUP BY AgentId, Category ORDER BY Events DESC, AgentId, Category"""
-
-
 def _learning(row: dict[str, Any]) -> Learning:
     return Learning(
         agent_id=row["AgentId"],
-        category=row["Category"],
+        category=row["Key"],
         event_count=row["Events"],
         corrections_applied=row["Corrections"],
         last_at=from_ns(row["LastNs"]),
@@ -195,30 +210,28 @@ def _learning(row: dict[str, Any]) -> Learning:
     )
 
 
-# Each retry takes the error type of the latest failed action of its task before it (ASOF JOIN);
-# failed actions and ended tasks are counted beside them, per agent and per agent and failure type.
+# Each retry takes the error type of the latest failed action of its task before it (or at the same
+# time); failed actions and ended tasks are counted beside them, per agent and per agent and failure
+# type. One scan: the error type is carried forward along each task's events in time order (the
+# failures of an instant before its retries), as an ASOF join of retries to failures would match it.
 _RETRY_SQL = f"""
 SELECT AgentId, FailureType, grouping(FailureType) = 1 AS AllTypes,
     countIf(Row = 'retry') AS Retries, countIf(Row = 'failure') AS Failures,
     uniqExactIf(TaskId, Row = 'retry') AS RetriedTasks, uniqExactIf(TaskId, Row = 'task') AS Tasks
 FROM (
-    SELECT retry.AgentId AS AgentId, retry.TaskId AS TaskId, 'retry' AS Row, failure.ErrorType AS FailureType
+    SELECT AgentId, TaskId,
+        multiIf(EventType = '{EVENT.RETRY_STARTED}', 'retry',
+            EventType = '{ACTION_FAILED}', 'failure', 'task') AS Row,
+        multiIf(Row = 'failure', ErrorType, Row = 'retry', ifNull(LatestFailureType, ''), '') AS FailureType
     FROM (
-        SELECT AgentId, TaskId, Timestamp FROM {EVENTS_TABLE}
-        WHERE {{where}} AND EventType = '{EVENT.RETRY_STARTED}'
-    ) AS retry
-    ASOF LEFT JOIN (
-        SELECT AgentId, TaskId, Timestamp, ErrorType FROM {EVENTS_TABLE}
-        WHERE {{where}} AND EventType = '{ACTION_FAILED}'
-    ) AS failure
-    ON retry.AgentId = failure.AgentId AND retry.TaskId = failure.TaskId
-        AND retry.Timestamp >= failure.Timestamp
-    UNION ALL
-    SELECT AgentId, TaskId, 'failure' AS Row, ErrorType AS FailureType FROM {EVENTS_TABLE}
-    WHERE {{where}} AND EventType = '{ACTION_FAILED}'
-    UNION ALL
-    SELECT AgentId, TaskId, 'task' AS Row, '' AS FailureType FROM {EVENTS_TABLE}
-    WHERE {{where}} AND EventType IN ('{TASK_COMPLETED}', '{TASK_FAILED}')
+        SELECT AgentId, TaskId, EventType, ErrorType,
+            last_value(if(EventType = '{ACTION_FAILED}', ErrorType, NULL)) OVER (
+                PARTITION BY AgentId, TaskId ORDER BY Timestamp, EventType != '{ACTION_FAILED}'
+                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS LatestFailureType
+        FROM {EVENTS_TABLE}
+        WHERE {{where}}
+            AND EventType IN ('{EVENT.RETRY_STARTED}', '{ACTION_FAILED}', '{TASK_COMPLETED}', '{TASK_FAILED}')
+    )
 )
 GROUP BY GROUPING SETS ((AgentId), (AgentId, FailureType))
 HAVING Retries > 0 OR Failures > 0

@@ -30,6 +30,10 @@ export function Cost() {
   const scope = { range: filters.range, agent_id: filters.agent, project: filters.project };
   const overview = useApi("/v1/cost", scope, { refreshMs: 30000 });
   const series = useApi("/v1/cost/timeseries", { ...scope, group_by: by }, { refreshMs: 30000 });
+  // Asked for with the totals, not once they have answered, so both load at the same time.
+  const cursor = query.get("cursor") || "";
+  const limit = Math.min(MAX_LIMIT, Math.max(1, Number(query.get("limit")) || DEFAULT_LIMIT));
+  const calls = useApi(SORTS[sort].path, { ...scope, model, cost_source: source, cursor, limit });
   return html`
     <h1>Cost explorer <span class="muted plan-meta">last ${filters.range}${filters.agent ? ` · ${filters.agent}` : ""}${filters.project ? ` · ${filters.project}` : ""}</span></h1>
     <${Loaded}
@@ -52,7 +56,7 @@ export function Cost() {
             <${Breakdown} rows=${data.by_agent} name="agent_id" selected=${filters.agent}
               pick=${(value) => setQuery({ agent: value === filters.agent ? null : value, cursor: null, call: null })} /></section>
         </div>
-        <${Calls} scope=${scope} model=${model} source=${source} sort=${sort} query=${query} />`}
+        <${Calls} page=${calls} cursor=${cursor} model=${model} source=${source} sort=${sort} selected=${query.get("call") || ""} />`}
     />`;
 }
 
@@ -111,11 +115,7 @@ function Breakdown({ rows, name, selected, pick }) {
     )}</tbody></table></div>`;
 }
 
-function Calls({ scope, model, source, sort, query }) {
-  const cursor = query.get("cursor") || "";
-  const selected = query.get("call") || "";
-  const limit = Math.min(MAX_LIMIT, Math.max(1, Number(query.get("limit")) || DEFAULT_LIMIT));
-  const page = useApi(SORTS[sort].path, { ...scope, model, cost_source: source, cursor, limit });
+function Calls({ page, cursor, model, source, sort, selected }) {
   const change = (changes) => setQuery({ ...changes, cursor: null, call: null });
   return html`<section aria-labelledby="calls"><h2 id="calls">Calls${model ? html` of <code>${model}</code>` : ""}</h2>
     <form class="filters local" aria-label="Call filters" onSubmit=${(event) => event.preventDefault()}>
