@@ -28,9 +28,8 @@ from hiveboard.api.queries.tables import (
     COMPLETED,
     FAILED,
     LLM_COSTS_VIEW,
-    PROCESSING,
-    TASKS_TABLE,
 )
+from hiveboard.api.queries.tasks import current_tasks_sql
 from hiveboard.api.queries.together import run_together
 from hiveboard.storage import Storage
 
@@ -66,14 +65,9 @@ ORDER BY AgentId"""
 
 def _task_states_sql(agent_id: str | None) -> str:
     """Per agent, its open tasks (count, and the latest started) and the tasks it ended since
-    `since_ns` (counts by status, average duration, the status of the last), one row per task span.
-
-    What is current, not history: a task is open while `hb_tasks` holds its processing row (Version
-    0) and no final row (Version 1), and merges fold the processing rows of ended tasks away; the
-    final rows are read from `since_ns` on. Both conditions lead the `by_version` projection
-    (`storage.schema.current_state`), which ClickHouse reads instead of the table."""
-    agent = f" AND {_agent_condition(agent_id)}" if agent_id is not None else ""
-    since = "fromUnixTimestamp64Nano({since_ns:Int64})"
+    `since_ns` (counts by status, average duration, the status of the last): what is current
+    (`tasks.current_tasks_sql`), not history."""
+    columns = ("AgentId", "TaskId", "StartTime", "Status", "DurationNs", "EndTime")
     return f"""
 SELECT AgentId,
     countIf(Open) AS OpenTasks,
@@ -83,22 +77,7 @@ SELECT AgentId,
     countIf(NOT Open) AS Ended,
     avgIf(DurationNs, NOT Open) AS AvgDurationNs,
     argMaxIf(Status, EndTime, NOT Open) AS LastEndedStatus
-FROM (
-    SELECT TaskSpanId, AgentId, TaskId, min(StartTime) AS StartTime, '' AS Status,
-        CAST(NULL AS Nullable(UInt64)) AS DurationNs, CAST(NULL AS Nullable(DateTime64(9))) AS EndTime,
-        true AS Open
-    FROM {TASKS_TABLE}
-    WHERE {SCOPE_SQL} AND Version = 0{agent} AND TaskSpanId NOT IN (
-        SELECT TaskSpanId FROM {TASKS_TABLE}
-        WHERE {SCOPE_SQL} AND Version = 1 AND TaskSpanId IN (
-            SELECT TaskSpanId FROM {TASKS_TABLE} WHERE {SCOPE_SQL} AND Version = 0{agent}))
-    GROUP BY TaskSpanId, AgentId, TaskId
-    UNION ALL
-    SELECT TaskSpanId, AgentId, TaskId, any(StartTime), any(Status), any(DurationNs), any(EndTime), false
-    FROM {TASKS_TABLE}
-    WHERE {SCOPE_SQL} AND Version = 1 AND EndTime >= {since} AND Status != '{PROCESSING}'{agent}
-    GROUP BY TaskSpanId, AgentId, TaskId
-)
+FROM ({current_tasks_sql(_agent_condition(agent_id), columns)})
 GROUP BY AgentId"""
 
 

@@ -112,6 +112,38 @@ def latest_tasks_sql(
     )
 
 
+def current_tasks_sql(where: str, columns: Sequence[str]) -> str:
+    """The tasks open now and those ended since `since_ns` (status not processing), one row per task
+    span among the scoped rows matching `where` (as `latest_tasks_sql` takes it), with `TaskSpanId`,
+    `columns` of its latest version and `Open`. For an open task, `columns` are of its processing row.
+
+    What is current, not history: a task is open while `hb_tasks` holds its processing row (Version
+    0) and no final row (Version 1), and merges fold the processing rows of ended tasks away; the
+    final rows are read from `since_ns` on. Both conditions lead the `by_version` projection
+    (`storage.schema.current_state`), which ClickHouse reads instead of the table; the tasks that
+    ended before `since_ns` are never read, where FINAL would merge every task."""
+    condition = f" AND {where}" if where else ""
+    # Named apart from the columns, which `where` and the time conditions filter on before grouping.
+    selected = ", ".join(f"any({column}) AS Current{column}" for column in columns)
+    renamed = ", ".join(f"Current{column} AS {column}" for column in columns)
+    return f"""
+SELECT TaskSpanId, {renamed}, Open
+FROM (
+SELECT TaskSpanId, {selected}, true AS Open
+FROM {TASKS_TABLE}
+WHERE {SCOPE_SQL} AND Version = 0{condition} AND TaskSpanId NOT IN (
+    SELECT TaskSpanId FROM {TASKS_TABLE}
+    WHERE {SCOPE_SQL} AND Version = 1 AND TaskSpanId IN (
+        SELECT TaskSpanId FROM {TASKS_TABLE} WHERE {SCOPE_SQL} AND Version = 0{condition}))
+GROUP BY TaskSpanId
+UNION ALL
+SELECT TaskSpanId, {selected}, false AS Open
+FROM {TASKS_TABLE}
+WHERE {SCOPE_SQL} AND Version = 1 AND EndTime >= fromUnixTimestamp64Nano({{since_ns:Int64}})
+    AND Status != '{PROCESSING}'{condition}
+GROUP BY TaskSpanId)"""
+
+
 def flags_sql(tasks: str = "") -> str:
     """Per task (`FlagTraceId`, `FlagTaskId`), what `DERIVED_STATUS_SQL` reads as `f`: escalations and
     whether its latest approval event is a request still unanswered; `tasks` (a condition) restricts
