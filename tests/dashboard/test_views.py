@@ -43,6 +43,21 @@ def test_clicking_a_card_filters_the_page_to_that_agent(page: Page) -> None:
     expect(page.locator(".cards > li")).to_have_count(5)
 
 
+def test_the_global_filters_offer_the_fleets_agents_once_used(page: Page) -> None:
+    page.goto("/tasks")
+    expect(page.locator("table.tasks tbody tr").first).to_be_visible()
+    with page.expect_response(lambda response: "/v1/filters" in response.url):
+        page.locator("form.filters select[name=agent]").focus()
+    agent = page.locator("form.filters select[name=agent]")
+    for agent_id in ATTENTION:
+        expect(agent.locator("option", has_text=re.compile(f"^{agent_id}$"))).to_have_count(1)
+    agent.select_option("planner-agent")
+    expect(page).to_have_url(re.compile(r"\?agent=planner-agent$"))
+    agents = page.locator('table.tasks tbody tr td a[href^="/agents/"]')
+    expect(agents.first).to_have_text("planner-agent")
+    expect(agents.filter(has_not_text="planner-agent")).to_have_count(0)
+
+
 def test_an_agent_says_why_it_has_its_status(page: Page) -> None:
     page.goto("/agents/approver-agent")
     expect(page.locator(".why")).to_contain_text("Waiting for approval from finance-team")

@@ -1,6 +1,6 @@
 // The frame around every view: navigation, the data badge (tenant, live or test), the global
 // filters kept in the URL, and signing out.
-import { html, useEffect } from "../lib.js";
+import { html, useEffect, useState } from "../lib.js";
 import { api, useApi } from "../api.js";
 import { RANGES, href, setQuery, useFilters } from "../router.js";
 
@@ -40,10 +40,22 @@ async function signOut() {
   }
 }
 
+// The filters' choices are asked for when the filters are first used (or a little after the page
+// has loaded), not with the page, where they would compete with the view's own requests.
+const CHOICES_AFTER_MS = 2500;
+const NO_CHOICES = { environments: [], projects: [], agents: [] };
+
 function GlobalFilters() {
   const filters = useFilters();
-  const choices = useApi("/v1/filters", {}, { refreshMs: 30000 }).data ?? { environments: [], projects: [], agents: [] };
-  return html`<form class="filters" aria-label="Filters" onSubmit=${(event) => event.preventDefault()}>
+  const [wanted, setWanted] = useState(false);
+  useEffect(() => {
+    const timer = setTimeout(() => setWanted(true), CHOICES_AFTER_MS);
+    return () => clearTimeout(timer);
+  }, []);
+  const choices = useApi("/v1/filters", {}, { refreshMs: 30000, enabled: wanted }).data ?? NO_CHOICES;
+  const want = () => setWanted(true);
+  return html`<form class="filters" aria-label="Filters" onSubmit=${(event) => event.preventDefault()}
+    onFocusCapture=${want} onPointerEnter=${want}>
     <${Choice} label="Environment" name="env" value=${filters.env} options=${choices.environments} />
     <${Choice} label="Project" name="project" value=${filters.project} options=${choices.projects} />
     <${Choice} label="Agent" name="agent" value=${filters.agent} options=${choices.agents} />

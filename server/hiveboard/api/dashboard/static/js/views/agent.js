@@ -14,9 +14,11 @@ export function Agent({ params }) {
   const filters = useFilters();
   const path = `/v1/agents/${encodeURIComponent(agentId)}`;
   const agent = useApi(path, {}, { refreshMs: 5000 });
-  const pipeline = useApi(`${path}/pipeline`, {}, { refreshMs: 10000 });
-  const costs = useApi("/v1/cost", { agent_id: agentId, range: filters.range });
-  useStream({ channels: ["agents"], filters: { agent_id: [agentId] } }, () => agent.reload());
+  // Its card first; its pipeline, costs and live status once the card is there.
+  const shown = agent.data !== null;
+  const pipeline = useApi(`${path}/pipeline`, {}, { refreshMs: 10000, enabled: shown });
+  const costs = useApi("/v1/cost", { agent_id: agentId, range: filters.range }, { enabled: shown });
+  useStream(shown ? { channels: ["agents"], filters: { agent_id: [agentId] } } : null, () => agent.reload());
 
   if (agent.error && !agent.data) return html`<${ErrorBox} error=${agent.error} retry=${agent.reload} />`;
   if (!agent.data) return html`<${Loading} what=${`agent ${agentId}`} />`;

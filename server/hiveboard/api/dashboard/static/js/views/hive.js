@@ -14,9 +14,16 @@ const REFRESH_MS = 5000;
 export function Hive() {
   const filters = useFilters();
   const agents = useApi("/v1/agents", { sort: "attention" }, { refreshMs: REFRESH_MS });
-  const metrics = useApi("/v1/metrics", { range: filters.range, agent_id: filters.agent, project: filters.project });
-  const activity = useApi("/v1/metrics/agents", { range: "1h" }, { refreshMs: 60000 });
-  useStream({ channels: ["agents"] }, () => agents.reload());
+  // The cards come first: the summary, the sparklines and the live stream (whose start reads every
+  // agent's status too) are asked for once the cards are there, not in competition with them.
+  const cardsShown = agents.data !== null;
+  const metrics = useApi(
+    "/v1/metrics",
+    { range: filters.range, agent_id: filters.agent, project: filters.project },
+    { enabled: cardsShown },
+  );
+  const activity = useApi("/v1/metrics/agents", { range: "1h" }, { refreshMs: 60000, enabled: cardsShown });
+  useStream(cardsShown ? { channels: ["agents"] } : null, () => agents.reload());
 
   const all = agents.data?.data ?? [];
   const inEnvironment = all.filter((agent) => !filters.env || agent.environment === filters.env);
