@@ -76,7 +76,12 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChDBStorage]:
         config = SchemaConfig()
         migrate(storage, config, [migration for migration in MIGRATIONS if migration.version < 10])
         store_spans(storage, _work("before"), TENANT, "live")
-        assert migrate(storage, config) == ["current_state", "small_tables_merge", "tasks_by_agent"]
+        assert migrate(storage, config) == [
+            "current_state",
+            "small_tables_merge",
+            "tasks_by_agent",
+            "lookup_costs_view",
+        ]
         store_spans(storage, _work("after"), TENANT, "live")
         yield storage
 

@@ -14,6 +14,7 @@ import pytest
 from hiveboard.collector.ingest.trace_rows import TRACE_COLUMNS
 from hiveboard.storage import ChDBStorage, ClickHouseServerStorage, Storage
 from hiveboard.storage.schema import MIGRATIONS, Migration, SchemaConfig, migrate, prices_table
+from hiveboard.storage.schema.ddl import qualified, quote_identifier
 from hiveboard.storage.schema.migrations import bootstrap_statements
 from hiveboard.storage.schema.otel_tables import render_traces_table
 from tests.collector.fake_client import FakeClient
@@ -876,8 +877,22 @@ def test_the_prices_table_and_costs_view_ddl(cluster_name: str | None, cluster: 
     lines = view.splitlines()
     assert lines[0] == f"CREATE VIEW IF NOT EXISTS `hiveboard`.`hb_llm_costs`{cluster} AS"
     assert "FROM `hiveboard`.`hb_llm_calls` AS calls" in lines
-    assert view.count("FROM `hiveboard`.`hb_model_prices` FINAL") == 2
+    # The prices are read once per query and looked up, not joined.
+    assert view.count("FROM `hiveboard`.`hb_model_prices` FINAL") == 1 and "JOIN" not in view
     assert "ENGINE" not in view  # a plain view: computed when read, nothing stored
+    (replacement,) = prices_table.lookup_costs_view_statements("hiveboard", cluster_name)
+    assert replacement == view.replace("CREATE VIEW IF NOT EXISTS", "CREATE OR REPLACE VIEW", 1)
+
+
+def test_migration_13_replaces_a_costs_view_made_before(storage: ChDBStorage) -> None:
+    config = SchemaConfig(database="costs_view_test")
+    migrate(storage, config, MIGRATIONS[:12])
+    view = qualified(config.database, prices_table.LLM_COSTS_VIEW)
+    storage.command(f"CREATE OR REPLACE VIEW {view} AS SELECT 1 AS Before")
+    assert migrate(storage, config) == ["lookup_costs_view"]
+    create = storage.query(f"SHOW CREATE TABLE {view}").rows[0][0]
+    assert "transform(" in create and "Before" not in create
+    storage.command(f"DROP DATABASE {quote_identifier(config.database)}")
 
 
 def test_the_costs_view_has_every_llm_call_column_and_the_cost(storage: ChDBStorage) -> None:
@@ -996,11 +1011,12 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         "current_state",
         "small_tables_merge",
         "tasks_by_agent",
+        "lookup_costs_view",
     ]
     assert migrate(storage, config) == []
 
     notes = Migration(
-        13,
+        14,
         "hb_notes",
         lambda c: [
             f"CREATE TABLE IF NOT EXISTS `{c.database}`.hb_notes (note String) ENGINE = MergeTree ORDER BY note"
@@ -1024,7 +1040,8 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         (10, "current_state"),
         (11, "small_tables_merge"),
         (12, "tasks_by_agent"),
-        (13, "hb_notes"),
+        (13, "lookup_costs_view"),
+        (14, "hb_notes"),
     ]
     tables = storage.query("SELECT count() FROM system.tables WHERE database = 'migrations_test'")
     # 4 exporter + 8 hb_* tables and views + hb_api_keys + hb_model_prices + hb_llm_costs
@@ -1096,10 +1113,11 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         "current_state",
         "small_tables_merge",
         "tasks_by_agent",
+        "lookup_costs_view",
     ]
 
     commands = client.commands()
-    assert len(commands) == 42 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
+    assert len(commands) == 43 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
     inserts = [args for method, args, _ in client.calls if method == "insert"]
     assert inserts == [
         ("`hiveboard`.`hb_schema_migrations`", [[1], ["otel_exporter_tables"]]),
@@ -1114,4 +1132,5 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         ("`hiveboard`.`hb_schema_migrations`", [[10], ["current_state"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[11], ["small_tables_merge"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[12], ["tasks_by_agent"]]),
+        ("`hiveboard`.`hb_schema_migrations`", [[13], ["lookup_costs_view"]]),
     ]

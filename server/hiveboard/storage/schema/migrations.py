@@ -115,6 +115,10 @@ def _tasks_by_agent(config: SchemaConfig) -> list[str]:
     return current_state.tasks_by_agent_projection_statements(config.database, config.cluster_name)
 
 
+def _lookup_costs_view(config: SchemaConfig) -> list[str]:
+    return prices_table.lookup_costs_view_statements(config.database, config.cluster_name)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "otel_exporter_tables", _otel_exporter_tables),
     # After the raw tables: the materialized views read otel_traces.
@@ -134,6 +138,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "current_state", _current_state),
     Migration(11, "small_tables_merge", _small_tables_merge),
     Migration(12, "tasks_by_agent", _tasks_by_agent),
+    # Migration 4 creates the view as it is now; this replaces the one made before it.
+    Migration(13, "lookup_costs_view", _lookup_costs_view),
 )
 
 

@@ -24,7 +24,8 @@ rates stored now, so a price change also reprices past calls; a model the pricer
 is `unpriced` until it has.
 
 The view reads `hb_llm_calls` filtered as the query says (its key prefix `TenantId, KeyType,
-Timestamp` still prunes) and joins the few rows of `hb_model_prices` as hash tables. The view's
+Timestamp` still prunes) and looks each call's models up in the few rows of `hb_model_prices`,
+read once per query. The view's
 columns are fixed when it is created: a migration that adds columns to `hb_llm_calls` recreates it.
 Query it as the table, e.g. `SELECT ResponseModel, sum(Cost), countIf(CostSource = 'unpriced')
 FROM hb_llm_costs WHERE TenantId = {tenant:String} AND Timestamp >= {since:DateTime64(9)} GROUP BY
@@ -79,39 +80,47 @@ def _price_key(provider: str, model: str) -> str:
     return f"cityHash64({provider}, {model})"
 
 
-# The priced models with the rates `estimate_cost` uses: a missing input or output rate is 0, a
-# missing cache rate is the input rate. One copy is joined on the response model, one on the
-# request model; a call that matches neither gets the default row (Priced false). The join key is
-# one UInt64, `_price_key` of the pair: a hash join on it is about twice as fast as on the two
-# strings. Two priced pairs would have to share a 64-bit hash to be confused (odds ~1e-10 for
-# 100k priced models), and only priced rows are joined, so a client cannot unprice another's calls.
-_PRICED_RATES = """(
-        SELECT
-            {price_key} AS PriceKey,
-            Priced,
-            MatchedModel,
-            ifNull(Input, 0) AS InputRate,
-            ifNull(Output, 0) AS OutputRate,
-            ifNull(CacheRead, ifNull(Input, 0)) AS CacheReadRate,
-            ifNull(CacheWrite, ifNull(Input, 0)) AS CacheWriteRate
+# The priced models with the rates `estimate_cost` uses (a missing input or output rate is 0, a
+# missing cache rate is the input rate), read once per query as one row of parallel arrays: key,
+# matched model, input, output, cache read and cache write rates. A call looks its response model
+# up, then its request model, with `transform` (a hash lookup); index 0 is no price, and an array's
+# element 0 is its type's default. Two joins on the prices instead cost about twice as much, most
+# of it in planning them. The key is one UInt64, `_price_key` of the pair. Two priced pairs would
+# have to share a 64-bit hash to be confused (odds ~1e-10 for 100k priced models), and only priced
+# rows are looked up, so a client cannot unprice another's calls.
+_PRICES = """(
+        SELECT (
+            groupArray({price_key}),
+            groupArray(MatchedModel),
+            groupArray(ifNull(Input, 0)),
+            groupArray(ifNull(Output, 0)),
+            groupArray(ifNull(CacheRead, ifNull(Input, 0))),
+            groupArray(ifNull(CacheWrite, ifNull(Input, 0))))
         FROM {prices} FINAL
         WHERE Priced
-    )"""
+    ) AS prices"""
 
-# Aliases of the view's expressions (not columns of it). `ifNull` around the joined `Priced` keeps
-# the rules right when a server sets join_use_nulls (unmatched rows are then NULL, not defaults).
+# Aliases of the view's expressions (not columns of it).
 _COST_EXPRESSIONS = f"""\
+    tupleElement(prices, 1) AS price_keys,
+    arrayEnumerate(price_keys) AS price_indexes,
+    transform({_price_key("calls.Provider", "calls.ResponseModel")}, price_keys, price_indexes, 0)
+        AS response_index,
+    transform({_price_key("calls.Provider", "calls.RequestModel")}, price_keys, price_indexes, 0)
+        AS request_index,
     ifNull(calls.ReportedCost, -1) AS reported_cost,
     reported_cost >= 0 AND isFinite(reported_cost)
         AND calls.ReportedCostSource != {literal(HiveboardLlmCostSourceValues.ESTIMATED)} AS is_reported,
     calls.InputTokens = 0 AND calls.OutputTokens = 0
         AND calls.CacheReadTokens = 0 AND calls.CacheWriteTokens = 0 AS no_tokens,
-    ifNull(response_price.Priced, false) AS response_priced,
-    response_priced OR ifNull(request_price.Priced, false) AS priced,
-    if(response_priced, response_price.InputRate, request_price.InputRate) AS input_rate,
-    if(response_priced, response_price.OutputRate, request_price.OutputRate) AS output_rate,
-    if(response_priced, response_price.CacheReadRate, request_price.CacheReadRate) AS cache_read_rate,
-    if(response_priced, response_price.CacheWriteRate, request_price.CacheWriteRate) AS cache_write_rate,
+    response_index > 0 AS response_priced,
+    response_priced OR request_index > 0 AS priced,
+    if(response_priced, response_index, request_index) AS price_index,
+    tupleElement(prices, 2)[price_index] AS matched_model,
+    tupleElement(prices, 3)[price_index] AS input_rate,
+    tupleElement(prices, 4)[price_index] AS output_rate,
+    tupleElement(prices, 5)[price_index] AS cache_read_rate,
+    tupleElement(prices, 6)[price_index] AS cache_write_rate,
     calls.CacheReadTokens + calls.CacheWriteTokens AS cached_tokens,
     -- An input count below the cache counts excludes them (Anthropic's usage): all of it is uncached.
     if(calls.InputTokens >= cached_tokens, calls.InputTokens - cached_tokens, calls.InputTokens)
@@ -130,15 +139,12 @@ _COST_COLUMNS = f"""\
         no_tokens, '',
         priced, {literal(HiveboardLlmCostSourceValues.ESTIMATED)},
         {literal(UNPRICED)})) AS CostSource,
-    if(is_reported OR no_tokens OR NOT priced, '',
-        if(response_priced, response_price.MatchedModel, request_price.MatchedModel)) AS MatchedModel"""
+    if(is_reported OR no_tokens OR NOT priced, '', matched_model) AS MatchedModel"""
 
 
 def statements(database: str, cluster_name: str | None) -> list[str]:
     """The `hb_model_prices` table, then the `hb_llm_costs` view over it and `hb_llm_calls`."""
     prices = qualified(database, PRICES_TABLE)
-    view = qualified(database, LLM_COSTS_VIEW)
-    rates = _PRICED_RATES.format(prices=prices, price_key=_price_key("Provider", "Model"))
     return [
         "\n".join(
             [
@@ -149,18 +155,28 @@ def statements(database: str, cluster_name: str | None) -> list[str]:
                 f"COMMENT {literal(_PRICES_COMMENT)}",
             ]
         ),
-        "\n".join(
-            [
-                f"CREATE VIEW IF NOT EXISTS {view}{on_cluster(cluster_name)} AS",
-                "WITH",
-                _COST_EXPRESSIONS,
-                "SELECT",
-                _COST_COLUMNS,
-                f"FROM {qualified(database, LLM_CALLS_TABLE)} AS calls",
-                f"LEFT ANY JOIN {rates} AS response_price",
-                f"    ON {_price_key('calls.Provider', 'calls.ResponseModel')} = response_price.PriceKey",
-                f"LEFT ANY JOIN {rates} AS request_price",
-                f"    ON {_price_key('calls.Provider', 'calls.RequestModel')} = request_price.PriceKey",
-            ]
-        ),
+        _costs_view(database, cluster_name, "CREATE VIEW IF NOT EXISTS"),
     ]
+
+
+def lookup_costs_view_statements(database: str, cluster_name: str | None) -> list[str]:
+    """`hb_llm_costs` as `statements` makes it now (prices looked up, not joined), in place of the
+    view with two joins on the prices that databases made before it have."""
+    return [_costs_view(database, cluster_name, "CREATE OR REPLACE VIEW")]
+
+
+def _costs_view(database: str, cluster_name: str | None, create: str) -> str:
+    prices = _PRICES.format(
+        prices=qualified(database, PRICES_TABLE), price_key=_price_key("Provider", "Model")
+    )
+    return "\n".join(
+        [
+            f"{create} {qualified(database, LLM_COSTS_VIEW)}{on_cluster(cluster_name)} AS",
+            "WITH",
+            f"    {prices},",
+            _COST_EXPRESSIONS,
+            "SELECT",
+            _COST_COLUMNS,
+            f"FROM {qualified(database, LLM_CALLS_TABLE)} AS calls",
+        ]
+    )
