@@ -12,8 +12,16 @@ from fastapi.testclient import TestClient
 
 from hiveboard.api.auth import DataScope
 from hiveboard.api.params import TimeRange, Window
+from hiveboard.api.queries import insights
 from hiveboard.api.queries.insights import InsightFilters
-from hiveboard.api.queries.tables import ACTION_FAILED, EVENT, EVENTS_TABLE, TASK_COMPLETED, TASK_FAILED
+from hiveboard.api.queries.tables import (
+    ACTION_FAILED,
+    EVENT,
+    EVENTS_TABLE,
+    INSIGHT_EVENTS_TABLE,
+    TASK_COMPLETED,
+    TASK_FAILED,
+)
 from hiveboard.storage import Storage
 from hiveboard_semconv.attributes import HIVEBOARD_EVENT_DATA
 from tests.api.conftest import Telemetry, Tenant
@@ -186,3 +194,16 @@ def test_retries_carried_forward_equal_the_asof_join(
         )
         for row in rows
     ]
+
+
+@pytest.mark.parametrize("section", ["_CUSTOM_SQL", "_RETRY_SQL", "_ERROR_TYPES_SQL"])
+def test_the_insight_events_give_each_section_what_every_event_gives(
+    storage: Storage, fleet: Tenant, section: str
+) -> None:
+    sql = getattr(insights, section)
+    assert f"FROM {INSIGHT_EVENTS_TABLE}" in sql
+    rows = plain(storage, fleet, sql)
+    assert rows
+    assert sorted(map(repr, rows)) == sorted(
+        map(repr, plain(storage, fleet, sql.replace(INSIGHT_EVENTS_TABLE, EVENTS_TABLE)))
+    )

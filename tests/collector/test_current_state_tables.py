@@ -81,6 +81,7 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChDBStorage]:
             "small_tables_merge",
             "tasks_by_agent",
             "lookup_costs_view",
+            "insight_events",
         ]
         store_spans(storage, _work("after"), TENANT, "live")
         yield storage
@@ -160,3 +161,37 @@ def test_the_small_tables_migration_on_a_cluster() -> None:
         "ALTER TABLE `hiveboard`.`hb_agents` ON CLUSTER `hive-cluster` MODIFY SETTING merge_selector_base = 5"
     )
     assert len(statements) == len(current_state.SMALL_TABLES)
+
+
+def _insight_events(storage: ChDBStorage, table: str) -> list[tuple]:
+    return storage.query(
+        f"SELECT * EXCEPT Attributes FROM {table} "
+        "WHERE EventType IN {types:Array(String)} OR (EventType = 'custom' AND Kind IN {kinds:Array(String)}) "
+        "OR (EventType = 'llm_call' AND Severity = 'error') ORDER BY EventType, AgentId, Timestamp, SpanId",
+        {"types": list(current_state.INSIGHT_EVENT_TYPES), "kinds": list(current_state.INSIGHT_EVENT_KINDS)},
+    ).rows
+
+
+def test_the_insight_events_are_those_of_hb_events_before_and_after(storage: ChDBStorage) -> None:
+    copied = _insight_events(storage, current_state.INSIGHT_EVENTS_TABLE)
+    assert copied == _insight_events(storage, "hb_events")
+    assert storage.query(f"SELECT count() FROM {current_state.INSIGHT_EVENTS_TABLE}").rows == [(len(copied),)]
+    # Both agents' ended tasks, written before migration 14 (copied) and after (by the view).
+    ended = storage.query(
+        f"SELECT DISTINCT TaskId FROM {current_state.INSIGHT_EVENTS_TABLE} WHERE EventType = 'task_completed'"
+    ).rows
+    assert {task_id.split("-")[0] for (task_id,) in ended} == {"before", "after"}
+    for statement in current_state.insight_events_statements("hiveboard", None, 30):
+        storage.command(statement)
+    assert (
+        _insight_events(storage, current_state.INSIGHT_EVENTS_TABLE) == copied
+    )  # copying again adds nothing
+
+
+def test_migration_14_on_a_cluster_is_ddl_only() -> None:
+    (migration,) = [migration for migration in MIGRATIONS if migration.version == 14]
+    assert migration.name == "insight_events"
+    statements = migration.statements(SchemaConfig(cluster_name="hive-cluster", events_ttl_days=9))
+    assert all(" ON CLUSTER `hive-cluster`" in statement.splitlines()[0] for statement in statements)
+    assert len(statements) == 2 and "ENGINE = ReplicatedMergeTree()" in statements[0]
+    assert "TTL toDateTime(Timestamp) + toIntervalDay(9)" in statements[0]

@@ -889,7 +889,7 @@ def test_migration_13_replaces_a_costs_view_made_before(storage: ChDBStorage) ->
     migrate(storage, config, MIGRATIONS[:12])
     view = qualified(config.database, prices_table.LLM_COSTS_VIEW)
     storage.command(f"CREATE OR REPLACE VIEW {view} AS SELECT 1 AS Before")
-    assert migrate(storage, config) == ["lookup_costs_view"]
+    assert migrate(storage, config, MIGRATIONS[:13]) == ["lookup_costs_view"]
     create = storage.query(f"SHOW CREATE TABLE {view}").rows[0][0]
     assert "transform(" in create and "Before" not in create
     storage.command(f"DROP DATABASE {quote_identifier(config.database)}")
@@ -964,6 +964,14 @@ def test_each_hiveboard_table_has_its_key_and_retention(storage: ChDBStorage) ->
             True,
         ),
         (
+            "hb_insight_events",
+            "MergeTree",
+            "toDate(Timestamp)",
+            "TenantId, KeyType, EventType, AgentId, Timestamp",
+            "TTL toDateTime(Timestamp) + toIntervalDay(30)",
+            True,
+        ),
+        (
             "hb_llm_calls",
             "MergeTree",
             "toDate(Timestamp)",
@@ -1012,11 +1020,12 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         "small_tables_merge",
         "tasks_by_agent",
         "lookup_costs_view",
+        "insight_events",
     ]
     assert migrate(storage, config) == []
 
     notes = Migration(
-        14,
+        15,
         "hb_notes",
         lambda c: [
             f"CREATE TABLE IF NOT EXISTS `{c.database}`.hb_notes (note String) ENGINE = MergeTree ORDER BY note"
@@ -1041,13 +1050,15 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         (11, "small_tables_merge"),
         (12, "tasks_by_agent"),
         (13, "lookup_costs_view"),
-        (14, "hb_notes"),
+        (14, "insight_events"),
+        (15, "hb_notes"),
     ]
     tables = storage.query("SELECT count() FROM system.tables WHERE database = 'migrations_test'")
     # 4 exporter + 8 hb_* tables and views + hb_api_keys + hb_model_prices + hb_llm_costs
     # + hb_projects + hb_agent_reports and its view + hb_agent_activity and its view
-    # + hb_agent_tasks and hb_pipeline_events and their views + hb_schema_migrations + hb_notes
-    assert tables.rows == [(26,)]
+    # + hb_agent_tasks, hb_pipeline_events and hb_insight_events and their views
+    # + hb_schema_migrations + hb_notes
+    assert tables.rows == [(28,)]
 
 
 def test_event_attributes_are_compressed_with_lz4_after_the_migrations(storage: ChDBStorage) -> None:
@@ -1094,6 +1105,7 @@ def test_every_statement_of_cluster_mode_is_on_the_cluster_with_replicated_engin
         "ReplicatedAggregatingMergeTree()",  # hb_agent_activity
         "ReplicatedAggregatingMergeTree()",  # hb_agent_tasks
         "ReplicatedMergeTree()",  # hb_pipeline_events
+        "ReplicatedMergeTree()",  # hb_insight_events
     ]
 
 
@@ -1114,10 +1126,11 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         "small_tables_merge",
         "tasks_by_agent",
         "lookup_costs_view",
+        "insight_events",
     ]
 
     commands = client.commands()
-    assert len(commands) == 43 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
+    assert len(commands) == 45 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
     inserts = [args for method, args, _ in client.calls if method == "insert"]
     assert inserts == [
         ("`hiveboard`.`hb_schema_migrations`", [[1], ["otel_exporter_tables"]]),
@@ -1133,4 +1146,5 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         ("`hiveboard`.`hb_schema_migrations`", [[11], ["small_tables_merge"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[12], ["tasks_by_agent"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[13], ["lookup_costs_view"]]),
+        ("`hiveboard`.`hb_schema_migrations`", [[14], ["insight_events"]]),
     ]

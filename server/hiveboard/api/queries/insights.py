@@ -1,6 +1,7 @@
 """The Insights tab: one aggregate query per section, over `hb_llm_costs` (LLM call metadata: turns,
-finish reasons, cache tokens) and `hb_events` (custom events of kinds context_compaction, anomaly
-and learning, retries, failures), each scoped to the caller's tenant and the range.
+finish reasons, cache tokens) and `hb_insight_events` (custom events of kinds context_compaction,
+anomaly and learning, retries, failures: the rows of `hb_events` this tab reads, ordered by type,
+`storage.schema.current_state`), each scoped to the caller's tenant and the range.
 
 A custom event's `data` is a JSON object in the attribute `hiveboard.event.data`; the queries find
 the events on their typed `Kind` column first, so only those events' attributes are read.
@@ -30,7 +31,8 @@ from hiveboard.api.queries.money import COST_SUM_SQL, usd
 from hiveboard.api.queries.tables import (
     ACTION_FAILED,
     EVENT,
-    EVENTS_TABLE,
+    INSIGHT_EVENT_KINDS,
+    INSIGHT_EVENTS_TABLE,
     LLM_CALL,
     LLM_CALLS_TABLE,
     LLM_COSTS_VIEW,
@@ -44,7 +46,7 @@ from hiveboard_semconv.attributes import HIVEBOARD_EVENT_DATA
 MAX_TURNS = 100
 MAX_ERROR_TYPES = 50
 # The custom event kinds of the integration guide this tab reads.
-COMPACTION, ANOMALY, LEARNING = "context_compaction", "anomaly", "learning"
+COMPACTION, ANOMALY, LEARNING = INSIGHT_EVENT_KINDS
 
 _DATA = f"Attributes['{HIVEBOARD_EVENT_DATA}']"
 
@@ -155,7 +157,7 @@ SELECT Kind, AgentId,
     argMax(TaskId, Timestamp) AS LastTask,
     countIf(JSONExtractBool({_DATA}, 'correction_applied')) AS Corrections,
     argMax(JSONExtractString({_DATA}, 'description'), Timestamp) AS LastDescription
-FROM {EVENTS_TABLE}
+FROM {INSIGHT_EVENTS_TABLE}
 WHERE {{where}} AND EventType = '{EVENT.CUSTOM}' AND Kind IN ('{COMPACTION}', '{ANOMALY}', '{LEARNING}')
 GROUP BY Kind, AgentId, Key"""
 
@@ -212,26 +214,28 @@ def _learning(row: dict[str, Any]) -> Learning:
 
 # Each retry takes the error type of the latest failed action of its task before it (or at the same
 # time); failed actions and ended tasks are counted beside them, per agent and per agent and failure
-# type. One scan: the error type is carried forward along each task's events in time order (the
-# failures of an instant before its retries), as an ASOF join of retries to failures would match it.
+# type. The error type is carried forward along each task's failures and retries in time order (the
+# failures of an instant before its retries), as an ASOF join of retries to failures would match
+# it; the ended tasks, most of the rows, are counted in a scan of their own, outside that sort.
 _RETRY_SQL = f"""
 SELECT AgentId, FailureType, grouping(FailureType) = 1 AS AllTypes,
     countIf(Row = 'retry') AS Retries, countIf(Row = 'failure') AS Failures,
     uniqExactIf(TaskId, Row = 'retry') AS RetriedTasks, uniqExactIf(TaskId, Row = 'task') AS Tasks
 FROM (
-    SELECT AgentId, TaskId,
-        multiIf(EventType = '{EVENT.RETRY_STARTED}', 'retry',
-            EventType = '{ACTION_FAILED}', 'failure', 'task') AS Row,
-        multiIf(Row = 'failure', ErrorType, Row = 'retry', ifNull(LatestFailureType, ''), '') AS FailureType
+    SELECT AgentId, TaskId, if(EventType = '{EVENT.RETRY_STARTED}', 'retry', 'failure') AS Row,
+        if(Row = 'failure', ErrorType, ifNull(LatestFailureType, '')) AS FailureType
     FROM (
         SELECT AgentId, TaskId, EventType, ErrorType,
             last_value(if(EventType = '{ACTION_FAILED}', ErrorType, NULL)) OVER (
                 PARTITION BY AgentId, TaskId ORDER BY Timestamp, EventType != '{ACTION_FAILED}'
                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS LatestFailureType
-        FROM {EVENTS_TABLE}
-        WHERE {{where}}
-            AND EventType IN ('{EVENT.RETRY_STARTED}', '{ACTION_FAILED}', '{TASK_COMPLETED}', '{TASK_FAILED}')
+        FROM {INSIGHT_EVENTS_TABLE}
+        WHERE {{where}} AND EventType IN ('{EVENT.RETRY_STARTED}', '{ACTION_FAILED}')
     )
+    UNION ALL
+    SELECT AgentId, TaskId, 'task' AS Row, '' AS FailureType
+    FROM {INSIGHT_EVENTS_TABLE}
+    WHERE {{where}} AND EventType IN ('{TASK_COMPLETED}', '{TASK_FAILED}')
 )
 GROUP BY GROUPING SETS ((AgentId), (AgentId, FailureType))
 HAVING Retries > 0 OR Failures > 0
@@ -253,7 +257,7 @@ _ERROR_TYPES_SQL = f"""
 SELECT ErrorType, EventType, count() AS Count, uniqExact(AgentId) AS Agents,
     toUnixTimestamp64Nano(max(Timestamp)) AS LastNs, argMax(ErrorMessage, Timestamp) AS LastMessage,
     argMax(TaskId, Timestamp) AS LastTask, argMax(AgentId, Timestamp) AS LastAgent
-FROM {EVENTS_TABLE}
+FROM {INSIGHT_EVENTS_TABLE}
 WHERE {{where}} AND (EventType IN ('{TASK_FAILED}', '{ACTION_FAILED}')
     OR (EventType = '{LLM_CALL}' AND Severity = 'error'))
 GROUP BY ErrorType, EventType ORDER BY Count DESC, LastNs DESC LIMIT {MAX_ERROR_TYPES}"""

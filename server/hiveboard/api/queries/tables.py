@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from hiveboard.storage.schema.agent_reports_table import AGENT_REPORTS_TABLE
-from hiveboard.storage.schema.current_state import AGENT_TASKS_TABLE, PIPELINE_EVENTS_TABLE
+from hiveboard.storage.schema.current_state import (
+    AGENT_TASKS_TABLE,
+    INSIGHT_EVENT_KINDS,
+    INSIGHT_EVENTS_TABLE,
+    PIPELINE_EVENTS_TABLE,
+)
 from hiveboard.storage.schema.hiveboard_tables import (
     ACTION_COMPLETED,
     ACTION_FAILED,
@@ -42,6 +47,8 @@ __all__ = [
     "LLM_CALL",
     "LLM_CALLS_TABLE",
     "LLM_COSTS_VIEW",
+    "INSIGHT_EVENT_KINDS",
+    "INSIGHT_EVENTS_TABLE",
     "PIPELINE_EVENTS_TABLE",
     "PROCESSING",
     "STATUS_ERROR",

@@ -119,6 +119,12 @@ def _lookup_costs_view(config: SchemaConfig) -> list[str]:
     return prices_table.lookup_costs_view_statements(config.database, config.cluster_name)
 
 
+def _insight_events(config: SchemaConfig) -> list[str]:
+    return current_state.insight_events_statements(
+        config.database, config.cluster_name, config.events_ttl_days
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "otel_exporter_tables", _otel_exporter_tables),
     # After the raw tables: the materialized views read otel_traces.
@@ -140,6 +146,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(12, "tasks_by_agent", _tasks_by_agent),
     # Migration 4 creates the view as it is now; this replaces the one made before it.
     Migration(13, "lookup_costs_view", _lookup_costs_view),
+    Migration(14, "insight_events", _insight_events),
 )
 
 
