@@ -5,7 +5,7 @@ meanwhile. Every socket goes to 127.0.0.1 and every wait is bounded."""
 
 from __future__ import annotations
 
-import select
+import selectors
 import socket
 import time
 from collections.abc import Iterator
@@ -72,13 +72,20 @@ def closed_by_server(sock: socket.socket) -> bool:
 
 
 def wait_until_closed(sockets: list[socket.socket], deadline: float) -> list[socket.socket]:
-    """The sockets still open at `deadline`."""
+    """The sockets still open at `deadline`. Watched with epoll (`selectors`), not `select()`, which
+    refuses descriptors above 1023: the test process holds many, its chDB files among them."""
     open_ = list(sockets)
-    for sock in open_:
-        sock.setblocking(False)
-    while open_ and time.monotonic() < deadline:
-        readable, _, _ = select.select(open_, [], [], max(0.0, min(0.5, deadline - time.monotonic())))
-        open_ = [sock for sock in open_ if sock not in readable or not closed_by_server(sock)]
+    with selectors.DefaultSelector() as selector:
+        for sock in open_:
+            sock.setblocking(False)
+            selector.register(sock, selectors.EVENT_READ)
+        while open_ and time.monotonic() < deadline:
+            events = selector.select(max(0.0, min(0.5, deadline - time.monotonic())))
+            readable = {key.fileobj for key, _ in events}
+            closed = [sock for sock in open_ if sock in readable and closed_by_server(sock)]
+            for sock in closed:
+                selector.unregister(sock)
+            open_ = [sock for sock in open_ if sock not in closed]
     return open_
 
 

@@ -26,9 +26,11 @@ node the migration also copies what was stored before it (idempotently: the copy
 skips those already there); in cluster mode it is DDL only, as every migration, and the tables fill
 with new rows.
 
-Two later migrations belong here too: `hb_tasks`' projection `by_agent` (ordered by `(AgentId,
+Later migrations belong here too: `hb_tasks`' projection `by_agent` (ordered by `(AgentId,
 StartTime)`: one agent's tasks, for its page and its recent tasks, without FINAL over every task),
-and ClickHouse's own `merge_selector_base` on the small tables The Hive reads (`SMALL_TABLES`).
+ClickHouse's own `merge_selector_base` on the small tables The Hive reads (`SMALL_TABLES`), and
+`hb_insight_events` (migration 14), the events the Insights tab counts, copied as
+`hb_pipeline_events` is (`events_copy_statements`).
 """
 
 from __future__ import annotations

@@ -369,7 +369,7 @@ def one_tasks_view_statements(database: str, cluster_name: str | None) -> list[s
 # ---- hb_events: the activity stream, the timeline and the pipeline --------------------------------
 
 _EVENTS_ATTRIBUTES_TYPE = "Map(LowCardinality(String), String)"
-# Also the columns of hb_pipeline_events (`current_state`), a copy of some of its rows.
+# Also the columns of hb_pipeline_events and hb_insight_events (`current_state`), copies of some of its rows.
 EVENTS_COLUMNS = f"""\
     Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
 {_IDENTITY_COLUMNS}
