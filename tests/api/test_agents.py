@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from hiveboard.api.auth import DataScope
+from hiveboard.api.params import SECOND_NS
+from hiveboard.api.queries.agents import agent_statuses, list_agents
+from hiveboard.storage import Storage
 from tests.api.conftest import Telemetry, Tenant
 from tests.api.scenarios import AGENT, lead_task
 
@@ -171,3 +177,39 @@ def test_agent_detail_has_payload_and_recent_tasks(
     assert [task["task_id"] for task in detail["recent_tasks"]] == ["task-9"]
     missing = client.get("/v1/agents/nobody", headers=tenant.headers())
     assert missing.status_code == 404 and "nobody" in missing.json()["message"]
+
+
+@pytest.mark.parametrize("hours_later", [0, 2])
+def test_the_streams_status_poll_derives_the_statuses_the_cards_show(
+    storage: Storage, telemetry: Telemetry, tenant: Tenant, hours_later: int
+) -> None:
+    def fleet() -> None:
+        with telemetry.hiveloop(tenant) as run:
+            run.hb.agent("idle-agent", heartbeat_interval=0)
+            run.hb.agent("busy-agent", heartbeat_interval=0).start_task("open-task")
+            waiting = run.hb.agent("waiting-agent", heartbeat_interval=0)
+            waiting.start_task("review").request_approval("sign off")
+            with run.hb.agent("failing-agent", heartbeat_interval=0).task("doomed") as task:
+                task.fail(RuntimeError("boom"))
+            run.hb.agent("silent-agent", heartbeat_interval=3600, stuck_threshold=1)
+            run.wait_for_heartbeat("silent-agent")
+
+    # In a thread of its own: the tasks left open stay current in that thread's context only.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(fleet).result()
+    time.sleep(1.1)
+    # Two hours on, no task ended within the last-hour window: the last status comes from hb_agent_tasks.
+    now_ns = time.time_ns() + hours_later * 3600 * SECOND_NS
+    scope = DataScope(tenant.id, "live")
+    cards = {agent.agent_id: agent.derived_status for agent in list_agents(storage, scope, now_ns=now_ns)}
+    assert (
+        agent_statuses(storage, scope, now_ns=now_ns)
+        == cards
+        == {
+            "idle-agent": "idle",
+            "busy-agent": "processing",
+            "waiting-agent": "waiting_approval",
+            "failing-agent": "error",
+            "silent-agent": "stuck",
+        }
+    )

@@ -2,7 +2,8 @@
 
 Every `poll_interval` seconds, while anyone is subscribed, the hub reads (1) the events of the last
 `EVENT_LOOKBACK_SECONDS` of every subscribed tenant in one query, and sends those it has not sent
-before, and (2) the status of each subscribed tenant's agents, and sends the changes. Status is
+before, and (2) the status of each subscribed tenant's agents (`agent_statuses`: only what the
+status derives from), and sends the changes, with the agents' full cards read only then. Status is
 recomputed on this timer whether or not data arrives, so an agent that falls silent turns stuck on
 time. An event reaches subscribers one poll after it is written (event times are the clients'
 clocks, so the lookback, not an insertion cursor, decides what is new; an event older than it
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hiveboard.api.auth import DataScope
-from hiveboard.api.models.agents import AgentStatus, AgentSummary
+from hiveboard.api.models.agents import AgentStatus
 from hiveboard.api.models.events import Event
 from hiveboard.api.models.stream import (
     CLOSE_TRY_AGAIN_LATER,
@@ -33,7 +34,7 @@ from hiveboard.api.models.stream import (
     Stuck,
 )
 from hiveboard.api.params import SECOND_NS
-from hiveboard.api.queries.agents import list_agents
+from hiveboard.api.queries.agents import agent_statuses, list_agents
 from hiveboard.api.queries.events import GROUP_EVENT_TYPES, recent_events
 from hiveboard.storage import Storage, StorageError
 
@@ -158,7 +159,7 @@ class StreamHub:
                 await self._poll_events({scope}, send=False)
                 self._event_scopes.add(scope)
             if "agents" in channels and scope not in self._statuses:
-                self._statuses[scope] = {a.agent_id: a.derived_status for a in await self._agents(scope)}
+                self._statuses[scope] = await self._agent_statuses(scope)
             subscriber.channels, subscriber.filters = channels, filters
 
     async def _run(self) -> None:
@@ -202,13 +203,16 @@ class StreamHub:
                     ):
                         subscriber.send(message)
 
-    async def _agents(self, scope: DataScope) -> list[AgentSummary]:
-        return await asyncio.to_thread(list_agents, self._storage, scope)
+    async def _agent_statuses(self, scope: DataScope) -> dict[str, AgentStatus]:
+        return await asyncio.to_thread(agent_statuses, self._storage, scope)
 
     async def _poll_agents(self, scope: DataScope) -> None:
         previous = self._statuses.get(scope, {})
+        if await self._agent_statuses(scope) == previous:
+            return
+        # Something changed: the cards say what, and their statuses are the new baseline.
         current: dict[str, AgentStatus] = {}
-        for agent in await self._agents(scope):
+        for agent in await asyncio.to_thread(list_agents, self._storage, scope):
             current[agent.agent_id] = agent.derived_status
             before = previous.get(agent.agent_id)
             if before == agent.derived_status:

@@ -163,20 +163,12 @@ def agent_rows(
     """Each agent's summary with its raw heartbeat payload (JSON text, '' when none)."""
     now_ns = now_ns if now_ns is not None else time.time_ns()
     parameters = scope.parameters(agent_id=agent_id, since_ns=now_ns - STATS_WINDOW_SECONDS * SECOND_NS)
-
-    def by_agent(sql: str) -> Callable[[], dict[str, dict[str, Any]]]:
-        return lambda: {row["AgentId"]: row for row in storage.query(sql, parameters).dicts()}
-
     # Independent of each other: asked together, they take about as long as the slowest.
-    agents, tasks, last_tasks, activity, costs, depths, issues, approvals = run_together(
-        lambda: storage.query(_agents_sql(agent_id), parameters).dicts(),
-        by_agent(_task_states_sql(agent_id)),
-        by_agent(_last_task_sql(agent_id)),
-        by_agent(_activity_sql(agent_id)),
-        by_agent(_costs_sql(agent_id)),
+    agents, tasks, last_tasks, activity, approvals, costs, depths, issues = run_together(
+        *_status_reads(storage, scope, agent_id, parameters),
+        _by_agent(storage, _costs_sql(agent_id), parameters),
         lambda: queue_depths(storage, scope, agent_id),
         lambda: active_issue_counts(storage, scope, agent_id),
-        lambda: pending_approval_counts(storage, scope, agent_id),
     )
     return [
         (
@@ -194,6 +186,51 @@ def agent_rows(
         )
         for row in agents
     ]
+
+
+def agent_statuses(storage: Storage, scope: DataScope, now_ns: int | None = None) -> dict[str, AgentStatus]:
+    """Each agent's derived status, as `list_agents` derives it, read without what the status does
+    not depend on (costs, queues, issues, last-hour stats): five of The Hive's eight queries. The
+    live stream polls this twice a second while anyone follows the agents, and reads the full cards
+    only when a status changed."""
+    now_ns = now_ns if now_ns is not None else time.time_ns()
+    parameters = scope.parameters(agent_id=None, since_ns=now_ns - STATS_WINDOW_SECONDS * SECOND_NS)
+    reads = _status_reads(storage, scope, None, parameters)
+    agents, tasks, last_tasks, activity, approvals = run_together(*reads)
+    return {
+        row["AgentId"]: derive_status(
+            _facts(
+                row,
+                _task_facts(tasks.get(row["AgentId"], {}), last_tasks.get(row["AgentId"], {})),
+                activity.get(row["AgentId"], {}),
+                approvals.get(row["AgentId"], 0),
+                now_ns,
+            )
+        )
+        for row in agents
+    }
+
+
+def _status_reads(
+    storage: Storage, scope: DataScope, agent_id: str | None, parameters: dict[str, Any]
+) -> list[Callable[[], Any]]:
+    """The reads an agent's derived status depends on, to run together (one pool, never nested):
+    the rows of `_agents_sql` (a list), of `_task_states_sql`, `_last_task_sql` and `_activity_sql`
+    by agent, and the pending approval counts by agent."""
+    return [
+        lambda: storage.query(_agents_sql(agent_id), parameters).dicts(),
+        _by_agent(storage, _task_states_sql(agent_id), parameters),
+        _by_agent(storage, _last_task_sql(agent_id), parameters),
+        _by_agent(storage, _activity_sql(agent_id), parameters),
+        lambda: pending_approval_counts(storage, scope, agent_id),
+    ]
+
+
+def _by_agent(
+    storage: Storage, sql: str, parameters: dict[str, Any]
+) -> Callable[[], dict[str, dict[str, Any]]]:
+    """A call that reads `sql` into its rows by agent id."""
+    return lambda: {row["AgentId"]: row for row in storage.query(sql, parameters).dicts()}
 
 
 def list_agents(
