@@ -234,3 +234,34 @@ def test_a_missing_agent_or_task_shows_an_error_state(signed_in: BrowserContext)
     page.goto("/tasks/no-such-task")
     expect(page.locator(".state-error")).to_contain_text("no task 'no-such-task'")
     page.close()
+
+
+def test_money_and_times_are_formatted_as_the_browser_formats_them(page: Page) -> None:
+    page.goto("/")
+    expect(page.locator("main")).to_contain_text("The Hive")
+    formatted = page.evaluate(
+        """async () => {
+            const main = document.querySelector('script[type="module"][src$="/main.js"]').src;
+            const format = await import(main.replace(/main\\.js$/, "format.js"));
+            // Amounts of different precision, interleaved, so that each reuses a formatter made before.
+            const amounts = [0.004441, 1.23456, 0.00012345, 1234.5, 0.5, 0.0042, -0.0042, 1.2, 0.004441];
+            const times = ["2026-12-07T11:47:14Z", "2026-01-02T03:04:05.678Z"];
+            return {
+                money: amounts.map(format.money),
+                times: times.map(format.dateTime),
+                expectedTimes: times.map((at) => new Date(at).toLocaleString()),
+            };
+        }"""
+    )
+    assert formatted["money"] == [
+        "$0.00444",
+        "$1.23",
+        "$0.000123",
+        "$1,235",
+        "$0.5",
+        "$0.0042",
+        "-$0.0042",
+        "$1.2",
+        "$0.00444",
+    ]
+    assert formatted["times"] == formatted["expectedTimes"]

@@ -1,6 +1,25 @@
 // Numbers for people: money, tokens, durations and times, one way everywhere.
 
 const integer = new Intl.NumberFormat("en-US");
+// Making a formatter costs far more than using one, and a table formats hundreds of values: each
+// is made once.
+const moneyFormats = new Map();
+// The fields `Date.prototype.toLocaleString()` shows by default, in the browser's locale.
+const localDateTime = new Intl.DateTimeFormat(undefined, {
+  year: "numeric",
+  month: "numeric",
+  day: "numeric",
+  hour: "numeric",
+  minute: "numeric",
+  second: "numeric",
+});
+
+function moneyFormat(digits) {
+  if (!moneyFormats.has(digits)) {
+    moneyFormats.set(digits, new Intl.NumberFormat("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 }));
+  }
+  return moneyFormats.get(digits);
+}
 
 export function count(value) {
   return value === null || value === undefined ? "–" : integer.format(value);
@@ -12,7 +31,7 @@ export function money(value) {
   if (value === 0) return "$0";
   const abs = Math.abs(value);
   const digits = abs >= 100 ? 0 : abs >= 1 ? 2 : Math.min(6, Math.max(3, 1 - Math.floor(Math.log10(abs)) + 1));
-  const text = new Intl.NumberFormat("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 }).format(abs);
+  const text = moneyFormat(digits).format(abs);
   return `${value < 0 ? "-" : ""}$${text}`;
 }
 
@@ -55,7 +74,7 @@ export function ago(timestamp, now = Date.now()) {
 }
 
 export function dateTime(timestamp) {
-  return timestamp ? new Date(timestamp).toLocaleString() : "–";
+  return timestamp ? localDateTime.format(new Date(timestamp)) : "–";
 }
 
 // JSON for people: indented, keys in their order.
