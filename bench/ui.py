@@ -9,8 +9,9 @@ loads:
 * each view's first meaningful render: from navigation to the first frame with the view's main
   content visible, by the page's own clock (`SHOWN_AT`);
 * interactions: apply a filter (tasks by status, activity by kind), open a task from the task
-  table, the next page of the task table and of the cost explorer's calls: from the click to the
-  new content on screen;
+  table, the next page of the task table and of the cost explorer's calls: from the input reaching
+  the page (the event's time stamp, `ACTED_AT`) to the first frame with the new content, by the
+  page's clock;
 * the API requests each view makes while it loads, against the rows it shows (a view must never
   make a request per row);
 * the dashboard's assets, compressed, as a browser downloads them.
@@ -201,15 +202,20 @@ def settle(page: Page) -> None:
 
 
 # Stamps `window.__shown` with the page's clock (ms since its navigation started) at the first frame
-# after an element matching the selector (`__SELECTOR__`) is in the page and visible. Measured in
-# the page, not by polling it from here: Playwright polls a waiting locator at growing intervals
-# (up to 500 ms apart), which would add up to half a second of its own to a render.
+# after an element matching the selector (`__SELECTOR__`) is in the page and visible, and, with a
+# `__RESPONSE__` fragment, after the page changed once the API response whose URL holds it arrived
+# (a view keeps its rows, or mounts them again, while its new data loads). Measured in the page, not
+# by polling it from here: Playwright polls a waiting locator at growing intervals (up to 500 ms
+# apart), which would add up to half a second of its own to a render.
 SHOWN_AT = """(() => {
   const selector = __SELECTOR__;
+  const response = __RESPONSE__;
   const visible = () => [...document.querySelectorAll(selector)].some(
     (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden");
+  const responded = () => response === null
+    || performance.getEntriesByType("resource").some((entry) => entry.name.includes(response));
   const observer = new MutationObserver(() => {
-    if (!visible()) return;
+    if (!responded() || !visible()) return;
     observer.disconnect();
     requestAnimationFrame(() => { window.__shown = performance.now(); });
   });
@@ -217,8 +223,10 @@ SHOWN_AT = """(() => {
 })()"""
 
 
-def shown_at(selector: str) -> str:
-    return SHOWN_AT.replace("__SELECTOR__", json.dumps(selector))
+def shown_at(selector: str, response: str | None = None) -> str:
+    return SHOWN_AT.replace("__SELECTOR__", json.dumps(selector)).replace(
+        "__RESPONSE__", json.dumps(response)
+    )
 
 
 def measure_render(context: BrowserContext, view: View, path: str, timing: Timing) -> None:
@@ -237,34 +245,27 @@ def measure_render(context: BrowserContext, view: View, path: str, timing: Timin
     page.close()
 
 
-def timed(action: Callable[[], None]) -> float:
-    started = time.perf_counter()
-    action()
-    return (time.perf_counter() - started) * 1000
+# Stamps `window.__acted` with the time stamp of the first click or change the page receives: when an
+# interaction's input reached the page, without the driver's own round trips before it.
+ACTED_AT = """(() => {
+  delete window.__acted;
+  const stamp = (event) => { if (window.__acted === undefined) window.__acted = event.timeStamp; };
+  for (const type of ["click", "change"]) {
+    document.addEventListener(type, stamp, { capture: true, once: true });
+  }
+})()"""
 
 
-def in_page(page: Page, selector: str, action: Callable[[], None]) -> float:
-    """Milliseconds, by the page's clock, from `action` to `selector` shown (see `SHOWN_AT`)."""
+def in_page(page: Page, selector: str, action: Callable[[], None], response: str | None = None) -> float:
+    """Milliseconds, by the page's clock, from the input of `action` reaching the page (`ACTED_AT`) to
+    the first frame with `selector` shown, after the response whose URL holds `response` if given
+    (`SHOWN_AT`)."""
     page.evaluate("delete window.__shown")
-    page.evaluate(shown_at(selector))
-    started = page.evaluate("performance.now()")
+    page.evaluate(ACTED_AT)
+    page.evaluate(shown_at(selector, response))
     action()
     page.wait_for_function("() => window.__shown !== undefined", timeout=TIMEOUT_MS)
-    return page.evaluate("window.__shown") - started
-
-
-def after_response(
-    page: Page, fragment: str, action: Callable[[], None], selector: str
-) -> Callable[[], None]:
-    """`action`, then wait for the API response whose URL holds `fragment` and for `selector` painted."""
-
-    def run() -> None:
-        with page.expect_response(lambda response: fragment in response.url, timeout=TIMEOUT_MS):
-            action()
-        page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
-        page.locator(selector).first.wait_for(state="visible", timeout=TIMEOUT_MS)
-
-    return run
+    return page.evaluate("window.__shown - window.__acted")
 
 
 def loaded(page: Page, path: str, selector: str) -> None:
@@ -281,29 +282,23 @@ def measure_interactions(context: BrowserContext, timings: dict[str, Timing]) ->
     loaded(page, "/tasks?range=7d", rows)
     status = page.get_by_label("Status")
     timings["filter tasks by status"].samples_ms.append(
-        timed(
-            after_response(
-                page, "status=failed", lambda: status.select_option("failed"), f"{rows}, .state-empty"
-            )
-        )
+        in_page(page, f"{rows}, main .state-empty", lambda: status.select_option("failed"), "status=failed")
     )
     loaded(page, "/tasks?range=7d", rows)
     next_page = page.get_by_role("button", name="Next page")
-    timings["next page of tasks"].samples_ms.append(
-        timed(after_response(page, "cursor=", next_page.click, rows))
-    )
+    timings["next page of tasks"].samples_ms.append(in_page(page, rows, next_page.click, "cursor="))
     link = page.locator("table.tasks tbody tr th a").first
     timings["open a task"].samples_ms.append(in_page(page, ".wf-row", link.click))
 
     loaded(page, "/activity", ".events li")
     kind = page.get_by_role("checkbox", name="LLM calls")
     timings["filter activity by kind"].samples_ms.append(
-        timed(after_response(page, "group=llm", kind.check, ".events li, .state-empty"))
+        in_page(page, ".events li, main .state-empty", kind.check, "group=llm")
     )
 
     loaded(page, "/cost?range=7d", "table.calls tbody tr")
     timings["next page of calls"].samples_ms.append(
-        timed(after_response(page, "cursor=", next_page.click, "table.calls tbody tr"))
+        in_page(page, "table.calls tbody tr", next_page.click, "cursor=")
     )
     page.close()
 
