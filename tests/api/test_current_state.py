@@ -230,6 +230,22 @@ def test_task_flags_and_human_involvement_equal_the_plain_query_over_hb_events(
     assert any(task.has_human_intervention for task in current[None])
 
 
+@pytest.mark.parametrize("status", ["failed", "completed", "escalated", "waiting", "processing"])
+def test_a_page_filtered_on_a_status_lists_the_tasks_of_that_derived_status(
+    storage: Storage, fleet: DataScope, status: str
+) -> None:
+    # `failed` is read from the task's own status, the others from its flags: both must agree with
+    # the derived status of the unfiltered list.
+    window = Window.last(TimeRange.DAY)
+
+    def page(filters: TaskFilters) -> list[Any]:
+        return tasks.list_tasks(storage, fleet, window, filters, limit=500, stuck_agents=lambda: []).data
+
+    everything = page(TaskFilters())
+    expected = [task for task in everything if task.derived_status == status]
+    assert page(TaskFilters(status=status)) == expected and expected
+
+
 def test_the_hive_reads_the_open_tasks_through_the_projection(storage: Storage, fleet: DataScope) -> None:
     parameters = fleet.parameters(agent_id=None, since_ns=_since_ns())
     plan = "\n".join(

@@ -289,11 +289,12 @@ def list_tasks(
     stuck_agents: StuckAgents,
 ) -> Page[TaskSummary]:
     """Tasks started in `window`, plus those still open whenever they started, sorted, one page;
-    `stuck_agents` gives the agents stuck now (`agents.stuck_agent_ids`, see `DERIVED_STATUS_SQL`)."""
+    `stuck_agents` gives the agents stuck now (`agents.stuck_agent_ids`, see `DERIVED_STATUS_SQL`).
+    A page of failed tasks needs neither: `failed` is the task's own status."""
     keys, stuck = _keys_and_stuck_agents(
         lambda stuck: _page_keys(storage, scope, window, filters, sort, order, limit, cursor, stuck),
-        filters.status is not None,
-        stuck_agents,
+        _by_derived_status(filters),
+        None if filters.status == FAILED else stuck_agents,
     )
     page = keys[:limit]
     if sort == "cost":  # the costs were read with the keys
@@ -335,11 +336,22 @@ def latest_task(
     return next(iter(_task_rows(storage, scope, keys[:1], stuck).values()), None)
 
 
+def _by_derived_status(filters: TaskFilters) -> bool:
+    """Whether the page is chosen on the derived status (`DERIVED_STATUS_SQL`), which needs every
+    task's flags and the stuck agents; `failed` is the task's own status, a column of its row."""
+    return filters.status is not None and filters.status != FAILED
+
+
 def _keys_and_stuck_agents(
-    keys: Callable[[Sequence[str]], list[dict[str, Any]]], by_status: bool, stuck_agents: StuckAgents
+    keys: Callable[[Sequence[str]], list[dict[str, Any]]],
+    by_status: bool,
+    stuck_agents: StuckAgents | None,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The page's keys (`keys`, given the stuck agents) and the agents stuck now: read at the same
-    time, unless the keys are chosen on the derived status (`by_status`), which needs them first."""
+    time, unless the keys are chosen on the derived status (`by_status`), which needs them first;
+    without `stuck_agents` (a page whose derived status does not depend on them), none."""
+    if stuck_agents is None:
+        return keys([]), []
     if by_status:
         stuck = list(stuck_agents())
         return keys(stuck), stuck
@@ -366,7 +378,10 @@ def _page_keys(
         f"(t.StartTime >= fromUnixTimestamp64Nano({{start_ns:Int64}}) OR t.Status = '{PROCESSING}')",
         "t.StartTime <= fromUnixTimestamp64Nano({end_ns:Int64})",
     ]
-    if filters.status is not None:
+    by_status = _by_derived_status(filters)
+    if filters.status == FAILED:
+        conditions.append(f"t.Status = '{FAILED}'")
+    elif by_status:
         conditions.append("DerivedStatus = {status:String}")
         parameters.update(status=filters.status, stuck_agents=list(stuck_agents))
     if cursor is not None:
@@ -387,10 +402,10 @@ def _page_keys(
     )
     flags_join = (
         f"LEFT JOIN ({flags_sql()}) AS f ON f.FlagTraceId = t.TraceId AND f.FlagTaskId = t.TaskId"
-        if filters.status is not None
+        if by_status
         else ""
     )
-    derived_status = f", {DERIVED_STATUS_SQL} AS DerivedStatus" if filters.status is not None else ""
+    derived_status = f", {DERIVED_STATUS_SQL} AS DerivedStatus" if by_status else ""
     # The page is chosen on the few columns it sorts and filters on; its rows are read whole after.
     keys_sql = f"""
 SELECT t.TaskSpanId AS TaskSpanId, t.TraceId AS TraceId, t.TaskId AS TaskId, t.AgentId AS AgentId,
