@@ -93,6 +93,22 @@ def test_llm_calls_newest_first_with_filter_totals(client: TestClient, mixed_cal
     assert [(c["model"], c["cost"]) for c in unpriced] == [("no-such-model-xyz", None)]
 
 
+@pytest.mark.parametrize("path", ["/v1/llm-calls", "/v1/cost/calls"])
+def test_a_page_of_calls_without_totals_is_the_same_page(
+    client: TestClient, mixed_calls: Tenant, path: str
+) -> None:
+    for parameters in ({}, {"task_id": "t1"}, {"cost_source": "unpriced"}, {"limit": 2}):
+        whole = get(client, mixed_calls, path, **parameters)
+        alone = get(client, mixed_calls, path, totals="false", **parameters)
+        assert alone["totals"] is None and whole["totals"]["call_count"] > 0
+        assert alone["data"] == whole["data"] and alone["pagination"] == whole["pagination"]
+    # The second page, through the first one's cursor.
+    cursor = get(client, mixed_calls, path, totals="false", limit=2)["pagination"]["next_cursor"]
+    second = get(client, mixed_calls, path, totals="false", limit=2, cursor=cursor)
+    assert second["data"] == get(client, mixed_calls, path, limit=2, cursor=cursor)["data"] and second["data"]
+    assert any(call["cost"] is not None for call in get(client, mixed_calls, path, totals="false")["data"])
+
+
 def test_cost_timeseries_buckets(client: TestClient, mixed_calls: Tenant) -> None:
     body = get(client, mixed_calls, "/v1/cost/timeseries", range="6h")
     assert body["bucket_seconds"] == 300 and body["group_by"] == "total"

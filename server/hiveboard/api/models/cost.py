@@ -84,7 +84,10 @@ class LlmCall(BaseModel):
 
 
 class LlmCallPage(Page[LlmCall]):
-    totals: CostTotals = Field(description="Of every call matching the filters, not only this page")
+    totals: CostTotals | None = Field(
+        description="Of every call matching the filters, not only this page; null when asked with "
+        "totals=false"
+    )
 
 
 class CostPoint(BaseModel):

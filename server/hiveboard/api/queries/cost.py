@@ -8,7 +8,6 @@ else NULL (unpriced: tokens without a cost, never a silent $0). Ordered by time 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -38,6 +37,7 @@ from hiveboard.api.params import (
 from hiveboard.api.queries.money import CALL_COST_SQL, COST_SUM_SQL, call_usd, usd
 from hiveboard.api.queries.paging import page_of_keys
 from hiveboard.api.queries.tables import LLM_CALLS_TABLE, LLM_COSTS_VIEW
+from hiveboard.api.queries.together import run_together
 from hiveboard.storage import Storage
 
 CallSort = Literal["time", "cost"]
@@ -98,22 +98,12 @@ def _totals(row: dict[str, Any]) -> dict[str, Any]:
 
 
 # What `hb_llm_costs` adds to a call of `hb_llm_calls`, by the name `_call` reads it as.
-_COST_COLUMNS = {"RoundedCost": CALL_COST_SQL, "CostSource": "CostSource", "MatchedModel": "MatchedModel"}
-
-
-def _totals_and_costs(
-    storage: Storage, scope: DataScope, window: Window, filters: CallFilters, span_ids: Sequence[str]
-) -> tuple[CostTotals, dict[str, dict[str, Any]]]:
-    """The totals of the filter and, read in the same scan, the `_COST_COLUMNS` of its calls `span_ids`
-    by span id (pricing them in a query of their own would cost about as much as the totals)."""
+def _call_totals(storage: Storage, scope: DataScope, window: Window, filters: CallFilters) -> CostTotals:
+    """The totals of every call of the filter: a scan of the range that prices every call."""
     where, parameters = filters.sql()
-    page = ", ".join(("SpanId", *_COST_COLUMNS.values()))
-    costs = f", groupArrayIf(({page}), SpanId IN {{span_ids:Array(String)}}) AS Costs" if span_ids else ""
-    sql = f"SELECT {_TOTALS_SQL}{costs} FROM {LLM_COSTS_VIEW} WHERE {where}"
-    parameters = scope.parameters(**window.parameters(), **parameters, span_ids=list(span_ids))
-    row = storage.query(sql, parameters).dicts()[0]
-    by_span = {span_id: dict(zip(_COST_COLUMNS, c, strict=True)) for span_id, *c in row.get("Costs", [])}
-    return CostTotals(**_totals(row)), by_span
+    sql = f"SELECT {_TOTALS_SQL} FROM {LLM_COSTS_VIEW} WHERE {where}"
+    row = storage.query(sql, scope.parameters(**window.parameters(), **parameters)).dicts()[0]
+    return CostTotals(**_totals(row))
 
 
 # One scan for the totals and both breakdowns: `grouping(column)` is 0 in the rows of the set that
@@ -176,15 +166,17 @@ def list_calls(
     sort: CallSort,
     limit: int,
     cursor: str | None = None,
+    with_totals: bool = True,
 ) -> LlmCallPage:
-    """LLM calls with their previews, newest or most expensive first, with the totals of the filter.
+    """LLM calls with their previews, newest or most expensive first, with the totals of the filter
+    (None without `with_totals`).
 
     The page is chosen on its sort key alone: the newest calls come from `hb_llm_calls` in its key
     order, without pricing the calls of the range; only sorting by cost, or filtering on it, prices
-    them all. Then the page's rows are read (previews included), and priced in the scan that sums the
-    totals of the range. The most expensive calls lie anywhere in the range, so reading them again by
-    span id would scan it a second time: sorted by cost, the rows are read whole in the scan that
-    chooses them.
+    them all. Then the page's rows are read whole and priced, by time (the table's key) and span id,
+    beside the totals, which price every call of the range. The most expensive calls lie anywhere in
+    the range, so reading them again by span id would scan it a second time: sorted by cost, the rows
+    are read whole in the scan that chooses them, beside the totals.
     """
     window = Window.last(time_range)
     where, parameters = filters.sql()
@@ -203,34 +195,38 @@ SELECT {columns}, toUnixTimestamp64Nano(Timestamp) AS StartNs, {sort_key} AS Sor
 FROM {LLM_COSTS_VIEW if priced else LLM_CALLS_TABLE} WHERE {where}
 ORDER BY SortValue DESC, SpanId DESC
 LIMIT {{limit:UInt32}}"""
-    keys = storage.query(
-        keys_sql, scope.parameters(**window.parameters(), **parameters, limit=limit + 1)
-    ).dicts()
+
+    def page_keys() -> list[dict[str, Any]]:
+        keys_parameters = scope.parameters(**window.parameters(), **parameters, limit=limit + 1)
+        return storage.query(keys_sql, keys_parameters).dicts()
+
+    def totals() -> CostTotals | None:
+        return _call_totals(storage, scope, window, filters) if with_totals else None
+
     if whole:
+        keys, call_totals = run_together(page_keys, totals)
         rows = {key["SpanId"]: key for key in keys}
-        totals, _ = _totals_and_costs(storage, scope, window, filters, ())
     else:
-        calls_rows = _calls_by_span(storage, scope, keys[:limit])
-        totals, costs = _totals_and_costs(storage, scope, window, filters, list(calls_rows))
-        rows = {span_id: row | costs[span_id] for span_id, row in calls_rows.items() if span_id in costs}
+        keys = page_keys()
+        rows, call_totals = run_together(lambda: _priced_calls(storage, scope, keys[:limit]), totals)
     calls = page_of_keys(
         keys,
         lambda key: _call(rows[key["SpanId"]]) if key["SpanId"] in rows else None,
         lambda key: (key["SortValue"], key["SpanId"]),
         limit,
     )
-    return LlmCallPage(data=calls.data, pagination=calls.pagination, totals=totals)
+    return LlmCallPage(data=calls.data, pagination=calls.pagination, totals=call_totals)
 
 
-def _calls_by_span(
+def _priced_calls(
     storage: Storage, scope: DataScope, keys: list[dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
-    """The rows of the calls of `keys`, without their cost, found by time (the table's key) and span id."""
+    """The rows of the calls of `keys` with their cost, found by time (the table's key) and span id."""
     if not keys:
         return {}
     sql = f"""
-SELECT *, toUnixTimestamp64Nano(Timestamp) AS StartNs
-FROM {LLM_CALLS_TABLE}
+SELECT *, {CALL_COST_SQL} AS RoundedCost, toUnixTimestamp64Nano(Timestamp) AS StartNs
+FROM {LLM_COSTS_VIEW}
 WHERE {SCOPE_SQL} AND {window_sql("Timestamp")} AND SpanId IN {{span_ids:Array(String)}}"""
     parameters = scope.parameters(
         start_ns=min(key["StartNs"] for key in keys),

@@ -31,6 +31,14 @@ def call_filters(
 
 
 Filters = Annotated[CallFilters, Depends(call_filters)]
+WithTotals = Annotated[
+    bool,
+    Query(
+        alias="totals",
+        description="false leaves out the totals of the filter (null), which price every call of the "
+        "range: a page of calls alone, as a table that pages through them needs",
+    ),
+]
 
 
 @router.get("/cost", summary="Cost of the range: totals, by model, by agent, reported vs estimated")
@@ -48,8 +56,11 @@ def get_cost_calls(
     time_range: Range = TimeRange.DAY,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
+    with_totals: WithTotals = True,
 ) -> LlmCallPage:
-    return list_calls(storage, scope, time_range, filters, sort="cost", limit=limit, cursor=cursor)
+    return list_calls(
+        storage, scope, time_range, filters, sort="cost", limit=limit, cursor=cursor, with_totals=with_totals
+    )
 
 
 @router.get("/cost/timeseries", summary="Cost per time bucket, in total or per model or agent")
@@ -71,5 +82,8 @@ def get_llm_calls(
     time_range: Range = TimeRange.DAY,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
+    with_totals: WithTotals = True,
 ) -> LlmCallPage:
-    return list_calls(storage, scope, time_range, filters, sort="time", limit=limit, cursor=cursor)
+    return list_calls(
+        storage, scope, time_range, filters, sort="time", limit=limit, cursor=cursor, with_totals=with_totals
+    )

@@ -33,7 +33,9 @@ export function Cost() {
   // Asked for with the totals, not once they have answered, so both load at the same time.
   const cursor = query.get("cursor") || "";
   const limit = Math.min(MAX_LIMIT, Math.max(1, Number(query.get("limit")) || DEFAULT_LIMIT));
-  const calls = useApi(SORTS[sort].path, { ...scope, model, cost_source: source, cursor, limit });
+  // The table shows the calls only (the totals above come from /v1/cost): without the totals of the
+  // range, which price every call of it, a page is read alone.
+  const calls = useApi(SORTS[sort].path, { ...scope, model, cost_source: source, cursor, limit, totals: false });
   return html`
     <h1>Cost explorer <span class="muted plan-meta">last ${filters.range}${filters.agent ? ` · ${filters.agent}` : ""}${filters.project ? ` · ${filters.project}` : ""}</span></h1>
     <${Loaded}
