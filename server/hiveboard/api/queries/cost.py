@@ -97,7 +97,6 @@ def _totals(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# What `hb_llm_costs` adds to a call of `hb_llm_calls`, by the name `_call` reads it as.
 def _call_totals(storage: Storage, scope: DataScope, window: Window, filters: CallFilters) -> CostTotals:
     """The totals of every call of the filter: a scan of the range that prices every call."""
     where, parameters = filters.sql()
