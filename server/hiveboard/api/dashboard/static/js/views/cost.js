@@ -10,6 +10,7 @@ import { Pager } from "../components/pager.js";
 import { SeriesChart } from "../components/series-chart.js";
 import { agentLink, taskLink } from "../components/links.js";
 import { CostCell } from "../components/cost-cell.js";
+import { FIRST_ROWS, ShowAll, firstGroups, useShowAll } from "../components/first-rows.js";
 import { cost, count, dateTime, duration, money } from "../format.js";
 
 const GROUPS = { model: "model", agent: "agent" };
@@ -97,14 +98,19 @@ function OverTime({ result, by }) {
     ${others > 0 && html`<p class="muted">${others} more ${by}s with smaller costs are in the table below.</p>`}`;
 }
 
+// Most expensive first, cut to the first rows; the row picked is shown even when it is further down.
 function Breakdown({ rows, name, selected, pick }) {
+  const id = name === "model" ? "cost-by-model" : "cost-by-agent";
+  const [all, toggle] = useShowAll(id);
   if (!rows.length) return html`<p class="state state-empty">None.</p>`;
-  return html`<div class="table-wrap"><table class=${name === "model" ? "cost-by-model" : "cost-by-agent"}>
+  const further = all ? [] : rows.slice(FIRST_ROWS).filter((row) => selected && row[name] === selected);
+  const shown = [...firstGroups(rows, all), ...further];
+  return html`<div class="table-wrap"><table class=${id}>
     <thead><tr><th scope="col">${name === "model" ? "Model" : "Agent"}</th><th scope="col" class="num">Calls</th>
       <th scope="col" class="num">Tokens in</th><th scope="col" class="num">Tokens out</th>
       <th scope="col" class="num">Cost</th><th scope="col" class="num">Reported</th><th scope="col" class="num">Estimated</th>
       <th scope="col" class="num">Unpriced calls</th></tr></thead>
-    <tbody>${rows.map(
+    <tbody>${shown.map(
       (row) => html`<tr key=${row[name]} data-key=${row[name]} class=${row[name] === selected ? "selected" : ""}>
         <th scope="row"><button type="button" class="link-button" aria-pressed=${row[name] === selected}
           title=${row[name] === selected ? "Show every call again" : "Show the calls of this one only"} onClick=${() => pick(row[name])}>${row[name] || "(none)"}</button></th>
@@ -114,7 +120,8 @@ function Breakdown({ rows, name, selected, pick }) {
         <td class="num">${row.estimated_calls ? money(row.estimated_cost) : "–"}</td>
         <td class="num">${row.unpriced_calls ? html`<span class="unpriced">${count(row.unpriced_calls)}</span>` : "–"}</td>
       </tr>`,
-    )}</tbody></table></div>`;
+    )}</tbody></table></div>
+    <${ShowAll} all=${all} toggle=${toggle} total=${rows.length} noun=${name === "model" ? "models" : "agents"} />`;
 }
 
 function Calls({ page, cursor, model, source, sort, selected }) {

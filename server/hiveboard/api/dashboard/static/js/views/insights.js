@@ -8,6 +8,7 @@ import { Loaded } from "../components/states.js";
 import { RelativeTime } from "../components/time.js";
 import { agentLink, taskLink } from "../components/links.js";
 import { CostCell } from "../components/cost-cell.js";
+import { ShowAll, firstGroups, useShowAll } from "../components/first-rows.js";
 import { count, errorText, percent } from "../format.js";
 
 // Stop reasons that mean the answer was cut short.
@@ -58,13 +59,20 @@ function Table({ className, head, children }) {
     <tbody>${children}</tbody></table></div>`;
 }
 
+// A table of `groups` (rows, or an agent's rows together) cut to its first ones, with the button for
+// the rest; `render` draws the table of the rows shown.
+function FirstRows({ id, groups, noun, render }) {
+  const [all, toggle] = useShowAll(id);
+  return html`${render(firstGroups(groups, all))}<${ShowAll} all=${all} toggle=${toggle} total=${groups.length} noun=${noun} />`;
+}
+
 function Turns({ turns }) {
-  return html`<${Table} className="turns" head=${[["Turn"], ["Calls", 1], ["Tokens in", 1], ["Tokens out", 1], ["Cost", 1]]}>
-    ${turns.map(
+  return html`<${FirstRows} id="turns" groups=${turns} noun="turns" render=${(shown) => html`<${Table} className="turns" head=${[["Turn"], ["Calls", 1], ["Tokens in", 1], ["Tokens out", 1], ["Cost", 1]]}>
+    ${shown.map(
       (turn) => html`<tr data-turn=${turn.turn_number}><th scope="row">${turn.turn_number}</th>
         <td class="num">${count(turn.call_count)}</td><td class="num">${count(turn.tokens_in)}</td><td class="num">${count(turn.tokens_out)}</td>
         <td class="num"><${CostCell} value=${turn.cost} unpriced=${turn.unpriced_calls} calls=${turn.call_count} /></td></tr>`,
-    )}</${Table}>`;
+    )}</${Table}>`} />`;
 }
 
 function StopReasons({ reasons }) {
@@ -96,55 +104,62 @@ function Cache({ cache }) {
 }
 
 function Compaction({ rows }) {
-  return html`<${Table} className="compaction" head=${[["Agent"], ["Compactions", 1], ["Tasks", 1], ["Tokens before", 1], ["Tokens after", 1], ["Kept", 1], ["Last"]]}>
-    ${rows.map(
+  return html`<${FirstRows} id="compaction" groups=${rows} noun="agents" render=${(shown) => html`<${Table} className="compaction" head=${[["Agent"], ["Compactions", 1], ["Tasks", 1], ["Tokens before", 1], ["Tokens after", 1], ["Kept", 1], ["Last"]]}>
+    ${shown.map(
       (row) => html`<tr data-agent=${row.agent_id}><th scope="row">${agentLink(row.agent_id)}</th>
         <td class="num">${count(row.event_count)}</td><td class="num">${count(row.task_count)}</td>
         <td class="num">${count(row.tokens_before)}</td><td class="num">${count(row.tokens_after)}</td>
         <td class="num">${row.tokens_before ? percent(row.tokens_after / row.tokens_before) : "–"}</td>
         <td><${RelativeTime} at=${row.last_at} /></td></tr>`,
-    )}</${Table}>`;
+    )}</${Table}>`} />`;
 }
 
 function Anomalies({ rows }) {
-  return html`<${Table} className="anomalies" head=${[["Detector"], ["Agent"], ["Findings", 1], ["Tasks", 1], ["Latest"], ["In task"], ["When"]]}>
-    ${rows.map(
+  return html`<${FirstRows} id="anomalies" groups=${rows} noun="rows" render=${(shown) => html`<${Table} className="anomalies" head=${[["Detector"], ["Agent"], ["Findings", 1], ["Tasks", 1], ["Latest"], ["In task"], ["When"]]}>
+    ${shown.map(
       (row) => html`<tr data-detector=${row.detector}><th scope="row"><span class="badge tone-danger"><span aria-hidden="true">⚠</span> ${row.detector || "anomaly"}</span></th>
         <td>${agentLink(row.agent_id)}</td><td class="num">${count(row.event_count)}</td><td class="num">${count(row.task_count)}</td>
         <td class="wrap">${row.last_summary || "–"}</td><td>${row.last_task_id ? taskLink(row.last_task_id) : "–"}</td>
         <td><${RelativeTime} at=${row.last_at} /></td></tr>`,
-    )}</${Table}>`;
+    )}</${Table}>`} />`;
 }
 
 function Learning({ rows }) {
-  return html`<${Table} className="learning" head=${[["Category"], ["Agent"], ["Events", 1], ["Corrections applied", 1], ["Latest"], ["When"]]}>
-    ${rows.map(
+  return html`<${FirstRows} id="learning" groups=${rows} noun="rows" render=${(shown) => html`<${Table} className="learning" head=${[["Category"], ["Agent"], ["Events", 1], ["Corrections applied", 1], ["Latest"], ["When"]]}>
+    ${shown.map(
       (row) => html`<tr data-category=${row.category}><th scope="row">${row.category || html`<span class="muted">none given</span>`}</th>
         <td>${agentLink(row.agent_id)}</td><td class="num">${count(row.event_count)}</td><td class="num">${count(row.corrections_applied)}</td>
         <td class="wrap">${row.last_description || "–"}</td><td><${RelativeTime} at=${row.last_at} /></td></tr>`,
-    )}</${Table}>`;
+    )}</${Table}>`} />`;
 }
 
-// Per agent (its row over every failure type first), then each failure type it retried or failed.
+// Per agent (its row over every failure type first), then each failure type it retried or failed;
+// the agents that retried most first.
 function Retries({ rows }) {
-  return html`<${Table} className="retries" head=${[["Agent / failure type"], ["Retries", 1], ["Failed actions", 1], ["Retries per failure", 1], ["Tasks retried", 1]]}>
-    ${rows.map((row) => {
+  const agents = [];
+  for (const row of rows) {
+    if (row.failure_type === null) agents.push([row]);
+    else agents[agents.length - 1]?.push(row);
+  }
+  agents.sort(([a], [b]) => b.retries - a.retries || b.failures - a.failures || a.agent_id.localeCompare(b.agent_id));
+  return html`<${FirstRows} id="retries" groups=${agents} noun="agents" render=${(shown) => html`<${Table} className="retries" head=${[["Agent / failure type"], ["Retries", 1], ["Failed actions", 1], ["Retries per failure", 1], ["Tasks retried", 1]]}>
+    ${shown.map((row) => {
       const all = row.failure_type === null;
       return html`<tr class=${all ? "retry-agent" : "retry-type"} data-agent=${row.agent_id} data-failure=${all ? "" : row.failure_type}>
         <th scope="row">${all ? agentLink(row.agent_id) : html`<span class="indent">${row.failure_type || html`<span class="muted">no failed action before</span>`}</span>`}</th>
         <td class="num">${count(row.retries)}</td><td class="num">${count(row.failures)}</td>
         <td class="num">${row.failures ? percent(row.retries / row.failures) : "–"}</td>
         <td class="num">${all ? `${count(row.retried_tasks)} of ${count(row.tasks)}` : count(row.retried_tasks)}</td></tr>`;
-    })}</${Table}>`;
+    })}</${Table}>`} />`;
 }
 
 function ErrorTypes({ rows }) {
-  return html`<${Table} className="error-types" head=${[["Error type"], ["Where"], ["Count", 1], ["Agents", 1], ["Latest"], ["In task"], ["When"]]}>
-    ${rows.map(
+  return html`<${FirstRows} id="error-types" groups=${rows} noun="error types" render=${(shown) => html`<${Table} className="error-types" head=${[["Error type"], ["Where"], ["Count", 1], ["Agents", 1], ["Latest"], ["In task"], ["When"]]}>
+    ${shown.map(
       (row) => html`<tr data-error=${row.error_type}><th scope="row">${row.error_type || html`<span class="muted">no type</span>`}</th>
         <td>${row.event_type.replace("_failed", "").replace("llm_call", "LLM call")}</td>
         <td class="num">${count(row.count)}</td><td class="num">${count(row.agent_count)}</td>
         <td class="wrap error-text">${errorText(row.error_type, row.last_message) || "–"}</td>
         <td>${row.last_task_id ? taskLink(row.last_task_id) : "–"}</td><td><${RelativeTime} at=${row.last_at} /></td></tr>`,
-    )}</${Table}>`;
+    )}</${Table}>`} />`;
 }
