@@ -104,6 +104,13 @@ def fleet(storage: Storage, key_store: KeyStore) -> Iterator[DataScope]:
             agent.start_task("waiting").request_approval("sign off")
             with agent.task("escalated") as task:
                 task.escalate("over to a person", assigned_to="ops@example.com")
+            # And an agent whose every request was answered, in its task and outside it.
+            settled = run.hb.agent("settled-agent", heartbeat_interval=0)
+            with settled.task("settled") as task:
+                task.request_approval("go ahead?")
+                task.approval_received("approved")
+                task.request_approval("and this?")
+            settled.event("approval_received", {"summary": "answered elsewhere"})
 
         # In a thread of its own: the tasks left open stay current in that thread's context only,
         # not in the tests that run after these.
@@ -177,6 +184,23 @@ def test_the_last_task_status_equals_the_plain_query(storage: Storage, fleet: Da
         for row in storage.query(PLAIN_LAST_TASK_SQL, parameters).dicts()
     }
     assert current == plain and set(plain.values()) <= {"completed", "failed"} and plain
+
+
+def test_pending_requests_read_for_agents_with_some_equal_the_walk_over_every_approval(
+    storage: Storage, fleet: DataScope
+) -> None:
+    parameters = fleet.parameters(agent_id=None)
+    every_event = storage.query(pipeline.approval_events_sql(None, pending_only=False), parameters).dicts()
+    plain = pipeline.open_requests(every_event)
+    assert pipeline._pending_requests(storage, fleet, None) == plain and plain
+    # The fleet has agents whose every request was answered: their events are not read.
+    read = storage.query(pipeline.approval_events_sql(None), parameters).dicts()
+    assert {row["AgentId"] for row in read} == {request["AgentId"] for request in plain}
+    assert {row["AgentId"] for row in every_event} > {row["AgentId"] for row in read}
+    for agent_id in ("agent-1", "agent-2"):
+        assert pipeline._pending_requests(storage, fleet, agent_id) == [
+            request for request in plain if request["AgentId"] == agent_id
+        ]
 
 
 def test_pending_approval_counts_equal_the_requests_left_open(storage: Storage, fleet: DataScope) -> None:

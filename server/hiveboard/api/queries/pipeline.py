@@ -207,14 +207,20 @@ def pending_approval_counts(
     storage: Storage, scope: DataScope, agent_id: str | None = None
 ) -> dict[str, int]:
     """Per agent with any, how many approval requests are pending (as `_pending_requests` finds
-    them), counted in the database: The Hive shows the count only.
+    them), counted in the database: The Hive shows the count only."""
+    rows = storage.query(_pending_counts_sql(agent_id), scope.parameters(agent_id=agent_id)).dicts()
+    return {row["AgentId"]: row["Pending"] for row in rows}
+
+
+def _pending_counts_sql(agent_id: str | None) -> str:
+    """Per agent with any, its pending approval requests (`Pending`).
 
     Every answer settles one open request if there is one (of its own task first, which changes
     which request stays open, not how many), so the count is a walk over the agent's events in time
     order (requests before answers at the same instant, as `_pending_requests` reads them): +1 per
     request, -1 per answer, never below 0. Such a walk ends at its last prefix sum less the lowest
     one below 0 (an answer with nothing open is the walk held at 0), which arrays compute whole."""
-    sql = f"""
+    return f"""
 SELECT AgentId,
     arrayCumSum(arrayMap(event -> if(event.2, -1, 1),
         arraySort(groupArray((Timestamp, EventType = '{EVENT.APPROVAL_RECEIVED}'))))) AS Walk,
@@ -224,25 +230,40 @@ WHERE {SCOPE_SQL} AND EventType IN ('{EVENT.APPROVAL_REQUESTED}', '{EVENT.APPROV
     {_agent_condition(agent_id)}
 GROUP BY AgentId
 HAVING Pending > 0"""
-    rows = storage.query(sql, scope.parameters(agent_id=agent_id)).dicts()
-    return {row["AgentId"]: row["Pending"] for row in rows}
+
+
+def approval_events_sql(agent_id: str | None, pending_only: bool = True) -> str:
+    """The approval requests and answers of each agent in the order `open_requests` walks them; with
+    `pending_only`, of the agents with a request pending only (`_pending_counts_sql`): the answered
+    history of every other agent, most of a month of approvals, is never read out."""
+    pending = (
+        f"\n    AND AgentId IN (SELECT AgentId FROM ({_pending_counts_sql(agent_id)}))"
+        if pending_only
+        else ""
+    )
+    return f"""
+SELECT AgentId, TaskId, EventType, Timestamp, toUnixTimestamp64Nano(Timestamp) AS TimestampNs, SpanId, Summary
+FROM {PIPELINE_EVENTS_TABLE}
+WHERE {SCOPE_SQL} AND EventType IN ('{EVENT.APPROVAL_REQUESTED}', '{EVENT.APPROVAL_RECEIVED}')
+    {_agent_condition(agent_id)}{pending}
+ORDER BY AgentId, Timestamp, EventType DESC"""
 
 
 def _pending_requests(storage: Storage, scope: DataScope, agent_id: str | None) -> list[dict[str, Any]]:
-    """The approval requests no `approval_received` answered yet, in time order per agent.
+    """The approval requests no `approval_received` answered yet, in time order per agent."""
+    events = storage.query(approval_events_sql(agent_id), scope.parameters(agent_id=agent_id)).dicts()
+    return open_requests(events)
+
+
+def open_requests(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The requests of `events` (rows of `approval_events_sql`) that no answer settled.
 
     An answer settles the oldest open request of its own task; an answer given outside the task
     (the integration guide's `agent.event("approval_received", ...)` from another handler) settles
     the agent's oldest open request."""
-    sql = f"""
-SELECT AgentId, TaskId, EventType, Timestamp, toUnixTimestamp64Nano(Timestamp) AS TimestampNs, SpanId, Summary
-FROM {PIPELINE_EVENTS_TABLE}
-WHERE {SCOPE_SQL} AND EventType IN ('{EVENT.APPROVAL_REQUESTED}', '{EVENT.APPROVAL_RECEIVED}')
-    {_agent_condition(agent_id)}
-ORDER BY AgentId, Timestamp, EventType DESC"""
-    open_requests: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in storage.query(sql, scope.parameters(agent_id=agent_id)).dicts():
-        requests = open_requests[row["AgentId"]]
+    open_by_agent: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in events:
+        requests = open_by_agent[row["AgentId"]]
         if row["EventType"] == EVENT.APPROVAL_REQUESTED:
             requests.append(row)
             continue
@@ -250,7 +271,7 @@ ORDER BY AgentId, Timestamp, EventType DESC"""
         answered = same_task[0] if same_task else (requests[0] if requests else None)
         if answered is not None:
             requests.remove(answered)
-    return [request for requests in open_requests.values() for request in requests]
+    return [request for requests in open_by_agent.values() for request in requests]
 
 
 def _approvals(pending: list[dict[str, Any]], attributes: Attributes) -> dict[str, list[PendingApproval]]:
