@@ -214,24 +214,28 @@ def _learning(row: dict[str, Any]) -> Learning:
 
 # Each retry takes the error type of the latest failed action of its task before it (or at the same
 # time); failed actions and ended tasks are counted beside them, per agent and per agent and failure
-# type. The error type is carried forward along each task's failures and retries in time order (the
-# failures of an instant before its retries), as an ASOF join of retries to failures would match
-# it; the ended tasks, most of the rows, are counted in a scan of their own, outside that sort.
+# type. Each task's failures and retries are sorted in time order in an array (the failures of an
+# instant before its retries) and the error type carried forward along it, as an ASOF join of
+# retries to failures would match it: grouped by task, where a window over them sorted every row of
+# the range (at 10M spans, 24 h: 346 -> 255 ms). The ended tasks, most of the rows, are counted in
+# a scan of their own, outside that grouping.
 _RETRY_SQL = f"""
 SELECT AgentId, FailureType, grouping(FailureType) = 1 AS AllTypes,
     countIf(Row = 'retry') AS Retries, countIf(Row = 'failure') AS Failures,
     uniqExactIf(TaskId, Row = 'retry') AS RetriedTasks, uniqExactIf(TaskId, Row = 'task') AS Tasks
 FROM (
-    SELECT AgentId, TaskId, if(EventType = '{EVENT.RETRY_STARTED}', 'retry', 'failure') AS Row,
-        if(Row = 'failure', ErrorType, ifNull(LatestFailureType, '')) AS FailureType
+    SELECT AgentId, TaskId, if(Event.2, 'retry', 'failure') AS Row,
+        ifNull(LatestFailureType, '') AS FailureType
     FROM (
-        SELECT AgentId, TaskId, EventType, ErrorType,
-            last_value(if(EventType = '{ACTION_FAILED}', ErrorType, NULL)) OVER (
-                PARTITION BY AgentId, TaskId ORDER BY Timestamp, EventType != '{ACTION_FAILED}'
-                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS LatestFailureType
+        SELECT AgentId, TaskId,
+            arraySort(groupArray((Timestamp, EventType != '{ACTION_FAILED}', ErrorType))) AS Events,
+            arrayFill(type -> type IS NOT NULL, arrayMap(event -> if(event.2, NULL, event.3), Events))
+                AS LatestFailureTypes
         FROM {INSIGHT_EVENTS_TABLE}
         WHERE {{where}} AND EventType IN ('{EVENT.RETRY_STARTED}', '{ACTION_FAILED}')
+        GROUP BY AgentId, TaskId
     )
+    ARRAY JOIN Events AS Event, LatestFailureTypes AS LatestFailureType
     UNION ALL
     SELECT AgentId, TaskId, 'task' AS Row, '' AS FailureType
     FROM {INSIGHT_EVENTS_TABLE}
