@@ -13,7 +13,7 @@ from typing import Any
 from hiveboard.api.auth import OTEL_SCOPE_SQL, SCOPE_SQL, DataScope
 from hiveboard.api.models.events import Event, EventGroup
 from hiveboard.api.params import Page, Window, decode_cursor, equal_to, from_ns, ns_to_ms, window_sql
-from hiveboard.api.queries.paging import page_of_keys
+from hiveboard.api.queries.paging import LATE_COLUMNS, page_of_keys
 from hiveboard.api.queries.tables import (
     ACTION_COMPLETED,
     ACTION_FAILED,
@@ -133,9 +133,9 @@ def list_events(
 ) -> Page[Event]:
     """Events of `window` matching `filters`, newest first, with their attributes.
 
-    The page is chosen on hb_events' sort key (time, span id) alone, then its rows are read whole:
-    reading every column of each candidate row would cost more than the sort. Heartbeats, when
-    asked for, are read from `otel_traces` for the time the page covers only.
+    ClickHouse sorts on hb_events' sort key (time, span id) and reads the other columns of the page's
+    rows only (`LATE_COLUMNS`): reading every column of each candidate row would cost far more than
+    the sort. Heartbeats, when asked for, are read from `otel_traces` for the time the page covers only.
     """
     condition, parameters = filters.sql()
     if cursor is not None:
@@ -146,33 +146,23 @@ def list_events(
         )
         parameters.update(cursor_ns=timestamp_ns, cursor_id=span_id)
     parameters = scope.parameters(**window.parameters(), **parameters, limit=limit + 1)
-    keys_sql = f"""
-SELECT toUnixTimestamp64Nano(Timestamp) AS TimestampNs, SpanId, AgentId
+    sql = f"""
+SELECT {EVENT_COLUMNS_SQL}, Attributes
 FROM {EVENTS_TABLE}
 WHERE {SCOPE_SQL} AND {window_sql("Timestamp")} AND {condition}
 ORDER BY Timestamp DESC, SpanId DESC
-LIMIT {{limit:UInt32}}"""
-    keys = storage.query(keys_sql, parameters).dicts()
+LIMIT {{limit:UInt32}}
+SETTINGS {LATE_COLUMNS}"""
+    rows = storage.query(sql, parameters).dicts()
     heartbeats = (
-        [] if filters.exclude_heartbeats else _heartbeats(storage, keys, condition, parameters, limit)
+        [] if filters.exclude_heartbeats else _heartbeats(storage, rows, condition, parameters, limit)
     )
     if heartbeats:
-        keys = sorted(keys + heartbeats, key=lambda key: (key["TimestampNs"], key["SpanId"]), reverse=True)
-    rows = {row["SpanId"]: row for row in heartbeats}
-    rows |= _rows_by_span(
-        storage,
-        scope,
-        [key for key in keys[:limit] if key["SpanId"] not in rows],
-        f"{EVENT_COLUMNS_SQL}, Attributes",
-    )
+        rows = sorted(rows + heartbeats, key=lambda row: (row["TimestampNs"], row["SpanId"]), reverse=True)
     return page_of_keys(
-        keys[: limit + 1],
-        lambda key: (
-            event_of(rows[key["SpanId"]], rows[key["SpanId"]]["Attributes"])
-            if key["SpanId"] in rows
-            else None
-        ),
-        lambda key: (key["TimestampNs"], key["SpanId"]),
+        rows[: limit + 1],
+        lambda row: event_of(row, row["Attributes"]),
+        lambda row: (row["TimestampNs"], row["SpanId"]),
         limit,
     )
 
@@ -180,8 +170,8 @@ LIMIT {{limit:UInt32}}"""
 def _heartbeats(
     storage: Storage, keys: list[dict[str, Any]], condition: str, parameters: dict[str, Any], limit: int
 ) -> list[dict[str, Any]]:
-    """The heartbeats (whole rows) that may enter the page whose hb_events `keys` are given: those
-    since the oldest key of a full page, read from `otel_traces` (hb_events has none)."""
+    """The heartbeats (whole rows) that may enter the page whose hb_events `keys` (rows) are given:
+    those since the oldest key of a full page, read from `otel_traces` (hb_events has none)."""
     since_ns = keys[limit]["TimestampNs"] if len(keys) > limit else parameters["start_ns"]
     sql = f"""
 SELECT * FROM ({_heartbeats_sql()})

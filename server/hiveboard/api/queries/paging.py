@@ -2,7 +2,8 @@
 
 A list query that reads every column of every candidate row before sorting reads far more than it
 shows (previews, attributes, payloads). The list queries therefore select the sort key (and what
-finding the rows again needs) of `limit + 1` rows, then read the `limit` shown ones whole.
+finding the rows again needs) of `limit + 1` rows, then read the `limit` shown ones whole; or, where
+the page is one table's rows, have ClickHouse do both in one query (`LATE_COLUMNS`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,15 @@ from typing import Any, TypeVar
 from hiveboard.api.params import Page, page
 
 T = TypeVar("T")
+
+LATE_COLUMNS = (
+    "query_plan_optimize_lazy_materialization = 1, query_plan_max_limit_for_lazy_materialization = 1000"
+)
+"""Settings of a query that sorts one table's rows and keeps a page of them (`ORDER BY ... LIMIT n`,
+n up to 1,000): ClickHouse reads the sort and filter columns of every candidate row, and the other
+columns of the rows kept only ("lazy materialization", ClickHouse 25.4 and later; set here because
+a server's default limit can be lower). On `hb_events` at 1M spans, a page of 50 took 93-98 ms as
+keys then rows, 45-62 ms so."""
 
 
 def page_of_keys(
