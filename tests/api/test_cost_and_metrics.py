@@ -7,6 +7,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from hiveboard.api.auth import DataScope
+from hiveboard.api.models.cost import LlmCall
+from hiveboard.api.params import TimeRange, Window
+from hiveboard.api.queries import cost
+from hiveboard.api.queries.money import CALL_COST_SQL
+from hiveboard.api.queries.tables import LLM_COSTS_VIEW
+from hiveboard.storage import Storage
 from tests.api.conftest import Telemetry, Tenant
 from tests.api.scenarios import AGENT, lead_task
 
@@ -142,3 +149,56 @@ def test_metrics_summary_and_timeseries(client: TestClient, telemetry: Telemetry
     assert get(client, tenant, "/v1/metrics", range="30d")["summary"]["tasks_completed"] == 1
     assert get(client, tenant, "/v1/metrics", agent_id="nobody")["summary"]["tasks_completed"] == 0
     assert client.get("/v1/metrics", params={"range": "2h"}, headers=tenant.headers()).status_code == 400
+
+
+def test_pages_of_calls_equal_the_plain_query_over_every_call(
+    storage: Storage, telemetry: Telemetry, tenant: Tenant
+) -> None:
+    """A page is chosen on its sort key, then its rows are read again by span id (or whole, sorted by
+    cost): page by page, through the cursor, newest and most expensive first, under several filters,
+    the calls are those of one plain query over every matching call read whole."""
+    with telemetry.hiveloop(tenant) as run:
+        for round_number in range(3):  # an insert each: the rows sit in several parts
+            for number in range(3):
+                agent = run.hb.agent(f"agent-{number}", heartbeat_interval=0)
+                with agent.task(f"t{round_number}-{number}") as task:
+                    task.llm_call("reported", SONNET, tokens_in=100, tokens_out=10, cost=0.001 * (number + 1))
+                    task.llm_call("estimated", SONNET, tokens_in=200 * (round_number + 1), tokens_out=20)
+                    task.llm_call("unpriced", "no-such-model-xyz", tokens_in=10, tokens_out=1)
+            run.flush()
+    scope = DataScope(tenant.id, "live")
+    for sort in ("time", "cost"):
+        sort_key, _ = cost._SORT_KEYS[sort]
+        for filters in (
+            cost.CallFilters(),
+            cost.CallFilters(agent_id="agent-1"),
+            cost.CallFilters(cost_source="estimated"),
+            cost.CallFilters(cost_source="unpriced"),
+            cost.CallFilters(model=SONNET, project=""),
+        ):
+            where, parameters = filters.sql()
+            plain = storage.query(
+                f"SELECT *, {CALL_COST_SQL} AS RoundedCost, toUnixTimestamp64Nano(Timestamp) AS StartNs"
+                f" FROM {LLM_COSTS_VIEW} WHERE {where} ORDER BY {sort_key} DESC, SpanId DESC"
+                " SETTINGS query_plan_optimize_lazy_materialization = 0",
+                scope.parameters(**Window.last(TimeRange("1h")).parameters(), **parameters),
+            ).dicts()
+            expected = [cost._call(row) for row in plain]
+            paged: list[LlmCall] = []
+            cursor = None
+            while True:
+                page = cost.list_calls(
+                    storage,
+                    scope,
+                    TimeRange("1h"),
+                    filters,
+                    sort=sort,
+                    limit=4,
+                    cursor=cursor,
+                    with_totals=False,
+                )
+                paged += page.data
+                cursor = page.pagination.next_cursor
+                if cursor is None:
+                    break
+            assert paged == expected and len(expected) >= 9, (sort, filters)
