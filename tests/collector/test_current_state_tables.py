@@ -82,6 +82,7 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChDBStorage]:
             "tasks_by_agent",
             "lookup_costs_view",
             "insight_events",
+            "ended_sessions_table",
         ]
         store_spans(storage, _work("after"), TENANT, "live")
         yield storage

@@ -955,6 +955,7 @@ def test_each_hiveboard_table_has_its_key_and_retention(storage: ChDBStorage) ->
             True,
         ),
         ("hb_api_keys", "ReplacingMergeTree", "", "KeyHash", "", True),
+        ("hb_ended_sessions", "MergeTree", "", "SessionId", "", True),  # TTL ExpiresAt
         (
             "hb_events",
             "MergeTree",
@@ -1021,11 +1022,12 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         "tasks_by_agent",
         "lookup_costs_view",
         "insight_events",
+        "ended_sessions_table",
     ]
     assert migrate(storage, config) == []
 
     notes = Migration(
-        15,
+        16,
         "hb_notes",
         lambda c: [
             f"CREATE TABLE IF NOT EXISTS `{c.database}`.hb_notes (note String) ENGINE = MergeTree ORDER BY note"
@@ -1051,14 +1053,15 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         (12, "tasks_by_agent"),
         (13, "lookup_costs_view"),
         (14, "insight_events"),
-        (15, "hb_notes"),
+        (15, "ended_sessions_table"),
+        (16, "hb_notes"),
     ]
     tables = storage.query("SELECT count() FROM system.tables WHERE database = 'migrations_test'")
     # 4 exporter + 8 hb_* tables and views + hb_api_keys + hb_model_prices + hb_llm_costs
     # + hb_projects + hb_agent_reports and its view + hb_agent_activity and its view
     # + hb_agent_tasks, hb_pipeline_events and hb_insight_events and their views
-    # + hb_schema_migrations + hb_notes
-    assert tables.rows == [(28,)]
+    # + hb_ended_sessions + hb_schema_migrations + hb_notes
+    assert tables.rows == [(29,)]
 
 
 def test_event_attributes_are_compressed_with_lz4_after_the_migrations(storage: ChDBStorage) -> None:
@@ -1106,6 +1109,7 @@ def test_every_statement_of_cluster_mode_is_on_the_cluster_with_replicated_engin
         "ReplicatedAggregatingMergeTree()",  # hb_agent_tasks
         "ReplicatedMergeTree()",  # hb_pipeline_events
         "ReplicatedMergeTree()",  # hb_insight_events
+        "ReplicatedMergeTree()",  # hb_ended_sessions
     ]
 
 
@@ -1127,10 +1131,11 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         "tasks_by_agent",
         "lookup_costs_view",
         "insight_events",
+        "ended_sessions_table",
     ]
 
     commands = client.commands()
-    assert len(commands) == 45 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
+    assert len(commands) == 46 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
     inserts = [args for method, args, _ in client.calls if method == "insert"]
     assert inserts == [
         ("`hiveboard`.`hb_schema_migrations`", [[1], ["otel_exporter_tables"]]),
@@ -1147,4 +1152,5 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         ("`hiveboard`.`hb_schema_migrations`", [[12], ["tasks_by_agent"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[13], ["lookup_costs_view"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[14], ["insight_events"]]),
+        ("`hiveboard`.`hb_schema_migrations`", [[15], ["ended_sessions_table"]]),
     ]

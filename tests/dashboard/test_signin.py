@@ -91,12 +91,21 @@ def test_sign_out_ends_the_session(browser: Browser, server: ServeProcess) -> No
     sign_in_with_key(context, server)
     page = context.new_page()
     page.goto(f"{server.api_url}/")
+    cookie = next(cookie for cookie in context.cookies() if cookie["name"] == SESSION_COOKIE)
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/signin?reason=signed_out")
     expect(page.locator(".notice")).to_have_text("You are signed out.")
     page.goto(f"{server.api_url}/")
     page.wait_for_url("**/signin?next=*")
     context.close()
+    # A copy of the cookie taken before signing out signs no other browser in.
+    elsewhere = browser.new_context()
+    elsewhere.add_cookies([cookie])
+    page = elsewhere.new_page()
+    page.goto(f"{server.api_url}/")
+    page.wait_for_url("**/signin?next=*&reason=session_ended")
+    expect(page.locator(".notice")).to_contain_text("signed out")
+    elsewhere.close()
 
 
 def test_a_revoked_keys_session_ends_with_a_message(browser: Browser, server: ServeProcess) -> None:
@@ -178,13 +187,41 @@ def test_the_stream_takes_the_session_from_our_pages_only(server: ServeProcess, 
         assert json.loads(socket.recv(timeout=10))["error"] == "forbidden"
 
 
-def test_signing_out_deletes_the_cookie(client: httpx.Client) -> None:
-    assert client.delete("/v1/session").status_code == 403  # a cross-site form could do this
-    answer = client.delete("/v1/session", headers={CSRF_HEADER: "1"})
-    assert answer.status_code == 204
-    assert (
-        f"{SESSION_COOKIE}=" in answer.headers["set-cookie"] and "Max-Age=0" in answer.headers["set-cookie"]
-    )
+def new_session(server: ServeProcess) -> str:
+    """The cookie of a session made through the key form."""
+    return httpx.post(f"{server.api_url}/signin", data={"key": DEV_KEY}).cookies[SESSION_COOKIE]
+
+
+def test_signing_out_ends_the_session_for_every_copy_of_its_cookie(server: ServeProcess) -> None:
+    cookie, other = new_session(server), new_session(server)
+    with httpx.Client(base_url=server.api_url, cookies={SESSION_COOKIE: cookie}) as client:
+        with connect(
+            server.stream_url,
+            additional_headers={"Cookie": f"{SESSION_COOKIE}={cookie}", "Origin": server.api_url},
+        ) as socket:
+            socket.send(json.dumps({"action": "subscribe", "channels": ["agents"]}))
+            assert client.delete("/v1/session").status_code == 403  # a cross-site form could do this
+            answer = client.delete("/v1/session", headers={CSRF_HEADER: "1"})
+            assert answer.status_code == 204
+            assert f"{SESSION_COOKIE}=" in answer.headers["set-cookie"]
+            assert "Max-Age=0" in answer.headers["set-cookie"]
+            # The stream the session opened closes at its next check of the session.
+            while (message := json.loads(socket.recv(timeout=10)))["type"] != "error":
+                pass
+            assert message["error"] == "unauthorized" and "signed out" in message["message"]
+    # A copy of the cookie, kept by the browser or taken from it, no longer works anywhere.
+    copied = {SESSION_COOKIE: cookie}
+    api = httpx.get(f"{server.api_url}/v1/agents", cookies=copied)
+    assert api.status_code == 401 and "signed out" in api.json()["message"]
+    page = httpx.get(f"{server.api_url}/tasks", cookies=copied)
+    assert page.status_code == 303 and "reason=session_ended" in page.headers["location"]
+    with connect(
+        server.stream_url,
+        additional_headers={"Cookie": f"{SESSION_COOKIE}={cookie}", "Origin": server.api_url},
+    ) as socket:
+        assert json.loads(socket.recv(timeout=10))["error"] == "unauthorized"
+    # Another session of the same key goes on.
+    assert httpx.get(f"{server.api_url}/v1/agents", cookies={SESSION_COOKIE: other}).status_code == 200
 
 
 def test_sign_in_is_refused_from_another_site(server: ServeProcess) -> None:

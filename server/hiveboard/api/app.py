@@ -102,5 +102,5 @@ def create_app(
         app.include_router(module.router)
     for router in routers:
         app.include_router(router)
-    install_dashboard(app, dashboard or DashboardConfig())
+    install_dashboard(app, dashboard or DashboardConfig(), storage)
     return app

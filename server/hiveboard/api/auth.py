@@ -12,7 +12,7 @@ read keys the data sent with live keys, so the two never mix.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, Security
@@ -91,14 +91,21 @@ def principal_of(connection: HTTPConnection, store: KeyStore, key: str | None) -
     return store.authenticate_id(dashboard_session(connection).key_id)
 
 
+SESSION_REASONS: Final = frozenset({"expired", "ended"})
+"""The `AuthenticationError.reason`s of a dashboard session refused (`dashboard_session`)."""
+
+
 def dashboard_session(connection: HTTPConnection) -> Session:
     """The verified session of the connection's cookie; raises `AuthenticationError` when there is
-    none, or it is forged or expired."""
-    session = dashboard_of(connection).signer.verify(connection.cookies.get(SESSION_COOKIE))
+    none, or it is forged, expired or signed out."""
+    dashboard = dashboard_of(connection)
+    session = dashboard.signer.verify(connection.cookies.get(SESSION_COOKIE))
     if session is None:
         raise AuthenticationError(
             "expired", "the dashboard session expired or is not valid: sign in again at /signin"
         )
+    if dashboard.ended_sessions.is_ended(session.session_id):
+        raise AuthenticationError("ended", "the dashboard session was signed out: sign in again at /signin")
     return session
 
 

@@ -6,12 +6,14 @@ from fastapi import FastAPI
 
 from hiveboard.api.dashboard.routes import router
 from hiveboard.api.dashboard.state import Dashboard, DashboardConfig
+from hiveboard.storage import Storage
 
 
-def install_dashboard(app: FastAPI, config: DashboardConfig) -> Dashboard:
-    """Mount the dashboard's routes on `app`; they serve only `/`, the views' paths, `/signin` and
-    `/assets/`, so they never shadow the API (`/v1`, `/docs`, `/health`...)."""
-    dashboard = Dashboard.of(config)
+def install_dashboard(app: FastAPI, config: DashboardConfig, storage: Storage) -> Dashboard:
+    """Mount the dashboard's routes on `app`, whose sessions signed out are kept in `storage`; they
+    serve only `/`, the views' paths, `/signin` and `/assets/`, so they never shadow the API (`/v1`,
+    `/docs`, `/health`...)."""
+    dashboard = Dashboard.of(config, storage)
     app.state.dashboard = dashboard
     app.include_router(router)
     return dashboard

@@ -32,8 +32,8 @@ VIEWS: Final = ("agents", "tasks", "activity", "cost", "pipeline", "insights", "
 # so nothing from the URL is ever shown.
 REASONS: Final = {
     "signed_out": "You are signed out.",
-    "session_ended": "Your session ended: the API key it was signed in with was revoked, or the session "
-    "expired. Sign in again with a valid key.",
+    "session_ended": "Your session ended: it was signed out (in another window, perhaps), it expired, or "
+    "the API key it was signed in with was revoked. Sign in again with a valid key.",
 }
 _USED_LINK = (
     "This sign-in link was already used, or is from an earlier start of the server: sign in with the API "

@@ -1,9 +1,11 @@
 """Dashboard sessions: signed cookies, the server secret that signs them, and one-time sign-in links.
 
-A session cookie is `<key id>.<expiry, unix seconds>.<HMAC-SHA256 of both>`: it names the API key
-the browser signed in with but does not hold it, and any `hiveboard api` process that knows the
-secret can check it, so sessions need no shared table in the cluster shape. Every request still
-looks the key up (`KeyStore.authenticate_id`, cached 5 s), so revoking the key ends its sessions.
+A session cookie is `<key id>.<session id>.<expiry, unix seconds>.<HMAC-SHA256 of the three>`: it
+names the API key the browser signed in with but does not hold it, and any `hiveboard api` process
+that knows the secret can check it. Every request still looks the key up
+(`KeyStore.authenticate_id`, cached 5 s), so revoking the key ends its sessions, and the session up
+(`hiveboard.storage.ended_sessions`, cached as long), so signing out ends the session everywhere,
+copies of the cookie included.
 """
 
 from __future__ import annotations
@@ -28,13 +30,16 @@ SECRET_FILE_NAME: Final = "session-secret"
 # A working day: long enough not to interrupt, short enough that a forgotten browser signs out.
 SESSION_LIFETIME_S: Final = 12 * 3600
 _SECRET_BYTES = 32
+_SESSION_ID_BYTES = 16
 
 
 @dataclass(frozen=True)
 class Session:
-    """A verified session: the id of the key it was signed in with, and when it expires."""
+    """A verified session: the id of the key it was signed in with, its own random id, and when it
+    expires (unix seconds)."""
 
     key_id: str
+    session_id: str
     expires_at: int
 
 
@@ -55,8 +60,9 @@ class SessionSigner:
         return self._lifetime_s
 
     def sign(self, key_id: str) -> str:
-        """A cookie value for a session of `key_id` that expires `lifetime_s` from now."""
-        payload = f"{key_id}.{int(self._clock()) + self._lifetime_s}"
+        """A cookie value for a new session of `key_id` that expires `lifetime_s` from now."""
+        session_id = secrets.token_urlsafe(_SESSION_ID_BYTES)
+        payload = f"{key_id}.{session_id}.{int(self._clock()) + self._lifetime_s}"
         return f"{payload}.{self._signature(payload)}"
 
     def verify(self, cookie: str | None) -> Session | None:
@@ -67,10 +73,11 @@ class SessionSigner:
         # As bytes: compare_digest refuses str with non-ASCII characters, which a crafted cookie may hold.
         if not hmac.compare_digest(signature.encode(), self._signature(payload).encode()):
             return None
-        key_id, _, expires = payload.rpartition(".")
-        if not key_id or not expires.isdigit() or int(expires) <= self._clock():
+        rest, _, expires = payload.rpartition(".")
+        key_id, _, session_id = rest.rpartition(".")
+        if not key_id or not session_id or not expires.isdigit() or int(expires) <= self._clock():
             return None
-        return Session(key_id, int(expires))
+        return Session(key_id, session_id, int(expires))
 
     def _signature(self, payload: str) -> str:
         digest = hmac.new(self._secret, payload.encode(), hashlib.sha256).digest()

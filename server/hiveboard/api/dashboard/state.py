@@ -9,6 +9,8 @@ from starlette.requests import HTTPConnection
 
 from hiveboard.api.dashboard.assets import Assets
 from hiveboard.api.dashboard.sessions import SessionSigner, SignInTokens
+from hiveboard.storage import Storage
+from hiveboard.storage.ended_sessions import EndedSessions
 
 
 @dataclass(frozen=True)
@@ -22,17 +24,20 @@ class DashboardConfig:
 
 @dataclass(frozen=True)
 class Dashboard:
-    """The dashboard of one app: session signer, sign-in link tokens, files, Grafana's URL."""
+    """The dashboard of one app: session signer, sessions signed out, sign-in link tokens, files,
+    Grafana's URL."""
 
     signer: SessionSigner
+    ended_sessions: EndedSessions
     sign_in_tokens: SignInTokens
     assets: Assets
     grafana_url: str | None
 
     @classmethod
-    def of(cls, config: DashboardConfig) -> Dashboard:
+    def of(cls, config: DashboardConfig, storage: Storage) -> Dashboard:
         return cls(
             signer=SessionSigner(config.session_secret),
+            ended_sessions=EndedSessions(storage),
             sign_in_tokens=SignInTokens(),
             assets=Assets(),
             grafana_url=config.grafana_url.rstrip("/") if config.grafana_url else None,

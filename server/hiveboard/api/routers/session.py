@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 
-from hiveboard.api.auth import CurrentPrincipal, DataScope
+from hiveboard.api.auth import CurrentPrincipal, DataScope, dashboard_session
 from hiveboard.api.dashboard.sessions import SESSION_COOKIE
 from hiveboard.api.dashboard.state import dashboard_of
 from hiveboard.api.errors import ERROR_RESPONSES
@@ -40,9 +40,13 @@ def session_info(request: Request, principal: Principal) -> SessionInfo:
 @router.delete(
     "",
     status_code=204,
-    summary="Sign the dashboard out: delete its session cookie (with a session: needs X-HiveBoard-CSRF)",
+    summary="Sign the dashboard out: end its session, everywhere, and delete its cookie "
+    "(with a session: needs X-HiveBoard-CSRF)",
 )
-def delete_session(_: CurrentPrincipal) -> Response:
+def delete_session(request: Request, _: CurrentPrincipal) -> Response:
+    if headers_key(request.headers) is None:  # signed in with a session, not an API key
+        session = dashboard_session(request)
+        dashboard_of(request).ended_sessions.end(session.session_id, session.expires_at)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response

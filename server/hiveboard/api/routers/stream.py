@@ -16,10 +16,11 @@ replaces the subscription; `{"action": "unsubscribe"}` stops it, `{"action": "pi
 server cannot use (not JSON, nested too deeply, over 65,536 characters, binary, an unknown action,
 field or value) gets a `bad_request` and the socket stays open.
 
-The key is checked again every second while the socket is open: an unauthenticated socket, and
-one whose key is revoked, gets an `unauthorized` error and is closed with code 4401 (reason "API
-key revoked" for the latter). A key revoked through this server is seen at the next check; one
-revoked through another process once the key cache's 5 s have passed, at the check after.
+The key is checked again every second while the socket is open: an unauthenticated socket, one
+whose key is revoked and one whose dashboard session was signed out get an `unauthorized` error and
+are closed with code 4401 (reason "API key revoked", "session ended"). A key revoked or a session
+signed out through this server is seen at the next check; through another process once the caches'
+5 s have passed, at the check after.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
 from pydantic import TypeAdapter, ValidationError
 
-from hiveboard.api.auth import DataScope, principal_of
+from hiveboard.api.auth import SESSION_REASONS, DataScope, principal_of
 from hiveboard.api.live import Closing, StreamHub, Subscriber
 from hiveboard.api.models.stream import (
     CLOSE_BAD_REQUEST,
@@ -132,7 +133,8 @@ def _socket_key(websocket: WebSocket, query_key: str | None) -> str | None:
 
 def _unauthorized(error: AuthenticationError) -> Closing:
     message = StreamError(error="unauthorized", message=str(error))
-    return Closing(message, CLOSE_UNAUTHENTICATED, f"API key {error.reason}")
+    subject = "session" if error.reason in SESSION_REASONS else "API key"
+    return Closing(message, CLOSE_UNAUTHENTICATED, f"{subject} {error.reason}")
 
 
 async def _handle(text: str | None, hub: StreamHub, subscriber: Subscriber) -> None:

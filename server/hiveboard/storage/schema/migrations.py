@@ -16,6 +16,7 @@ from hiveboard.storage import Storage
 from hiveboard.storage.schema import (
     agent_reports_table,
     current_state,
+    ended_sessions_table,
     hiveboard_tables,
     keys_table,
     otel_tables,
@@ -125,6 +126,10 @@ def _insight_events(config: SchemaConfig) -> list[str]:
     )
 
 
+def _ended_sessions_table(config: SchemaConfig) -> list[str]:
+    return ended_sessions_table.statements(config.database, config.cluster_name)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "otel_exporter_tables", _otel_exporter_tables),
     # After the raw tables: the materialized views read otel_traces.
@@ -147,6 +152,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     # Migration 4 creates the view as it is now; this replaces the one made before it.
     Migration(13, "lookup_costs_view", _lookup_costs_view),
     Migration(14, "insight_events", _insight_events),
+    Migration(15, "ended_sessions_table", _ended_sessions_table),
 )
 
 
