@@ -128,6 +128,25 @@ def test_a_new_sdk_event_appears_in_the_open_stream_within_3_s(page: Page, serve
     expect(page.locator(".events li").first).to_contain_text("Held back")
 
 
+def test_without_the_stream_the_activity_view_checks_for_new_events_every_5_s(
+    page: Page, server: ServeProcess
+) -> None:
+    # A network that lets no WebSocket through (a proxy that does not pass them on).
+    page.route_web_socket(re.compile(r"/v1/stream$"), lambda socket: socket.close())
+    page.goto("/activity")
+    expect(page.locator(".live")).to_have_text("○ stream unreachable: checking every 5 s")
+    page.evaluate("window.notReloaded = true")
+    hb = hiveloop.init(api_key=DEV_KEY, endpoint=server.api_url, flush_interval=0.2)
+    hb.agent("live-agent", heartbeat_interval=0).event(
+        "custom", payload={"kind": "runtime", "summary": "Sent while the stream is unreachable"}
+    )
+    hiveloop.flush(timeout=3)
+    # Within one check (5 s) and its request.
+    row = page.locator(".events li", has_text="Sent while the stream is unreachable")
+    expect(row).to_contain_text("live-agent reported a runtime event", timeout=7000)
+    assert page.evaluate("window.notReloaded") is True
+
+
 def test_activity_filters_live_in_the_url_and_a_permalink_restores_them(page: Page) -> None:
     page.goto("/activity")
     page.get_by_role("checkbox", name="Errors").check()
