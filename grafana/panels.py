@@ -177,23 +177,18 @@ TASK_VARIABLE = Variable(
 
 # ---- The Hive ----------------------------------------------------------------------------------------
 
-# One row per agent with its derived status, as `GET /v1/agents` derives it.
-AGENT_STATUS = f"""SELECT
-    agent.AgentId AS AgentId,
-    agent.AgentType AS AgentType,
-    multiIf(
+# An agent's derived status, as `GET /v1/agents` derives it, over its row `agent` and the joins of
+# `_AGENT_FACTS`.
+_AGENT_STATUS_EXPRESSION = """multiIf(
         shutdown.at > agent.LastHeartbeat, 'offline',
         agent.HeartbeatInterval > 0 AND agent.StuckThreshold > 0
             AND dateDiff('second', agent.LastHeartbeat, now64(9)) > agent.StuckThreshold, 'stuck',
         approval.waiting = 1, 'waiting_approval',
         work.open_tasks > 0, 'processing',
         work.last_ended_status = 'failed', 'error',
-        'idle') AS Status,
-    dateDiff('second', agent.LastHeartbeat, now64(9)) AS HeartbeatAgeSeconds,
-    queue.depth AS QueueDepth,
-    issues.active AS ActiveIssues,
-    work.current_task AS CurrentTask
-FROM (
+        'idle')"""
+
+_AGENT_FACTS = f"""FROM (
     SELECT TenantId, AgentId, AgentType, LastHeartbeat, StuckThreshold, HeartbeatInterval
     FROM hb_agents FINAL
     WHERE {AGENT_SCOPE}
@@ -236,6 +231,22 @@ LEFT JOIN (
     )
     GROUP BY TenantId, AgentId
 ) AS issues ON issues.TenantId = agent.TenantId AND issues.AgentId = agent.AgentId"""
+
+# One row per agent with its derived status.
+AGENT_STATUS = f"""SELECT
+    agent.AgentId AS AgentId,
+    agent.AgentType AS AgentType,
+    {_AGENT_STATUS_EXPRESSION} AS Status,
+    dateDiff('second', agent.LastHeartbeat, now64(9)) AS HeartbeatAgeSeconds,
+    queue.depth AS QueueDepth,
+    issues.active AS ActiveIssues,
+    work.current_task AS CurrentTask
+{_AGENT_FACTS}"""
+
+# The agents stuck now, by tenant.
+STUCK_AGENTS = f"""SELECT agent.TenantId AS TenantId, agent.AgentId AS AgentId
+{_AGENT_FACTS}
+WHERE {_AGENT_STATUS_EXPRESSION} = 'stuck'"""
 
 
 def agents_in(status: str) -> str:
@@ -315,6 +326,9 @@ HIVE = Dashboard(
 
 # ---- Tasks & Timeline --------------------------------------------------------------------------------
 
+# Each task with its derived status, as the task table of `GET /v1/tasks` derives it: an open task
+# handed to a person is escalated once its agent is stuck (its process died with the task in a
+# human's hands, and it will not end).
 TASK_TABLE = f"""SELECT
     task.TaskId AS TaskId,
     task.AgentId AS AgentId,
@@ -322,6 +336,7 @@ TASK_TABLE = f"""SELECT
     task.TaskType AS TaskType,
     multiIf(
         task.Status = 'failed', 'failed',
+        task.Status = 'processing' AND events.escalations > 0 AND stuck.AgentId != '', 'escalated',
         task.Status = 'processing' AND events.waiting = 1, 'waiting',
         task.Status = 'processing', 'processing',
         events.escalations > 0, 'escalated',
@@ -353,6 +368,9 @@ LEFT JOIN (
     WHERE {LIVE} AND TaskId != ''
     GROUP BY TenantId, TaskId
 ) AS events ON events.TenantId = task.TenantId AND events.TaskId = task.TaskId
+LEFT JOIN (
+{STUCK_AGENTS}
+) AS stuck ON stuck.TenantId = task.TenantId AND stuck.AgentId = task.AgentId
 ORDER BY Started DESC
 LIMIT 500"""
 

@@ -50,6 +50,8 @@ def run_fleet() -> list[ReadableSpan]:
         retired = hb.agent("retired-agent", type="ops", heartbeat_interval=3600, stuck_threshold=30)
         with night_watch.task("nightly-001", project="ops", type="audit") as task:
             task.llm_call("audit_summary", "gpt-4o", tokens_in=900, tokens_out=120, duration_ms=800)
+        # Then it handed a task to a person and fell silent: the task shows escalated, as it will not end.
+        _in_own_thread(_escalate_and_fall_silent, night_watch)
 
         _in_own_thread(_lead_qualifier, hb)
         _in_own_thread(_support_bot, hb)
@@ -73,6 +75,11 @@ def _in_own_thread(work: Callable[..., None], *arguments: Any) -> None:
     thread = threading.Thread(target=work, args=arguments)
     thread.start()
     thread.join()
+
+
+def _escalate_and_fall_silent(agent: Agent) -> None:
+    task = agent.start_task("nightly-002", project="ops", type="audit")
+    task.escalate("Disk almost full on the audit host", assigned_to="on-call")
 
 
 def _data_syncer(agent: Agent) -> None:

@@ -155,6 +155,22 @@ def test_agent_statuses_and_stuck_agents_agree_with_the_api(
     assert "stuck" in agents.values()
 
 
+def test_task_statuses_agree_with_the_api(
+    fleet_storage: Storage, last_hour: TimeRange, api: TestClient
+) -> None:
+    panel = {
+        row["TaskId"]: row["Status"]
+        for row in panel_rows(fleet_storage, last_hour, "hiveboard-tasks", "Tasks")
+    }
+    tasks = {
+        task["task_id"]: task["derived_status"]
+        for task in api.get("/v1/tasks", params={"range": "24h", "limit": 200}).json()["data"]
+    }
+    assert panel == tasks
+    # The open task of the stuck agent was handed to a person: escalated, not processing.
+    assert tasks["nightly-002"] == "escalated"
+
+
 def test_active_issues_agree_with_the_api(
     fleet_storage: Storage, last_hour: TimeRange, api: TestClient
 ) -> None:
