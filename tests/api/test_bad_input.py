@@ -251,3 +251,27 @@ def test_a_crafted_cursor_never_reaches_the_log_as_sql(
     client.get("/v1/events", params={"cursor": CRAFTED_CURSORS["booleans"]}, headers=tenant.headers())
 
     assert "DB::Exception" not in caplog.text and "storage error" not in caplog.text
+
+
+def test_the_openapi_document_gives_a_bad_parameter_400_as_the_api_answers_it(
+    client: TestClient, tenant: Tenant
+) -> None:
+    document = client.get("/openapi.json").json()
+    operations = [
+        (f"{method.upper()} {path}", operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    ]
+    without_body = [(name, operation) for name, operation in operations if "requestBody" not in operation]
+    with_body = [(name, operation) for name, operation in operations if "requestBody" in operation]
+    assert len(without_body) > 20 and with_body
+    assert [name for name, operation in without_body if "422" in operation["responses"]] == []
+    assert [name for name, operation in with_body if "422" not in operation["responses"]] == []
+    undocumented = [
+        name
+        for name, operation in without_body
+        if operation.get("parameters") and "400" not in operation["responses"]
+    ]
+    assert undocumented == []
+    answer = client.get("/v1/tasks", params={"limit": "many"}, headers=tenant.headers())
+    assert answer.status_code == 400 and "limit" in answer.json()["message"]

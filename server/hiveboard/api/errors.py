@@ -82,6 +82,9 @@ def _shown(value: Any) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Answer HiveBoard's errors as `ErrorResponse`s, and document them so in the OpenAPI document."""
+    _document_parameter_errors_as_400(app)
+
     @app.exception_handler(ConflictingKeysError)
     async def conflicting_keys(_: Request, error: ConflictingKeysError) -> JSONResponse:
         return error_response(400, str(error))
@@ -110,3 +113,20 @@ def install_error_handlers(app: FastAPI) -> None:
     async def internal_error(_: Request, __: Exception) -> JSONResponse:
         # Starlette logs the exception with its traceback once this answer is sent.
         return error_response(500, "internal error: the server's log has the details")
+
+
+def _document_parameter_errors_as_400(app: FastAPI) -> None:
+    """Leave FastAPI's "422 Validation Error" out of the OpenAPI document for the operations without
+    a request body: their invalid parameters are answered 400 (`invalid_request`), which every
+    operation documents (`ERROR_RESPONSES`); only a request body's errors keep the 422."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            for path in generate()["paths"].values():
+                for operation in path.values():
+                    if "requestBody" not in operation:
+                        operation["responses"].pop("422", None)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
