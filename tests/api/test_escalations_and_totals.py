@@ -59,10 +59,18 @@ def test_an_escalated_task_left_open_by_a_stuck_agent_is_escalated(
             "plain-open": "processing",
         }
 
+        # A page of one agent's tasks reads whether that agent alone is stuck.
+        for agent_id in ("crashed", "alive"):
+            of_agent = task_rows(client, tenant, agent_id=agent_id)
+            assert of_agent == {task: row for task, row in rows.items() if row["agent_id"] == agent_id}
+        assert set(task_rows(client, tenant, agent_id="crashed", status="escalated")) == {"stranded"}
+
         summary = get(client, tenant, "/v1/metrics", range="1h")["summary"]
         assert (summary["escalated"], summary["stuck_agents"], summary["processing"]) == (2, 1, 3)
         of_alive = get(client, tenant, "/v1/metrics", range="1h", agent_id="alive")["summary"]
         assert (of_alive["escalated"], of_alive["stuck_agents"]) == (1, 0)
+        of_crashed = get(client, tenant, "/v1/metrics", range="1h", agent_id="crashed")["summary"]
+        assert (of_crashed["escalated"], of_crashed["stuck_agents"]) == (1, 1)
 
 
 def test_human_intervention_is_an_approval_or_an_escalation_to_a_person(

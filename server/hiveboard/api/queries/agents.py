@@ -254,13 +254,16 @@ def _task_facts(states: dict[str, Any], last_task: dict[str, Any]) -> dict[str, 
     return {**states, "LastTaskStatus": states.get("LastEndedStatus") or last_task.get("LastTaskStatus")}
 
 
-def stuck_agent_ids(storage: Storage, scope: DataScope, now_ns: int | None = None) -> list[str]:
-    """The agents The Hive shows as stuck. Being stuck depends on heartbeats alone, so this reads
-    `hb_agents` only, not the open work the rest of the status derives from."""
+def stuck_agent_ids(
+    storage: Storage, scope: DataScope, now_ns: int | None = None, agent_id: str | None = None
+) -> list[str]:
+    """The agents The Hive shows as stuck (of `agent_id` only, for a view of its tasks). Being stuck
+    depends on heartbeats alone, so this reads `hb_agents` only, not the open work the rest of the
+    status derives from."""
     now_ns = now_ns if now_ns is not None else time.time_ns()
-    parameters = scope.parameters(agent_id=None)
-    rows = storage.query(_agents_sql(None), parameters).dicts()
-    activity = {row["AgentId"]: row for row in storage.query(_activity_sql(None), parameters).dicts()}
+    parameters = scope.parameters(agent_id=agent_id)
+    rows = storage.query(_agents_sql(agent_id), parameters).dicts()
+    activity = {row["AgentId"]: row for row in storage.query(_activity_sql(agent_id), parameters).dicts()}
     return [
         row["AgentId"]
         for row in rows

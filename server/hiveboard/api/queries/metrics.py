@@ -87,7 +87,7 @@ def metrics(
 
     def task_rows() -> tuple[list[str], list[dict[str, Any]]]:
         """The stuck agents, then the task counts that derive the escalated status from them."""
-        stuck = [agent for agent in stuck_agent_ids(storage, scope, now_ns) if agent_id in (None, agent)]
+        stuck = stuck_agent_ids(storage, scope, now_ns, agent_id)
         sql = _tasks_sql(filters, _bucket("EndTime", bucket_seconds), by_agent=agent_id is not None)
         return stuck, storage.query(sql, {**parameters, "stuck_agents": stuck}).dicts()
 

@@ -65,7 +65,7 @@ def get_agent(agent_id: str, scope: Scope, storage: StorageDep) -> AgentDetail:
             Window.last(TimeRange.MONTH),
             TaskFilters(agent_id=agent_id),
             limit=RECENT_TASKS,
-            stuck_agents=lambda: stuck_agent_ids(storage, scope),
+            stuck_agents=lambda: stuck_agent_ids(storage, scope, agent_id=agent_id),
         ),
     )
     if not rows:

@@ -41,7 +41,7 @@ def get_tasks(
         order=order,
         limit=limit,
         cursor=cursor,
-        stuck_agents=lambda: stuck_agent_ids(storage, scope),
+        stuck_agents=lambda: stuck_agent_ids(storage, scope, agent_id=agent_id),
     )
 
 
