@@ -1,7 +1,7 @@
 // The frame around every view: navigation, the data badge (tenant, live or test), the global
 // filters kept in the URL, and signing out.
 import { html, useEffect, useState } from "../lib.js";
-import { api, useApi } from "../api.js";
+import { signOut, useApi } from "../api.js";
 import { RANGES, href, setQuery, useFilters } from "../router.js";
 
 export function Shell({ session, views, active, children, title }) {
@@ -30,14 +30,6 @@ function DataBadge({ session }) {
   const label = `tenant ${session.tenant_id} · ${session.data} data`;
   return html`<span class="data-badge" data-data=${session.data} title=${`Signed in with key ${session.key_id} (${session.key_type})`}>
     ${session.tenant_id} <strong>${session.data}</strong><span class="visually-hidden"> (${label})</span></span>`;
-}
-
-async function signOut() {
-  try {
-    await api.delete("/v1/session");
-  } finally {
-    location.assign("/signin?reason=signed_out");
-  }
 }
 
 // The filters' choices are asked for when the filters are first used (or a little after the page
