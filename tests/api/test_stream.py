@@ -74,6 +74,19 @@ def test_event_filters_apply_to_the_stream(client: TestClient, telemetry: Teleme
         assert message["data"]["event_type"] == "escalated"
 
 
+def test_the_environment_filter_applies_to_the_stream(
+    client: TestClient, telemetry: Telemetry, tenant: Tenant
+) -> None:
+    with client.websocket_connect("/v1/stream", headers=tenant.headers()) as socket:
+        subscribe(socket, ["events"], environment="staging", event_type=["issue"])
+        with telemetry.hiveloop(tenant, environment="production") as run:
+            run.hb.agent("prod-agent", heartbeat_interval=0).report_issue("in production", severity="low")
+        with telemetry.hiveloop(tenant, environment="staging") as run:
+            run.hb.agent("staging-agent", heartbeat_interval=0).report_issue("in staging", severity="low")
+        message = receive_until(socket, "event.new")
+        assert (message["data"]["agent_id"], message["data"]["environment"]) == ("staging-agent", "staging")
+
+
 def test_test_key_streams_only_test_data(client: TestClient, telemetry: Telemetry, tenant: Tenant) -> None:
     with client.websocket_connect("/v1/stream", headers=tenant.headers("test")) as socket:
         subscribe(socket, ["events"])

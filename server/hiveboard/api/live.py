@@ -107,6 +107,7 @@ class Subscriber:
             self.wants_agent(event.agent_id)
             and (not filters.event_type or event.event_type in filters.event_type)
             and (not filters.severity or event.severity in filters.severity)
+            and (filters.environment is None or event.environment == filters.environment)
             and (filters.project is None or event.project == filters.project)
             and (filters.task_id is None or event.task_id == filters.task_id)
             and groups_match

@@ -77,6 +77,17 @@ class Window:
         return {"start_ns": self.start_ns, "end_ns": self.end_ns}
 
 
+EnvironmentFilter = Annotated[
+    str | None,
+    Query(
+        alias="environment",
+        description="Only what agents of this deployment environment sent (`deployment.environment.name`, "
+        "as /v1/filters lists them)",
+    ),
+]
+"""The global environment filter: each span carries its process's environment."""
+
+
 # A `Window` condition on a DateTime64(9) column, with `Window.parameters()`.
 def window_sql(column: str) -> str:
     return (

@@ -47,6 +47,7 @@ class StreamFilters(_ClientMessage):
     event_type: list[str] = Field(default=[], description="Any type, custom ones included")
     severity: list[Severity] = []
     group: list[EventGroup] = []
+    environment: str | None = Field(default=None, description="Deployment environment (events channel)")
     project: str | None = None
     task_id: str | None = None
 

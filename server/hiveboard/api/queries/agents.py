@@ -255,11 +255,15 @@ def _task_facts(states: dict[str, Any], last_task: dict[str, Any]) -> dict[str, 
 
 
 def stuck_agent_ids(
-    storage: Storage, scope: DataScope, now_ns: int | None = None, agent_id: str | None = None
+    storage: Storage,
+    scope: DataScope,
+    now_ns: int | None = None,
+    agent_id: str | None = None,
+    environment: str | None = None,
 ) -> list[str]:
-    """The agents The Hive shows as stuck (of `agent_id` only, for a view of its tasks). Being stuck
-    depends on heartbeats alone, so this reads `hb_agents` only, not the open work the rest of the
-    status derives from."""
+    """The agents The Hive shows as stuck (of `agent_id` only, for a view of its tasks; of
+    `environment` only, as its card says it). Being stuck depends on heartbeats alone, so this reads
+    `hb_agents` only, not the open work the rest of the status derives from."""
     now_ns = now_ns if now_ns is not None else time.time_ns()
     parameters = scope.parameters(agent_id=agent_id)
     rows = storage.query(_agents_sql(agent_id), parameters).dicts()
@@ -267,7 +271,8 @@ def stuck_agent_ids(
     return [
         row["AgentId"]
         for row in rows
-        if is_stuck(_facts(row, {}, activity.get(row["AgentId"], {}), 0, now_ns))
+        if environment in (None, row["Environment"])
+        and is_stuck(_facts(row, {}, activity.get(row["AgentId"], {}), 0, now_ns))
     ]
 
 

@@ -58,6 +58,7 @@ _GROUP_KEYS = {"model": "ResponseModel", "agent": "AgentId", "total": "'total'"}
 class CallFilters:
     agent_id: str | None = None
     task_id: str | None = None
+    environment: str | None = None
     project: str | None = None
     model: str | None = None
     cost_source: CostSource | None = None
@@ -67,6 +68,7 @@ class CallFilters:
             (
                 ("AgentId", "agent_id", self.agent_id),
                 ("TaskId", "task_id", self.task_id),
+                ("Environment", "environment", self.environment),
                 ("Project", "project", self.project),
                 ("ResponseModel", "model", self.model),
             )

@@ -91,6 +91,7 @@ WHERE SpanName = '{EVENT.HEARTBEAT}' AND SpanAttributes['{HIVEBOARD_EVENT_TYPE}'
 class EventFilters:
     agent_id: str | None = None
     task_id: str | None = None
+    environment: str | None = None
     project: str | None = None
     event_types: Sequence[str] = ()
     severities: Sequence[str] = ()
@@ -104,6 +105,7 @@ class EventFilters:
             (
                 ("AgentId", "agent_id", self.agent_id),
                 ("TaskId", "task_id", self.task_id),
+                ("Environment", "environment", self.environment),
                 ("Project", "project", self.project),
                 ("Kind", "payload_kind", self.payload_kind),
             )

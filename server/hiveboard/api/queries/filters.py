@@ -22,13 +22,18 @@ GROUP BY AgentId
 ORDER BY AgentId"""
 
 
+def agent_environments(storage: Storage, scope: DataScope) -> dict[str, str]:
+    """Each agent of `scope` (in agent id order) with its environment ('' when it reports none)."""
+    return dict(storage.query(_AGENTS_SQL, scope.parameters()).rows)
+
+
 def filter_choices(storage: Storage, scope: DataScope) -> FilterChoices:
     """The agents, their environments and the listed projects of `scope`, each sorted."""
     agents, projects = run_beside(
-        lambda: storage.query(_AGENTS_SQL, scope.parameters()).dicts(), lambda: project_slugs(storage, scope)
+        lambda: agent_environments(storage, scope), lambda: project_slugs(storage, scope)
     )
     return FilterChoices(
-        environments=sorted({row["Environment"] for row in agents if row["Environment"]}),
+        environments=sorted({environment for environment in agents.values() if environment}),
         projects=projects,
-        agents=[row["AgentId"] for row in agents],
+        agents=list(agents),
     )

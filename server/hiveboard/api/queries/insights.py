@@ -54,12 +54,17 @@ _DATA = f"Attributes['{HIVEBOARD_EVENT_DATA}']"
 @dataclass(frozen=True)
 class InsightFilters:
     agent_id: str | None = None
+    environment: str | None = None
     project: str | None = None
 
     def sql(self) -> tuple[str, dict[str, Any]]:
         """Scope, range (`Timestamp`) and filters as one condition on an `hb_*` table."""
         conditions, parameters = equal_to(
-            (("AgentId", "agent_id", self.agent_id), ("Project", "project", self.project))
+            (
+                ("AgentId", "agent_id", self.agent_id),
+                ("Environment", "environment", self.environment),
+                ("Project", "project", self.project),
+            )
         )
         return " AND ".join([SCOPE_SQL, window_sql("Timestamp"), *conditions]), parameters
 

@@ -22,8 +22,14 @@ from hiveboard.storage import Storage
 _ENDED = f"Status != '{PROCESSING}' AND {window_sql('EndTime')}"
 
 
-def _filters(agent_id: str | None, project: str | None) -> str:
-    conditions, _ = equal_to((("AgentId", "agent_id", agent_id), ("Project", "project", project)))
+def _filters(agent_id: str | None, environment: str | None, project: str | None) -> str:
+    conditions, _ = equal_to(
+        (
+            ("AgentId", "agent_id", agent_id),
+            ("Environment", "environment", environment),
+            ("Project", "project", project),
+        )
+    )
     return " AND ".join(conditions)
 
 
@@ -79,15 +85,18 @@ def metrics(
     agent_id: str | None = None,
     project: str | None = None,
     now_ns: int | None = None,
+    environment: str | None = None,
 ) -> Metrics:
     window = Window.last(time_range, now_ns)
-    filters = _filters(agent_id, project)
-    parameters = scope.parameters(**window.parameters(), agent_id=agent_id, project=project)
+    filters = _filters(agent_id, environment, project)
+    parameters = scope.parameters(
+        **window.parameters(), agent_id=agent_id, environment=environment, project=project
+    )
     bucket_seconds = time_range.bucket_seconds
 
     def task_rows() -> tuple[list[str], list[dict[str, Any]]]:
         """The stuck agents, then the task counts that derive the escalated status from them."""
-        stuck = stuck_agent_ids(storage, scope, now_ns, agent_id)
+        stuck = stuck_agent_ids(storage, scope, now_ns, agent_id, environment)
         sql = _tasks_sql(filters, _bucket("EndTime", bucket_seconds), by_agent=agent_id is not None)
         return stuck, storage.query(sql, {**parameters, "stuck_agents": stuck}).dicts()
 

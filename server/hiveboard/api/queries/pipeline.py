@@ -26,6 +26,7 @@ from hiveboard.api.models.pipeline import (
     Todo,
 )
 from hiveboard.api.queries.events import event_attributes
+from hiveboard.api.queries.filters import agent_environments
 from hiveboard.api.queries.tables import AGENT_REPORTS_TABLE, EVENT, PIPELINE_EVENTS_TABLE
 from hiveboard.api.queries.together import run_together
 from hiveboard.storage import Storage
@@ -297,20 +298,28 @@ def agent_pipeline(storage: Storage, scope: DataScope, agent_id: str) -> AgentPi
     return fleet_pipeline(storage, scope, agent_id).agents[0]
 
 
-def fleet_pipeline(storage: Storage, scope: DataScope, agent_id: str | None = None) -> FleetPipeline:
-    """The pipeline of every agent with something in it (or of `agent_id`, even if empty)."""
+def fleet_pipeline(
+    storage: Storage, scope: DataScope, agent_id: str | None = None, environment: str | None = None
+) -> FleetPipeline:
+    """The pipeline of every agent with something in it (or of `agent_id`, even if empty), of the
+    agents of `environment` only when given (as The Hive's cards say it), with their totals."""
     # Independent of each other: asked together, they take about as long as the slowest.
-    (queues, scheduled), todo_rows, pending, issues = run_together(
+    (queues, scheduled), todo_rows, pending, issues, environments = run_together(
         lambda: latest_reports(storage, scope, agent_id),
         lambda: _todo_rows(storage, scope, agent_id),
         lambda: _pending_requests(storage, scope, agent_id),
         lambda: active_issues(storage, scope, agent_id),
+        lambda: agent_environments(storage, scope) if environment is not None else {},
     )
     # One read of the attributes of both sections' events.
     attributes = event_attributes(storage, scope, _todo_events(todo_rows) + pending, PIPELINE_EVENTS_TABLE)
     todos = _todos(todo_rows, attributes)
     approvals = _approvals(pending, attributes)
-    agents = sorted({*queues, *issues, *todos, *scheduled, *approvals} | ({agent_id} if agent_id else set()))
+    agents = sorted(
+        agent
+        for agent in {*queues, *issues, *todos, *scheduled, *approvals} | ({agent_id} if agent_id else set())
+        if environment is None or environments.get(agent) == environment
+    )
     pipelines = [
         AgentPipeline(
             agent_id=agent,

@@ -269,6 +269,7 @@ _SORT_KEYS = {
 @dataclass(frozen=True)
 class TaskFilters:
     agent_id: str | None = None
+    environment: str | None = None
     project: str | None = None
     task_type: str | None = None
     task_id: str | None = None
@@ -515,6 +516,7 @@ def _where(filters: TaskFilters) -> tuple[str, dict[str, Any]]:
     conditions, parameters = equal_to(
         (
             ("AgentId", "agent_id", filters.agent_id),
+            ("Environment", "environment", filters.environment),
             ("Project", "project", filters.project),
             ("TaskType", "task_type", filters.task_type),
             ("TaskId", "task_id", filters.task_id),

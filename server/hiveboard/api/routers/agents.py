@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from hiveboard.api.auth import Scope, StorageDep
 from hiveboard.api.errors import ERROR_RESPONSES, documented
 from hiveboard.api.models.agents import AgentDetail, AgentList, AgentStatus
-from hiveboard.api.params import TimeRange, Window
+from hiveboard.api.params import EnvironmentFilter, TimeRange, Window
 from hiveboard.api.queries.agents import (
     AgentSort,
     agent_rows,
@@ -31,6 +31,7 @@ def get_agents(
     storage: StorageDep,
     status: Annotated[AgentStatus | None, Query(description="Only agents in this status")] = None,
     agent_type: Annotated[str | None, Query(description="Only agents of this type")] = None,
+    environment: EnvironmentFilter = None,
     sort: Annotated[
         AgentSort,
         Query(
@@ -46,6 +47,7 @@ def get_agents(
             for agent in agents
             if (status is None or agent.derived_status == status)
             and (agent_type is None or agent.agent_type == agent_type)
+            and (environment is None or agent.environment == environment)
         ]
     )
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from hiveboard.api.auth import Scope, StorageDep
 from hiveboard.api.errors import ERROR_RESPONSES
 from hiveboard.api.models.cost import CostOverview, CostSource, CostTimeseries, LlmCallPage
-from hiveboard.api.params import DEFAULT_LIMIT, Cursor, Limit, Range, TimeRange
+from hiveboard.api.params import DEFAULT_LIMIT, Cursor, EnvironmentFilter, Limit, Range, TimeRange
 from hiveboard.api.queries.cost import CallFilters, GroupBy, cost_overview, cost_timeseries, list_calls
 
 router = APIRouter(prefix="/v1", tags=["cost"], responses=ERROR_RESPONSES)
@@ -19,6 +19,7 @@ router = APIRouter(prefix="/v1", tags=["cost"], responses=ERROR_RESPONSES)
 def call_filters(
     agent_id: str | None = None,
     task_id: str | None = None,
+    environment: EnvironmentFilter = None,
     project: str | None = None,
     model: Annotated[str | None, Query(description="Model that answered (gen_ai.response.model)")] = None,
     cost_source: Annotated[
@@ -26,7 +27,12 @@ def call_filters(
     ] = None,
 ) -> CallFilters:
     return CallFilters(
-        agent_id=agent_id, task_id=task_id, project=project, model=model, cost_source=cost_source
+        agent_id=agent_id,
+        task_id=task_id,
+        environment=environment,
+        project=project,
+        model=model,
+        cost_source=cost_source,
     )
 
 

@@ -13,6 +13,7 @@ from hiveboard.api.params import (
     DEFAULT_LIMIT,
     CommaSeparated,
     Cursor,
+    EnvironmentFilter,
     Limit,
     Page,
     Range,
@@ -31,6 +32,7 @@ def get_events(
     time_range: Range = TimeRange.DAY,
     agent_id: str | None = None,
     task_id: str | None = None,
+    environment: EnvironmentFilter = None,
     project: str | None = None,
     event_type: Annotated[
         list[str],
@@ -60,6 +62,7 @@ def get_events(
     filters = EventFilters(
         agent_id=agent_id,
         task_id=task_id,
+        environment=environment,
         project=project,
         event_types=event_type,
         severities=severity,

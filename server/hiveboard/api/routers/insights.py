@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from hiveboard.api.auth import Scope, StorageDep
 from hiveboard.api.errors import ERROR_RESPONSES
 from hiveboard.api.models.insights import Insights
-from hiveboard.api.params import Range, TimeRange
+from hiveboard.api.params import EnvironmentFilter, Range, TimeRange
 from hiveboard.api.queries.insights import InsightFilters, insights
 
 router = APIRouter(prefix="/v1/insights", tags=["insights"], responses=ERROR_RESPONSES)
@@ -23,6 +23,8 @@ def get_insights(
     storage: StorageDep,
     time_range: Range = TimeRange.DAY,
     agent_id: str | None = None,
+    environment: EnvironmentFilter = None,
     project: str | None = None,
 ) -> Insights:
-    return insights(storage, scope, time_range, InsightFilters(agent_id=agent_id, project=project))
+    filters = InsightFilters(agent_id=agent_id, environment=environment, project=project)
+    return insights(storage, scope, time_range, filters)

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from hiveboard.api.auth import Scope, StorageDep
 from hiveboard.api.errors import ERROR_RESPONSES
 from hiveboard.api.models.metrics import FleetActivity, Metrics
-from hiveboard.api.params import Range, TimeRange
+from hiveboard.api.params import EnvironmentFilter, Range, TimeRange
 from hiveboard.api.queries.metrics import fleet_activity, metrics
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"], responses=ERROR_RESPONSES)
@@ -19,9 +19,10 @@ def get_metrics(
     storage: StorageDep,
     time_range: Range = TimeRange.HOUR,
     agent_id: str | None = None,
+    environment: EnvironmentFilter = None,
     project: str | None = None,
 ) -> Metrics:
-    return metrics(storage, scope, time_range, agent_id, project)
+    return metrics(storage, scope, time_range, agent_id, project, environment=environment)
 
 
 @router.get("/agents", summary="Tasks ended and failed per agent and time bucket (The Hive's sparklines)")

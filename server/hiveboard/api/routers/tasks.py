@@ -9,7 +9,16 @@ from fastapi import APIRouter, HTTPException, Query
 from hiveboard.api.auth import Scope, StorageDep
 from hiveboard.api.errors import ERROR_RESPONSES, documented
 from hiveboard.api.models.tasks import TaskStatus, TaskSummary, Timeline
-from hiveboard.api.params import DEFAULT_LIMIT, Cursor, Limit, Page, Range, TimeRange, Window
+from hiveboard.api.params import (
+    DEFAULT_LIMIT,
+    Cursor,
+    EnvironmentFilter,
+    Limit,
+    Page,
+    Range,
+    TimeRange,
+    Window,
+)
 from hiveboard.api.queries.agents import stuck_agent_ids
 from hiveboard.api.queries.tasks import SortOrder, TaskFilters, TaskSort, list_tasks
 from hiveboard.api.queries.timeline import task_timeline
@@ -23,6 +32,7 @@ def get_tasks(
     storage: StorageDep,
     time_range: Range = TimeRange.DAY,
     agent_id: str | None = None,
+    environment: EnvironmentFilter = None,
     project: str | None = None,
     task_type: str | None = None,
     status: Annotated[TaskStatus | None, Query(description="Derived status")] = None,
@@ -31,7 +41,9 @@ def get_tasks(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[TaskSummary]:
-    filters = TaskFilters(agent_id=agent_id, project=project, task_type=task_type, status=status)
+    filters = TaskFilters(
+        agent_id=agent_id, environment=environment, project=project, task_type=task_type, status=status
+    )
     return list_tasks(
         storage,
         scope,

@@ -48,6 +48,7 @@ export function Activity() {
           ...(filters.agent && { agent_id: [filters.agent] }),
           ...(kinds.length && { group: kinds }),
           ...(severity && { severity: [severity] }),
+          ...(filters.env && { environment: filters.env }),
           ...(filters.project && { project: filters.project }),
           ...(taskId && { task_id: taskId }),
         },
@@ -66,6 +67,7 @@ export function Activity() {
     {
       range: filters.range,
       agent_id: filters.agent,
+      environment: filters.env,
       project: filters.project,
       task_id: taskId,
       group: kinds.join(","),

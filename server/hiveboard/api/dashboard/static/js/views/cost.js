@@ -28,7 +28,7 @@ export function Cost() {
   const model = query.get("model") || "";
   const source = SOURCES.includes(query.get("source")) ? query.get("source") : "";
   const sort = SORTS[query.get("sort")] ? query.get("sort") : "time";
-  const scope = { range: filters.range, agent_id: filters.agent, project: filters.project };
+  const scope = { range: filters.range, agent_id: filters.agent, environment: filters.env, project: filters.project };
   const overview = useApi("/v1/cost", scope, { refreshMs: 30000 });
   const series = useApi("/v1/cost/timeseries", { ...scope, group_by: by }, { refreshMs: 30000 });
   // Asked for with the totals, not once they have answered, so both load at the same time.

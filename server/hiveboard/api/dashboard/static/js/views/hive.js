@@ -19,7 +19,7 @@ export function Hive() {
   const cardsShown = agents.data !== null;
   const metrics = useApi(
     "/v1/metrics",
-    { range: filters.range, agent_id: filters.agent, project: filters.project },
+    { range: filters.range, agent_id: filters.agent, environment: filters.env, project: filters.project },
     { enabled: cardsShown },
   );
   const activity = useApi("/v1/metrics/agents", { range: "1h" }, { refreshMs: 60000, enabled: cardsShown });

@@ -16,7 +16,7 @@ const TRUNCATED = new Set(["max_tokens", "length"]);
 
 export function Insights() {
   const filters = useFilters();
-  const result = useApi("/v1/insights", { range: filters.range, agent_id: filters.agent, project: filters.project }, { refreshMs: 60000 });
+  const result = useApi("/v1/insights", { range: filters.range, agent_id: filters.agent, environment: filters.env, project: filters.project }, { refreshMs: 60000 });
   return html`<h1>Insights <span class="muted plan-meta">last ${filters.range}</span></h1>
     <${Loaded}
       result=${result}

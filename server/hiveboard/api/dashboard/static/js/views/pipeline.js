@@ -15,20 +15,17 @@ const QUEUE_AGE_ATTENTION_S = 600;
 
 export function Pipeline() {
   const filters = useFilters();
-  const result = useApi("/v1/pipeline", {}, { refreshMs: REFRESH_MS });
+  const result = useApi("/v1/pipeline", { agent_id: filters.agent, environment: filters.env }, { refreshMs: REFRESH_MS });
   return html`<h1>Pipeline</h1>
     <${Loaded}
       result=${result}
       what="the pipeline"
-      isEmpty=${(data) => data.agents.length === 0}
+      isEmpty=${(data) => data.agents.length === 0 && !filters.agent && !filters.env}
       empty=${html`<p class="state state-empty">No agent has reported a queue, issue, todo, schedule or approval yet.</p>`}
-      render=${(data) => {
-        const agents = data.agents.filter((agent) => !filters.agent || agent.agent_id === filters.agent);
-        return html`<${FleetTotals} totals=${data.totals} />
-          <section aria-labelledby="per-agent"><h2 id="per-agent">Agents</h2>
-            ${agents.length ? html`<${AgentTable} agents=${agents} />` : html`<p class="state state-empty">No agent matches the filters.</p>`}</section>
-          <section aria-labelledby="approvals"><h2 id="approvals">Approvals waiting</h2><${Approvals} agents=${agents} /></section>`;
-      }}
+      render=${(data) => html`<${FleetTotals} totals=${data.totals} />
+        <section aria-labelledby="per-agent"><h2 id="per-agent">Agents</h2>
+          ${data.agents.length ? html`<${AgentTable} agents=${data.agents} />` : html`<p class="state state-empty">No agent matches the filters.</p>`}</section>
+        <section aria-labelledby="approvals"><h2 id="approvals">Approvals waiting</h2><${Approvals} agents=${data.agents} /></section>`}
     />`;
 }
 

@@ -27,6 +27,7 @@ export function Tasks() {
     {
       range: filters.range,
       agent_id: filters.agent,
+      environment: filters.env,
       project: filters.project,
       task_type: taskType,
       status,
