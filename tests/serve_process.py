@@ -140,14 +140,18 @@ def start_serve(data_dir: Path, *extra_args: str, environment: dict[str, str] | 
 
 
 def stop_serve(server: ServeProcess) -> None:
-    """Ctrl-C, as a user stops it; killed if it does not stop in time."""
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGINT)
+    stop_process(server.process)
+
+
+def stop_process(process: subprocess.Popen[str]) -> None:
+    """Ctrl-C, as a user stops a `hiveboard` command; killed if it does not stop in time."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
         try:
-            server.process.wait(STOP_TIMEOUT_S)
+            process.wait(STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(STOP_TIMEOUT_S)
+            process.kill()
+            process.wait(STOP_TIMEOUT_S)
 
 
 @contextmanager

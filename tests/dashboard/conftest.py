@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -52,19 +53,25 @@ def find_chromium() -> str:
     found = _playwright_chromium()
     if found:
         return found
-    install = subprocess.run(
-        [sys.executable, "-m", "playwright", "install", "chromium"],
-        capture_output=True,
-        text=True,
-        timeout=PLAYWRIGHT_INSTALL_TIMEOUT_S,
-    )
-    found = _playwright_chromium() if install.returncode == 0 else None
-    if found:
-        return found
+    try:
+        install = subprocess.run(
+            [sys.executable, "-m", "playwright", "install", "chromium"],
+            capture_output=True,
+            text=True,
+            timeout=PLAYWRIGHT_INSTALL_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        # A download that hangs (no network, a proxy that never answers) is one more way of failing
+        # to get Playwright's Chromium: the user still needs the command that installs one.
+        why = f"did not finish within {PLAYWRIGHT_INSTALL_TIMEOUT_S} s"
+    else:
+        found = _playwright_chromium() if install.returncode == 0 else None
+        if found:
+            return found
+        why = f"failed: {install.stderr.strip()[-300:]}"
     pytest.fail(
         f"The dashboard's browser tests need Chromium and none was found ({', '.join(SYSTEM_CHROMIUMS)} "
-        f"on PATH, or Playwright's own, whose download failed: {install.stderr.strip()[-300:]}). "
-        f"Install one with: {INSTALL_COMMAND}",
+        f"on PATH, or Playwright's own, whose download {why}). Install one with: {INSTALL_COMMAND}",
         pytrace=False,
     )
 
@@ -188,15 +195,22 @@ def sign_in_with_key(context: BrowserContext, server: ServeProcess, key: str = D
     page.close()
 
 
-@pytest.fixture(scope="module")
-def signed_in(browser: Browser, server: ServeProcess, fleet: None) -> Iterator[BrowserContext]:
-    """A browser context signed in with the seeds' dev key, after the fleet was sent."""
+@contextmanager
+def signed_in_context(browser: Browser, server: ServeProcess) -> Iterator[BrowserContext]:
+    """A new browser context of `server`, signed in with the seeds' dev key."""
     context = browser.new_context(base_url=server.api_url)
     sign_in_with_key(context, server)
     try:
         yield context
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def signed_in(browser: Browser, server: ServeProcess, fleet: None) -> Iterator[BrowserContext]:
+    """A browser context signed in with the seeds' dev key, after the fleet was sent."""
+    with signed_in_context(browser, server) as context:
+        yield context
 
 
 @dataclass
