@@ -143,7 +143,8 @@ PROJECT = "$__conditionalAll(Project IN (${project}), $project)"
 AGENT = "$__conditionalAll(AgentId IN (${agent}), $agent)"
 AGENT_SCOPE = f"{LIVE} AND {ENVIRONMENT} AND {AGENT}"  # tables without a project (agents, issues, queues)
 TASK_SCOPE = f"{AGENT_SCOPE} AND {PROJECT}"
-ONE_TASK = f"{LIVE} AND TaskId = '${{task}}'"
+# One run of a task: a task id can run more than once, each run in a trace of its own.
+ONE_TASK = f"{LIVE} AND TaskId = '${{task}}' AND TraceId = '${{trace}}'"
 
 TASK_URL = f"/d/{TASKS_UID}/tasks-and-timeline?var-task=${{__value.raw}}&${{__url_time_range}}&${{datasource:queryparam}}"
 AGENT_URL = f"/d/{TASKS_UID}/tasks-and-timeline?var-agent=${{__value.raw}}&${{__url_time_range}}&${{datasource:queryparam}}"
@@ -172,6 +173,15 @@ TASK_VARIABLE = Variable(
     "Task",
     f"SELECT TaskId FROM hb_tasks FINAL WHERE {TASK_SCOPE} AND $__timeFilter(StartTime) "
     "ORDER BY StartTime DESC LIMIT 500",
+    multi=False,
+)
+# The runs of the chosen task, latest first: the latest is shown unless a link names another (as
+# HiveBoard's timeline does, for the run it shows).
+TRACE_VARIABLE = Variable(
+    "trace",
+    "Run (trace id)",
+    f"SELECT TraceId FROM hb_tasks WHERE {LIVE} AND TaskId = '${{task}}' GROUP BY TraceId "
+    "ORDER BY max(StartTime) DESC",
     multi=False,
 )
 
@@ -376,8 +386,8 @@ LIMIT 500"""
 
 # The plugin's trace-id query for OTel tables: the trace's bounds from otel_traces_trace_id_ts, then
 # its spans under the aliases of Grafana's trace data frame (times and durations in milliseconds).
-TASK_TRACE = f"""WITH
-    (SELECT any(TraceId) FROM hb_tasks WHERE {ONE_TASK}) AS trace_id,
+TASK_TRACE = """WITH
+    '${trace}' AS trace_id,
     (SELECT min(Start) FROM otel_traces_trace_id_ts WHERE TraceId = trace_id) AS trace_start,
     (SELECT max(End) + 1 FROM otel_traces_trace_id_ts WHERE TraceId = trace_id) AS trace_end
 SELECT
@@ -427,7 +437,7 @@ TASKS = Dashboard(
     TASKS_UID,
     "HiveBoard · Tasks & Timeline",
     "Every task with its status, duration, LLM calls and cost; for the selected task its trace, plan and story.",
-    [*VARIABLES, TASK_VARIABLE],
+    [*VARIABLES, TASK_VARIABLE, TRACE_VARIABLE],
     [
         table(
             "Tasks",

@@ -36,12 +36,12 @@ def resolve_variables(
     storage: Storage, dashboard: dict[str, Any], time_range: TimeRange, chosen: dict[str, Selection]
 ) -> dict[str, Selection]:
     """Each query variable in dashboard order, with its options from its own query: `chosen` values
-    (which must be options) or All."""
+    (which must be options), else All, or the first option of a single-valued one (as Grafana)."""
     selections: dict[str, Selection] = {}
     for variable in query_variables(dashboard):
         options = tuple(row[0] for row in run(storage, variable["query"], selections, time_range).rows)
         assert options, f"variable {variable['name']} has no values"
-        selection = chosen.get(variable["name"], Selection([ALL]))
+        selection = chosen.get(variable["name"], Selection([ALL] if variable["multi"] else options[0]))
         values = selection.value if isinstance(selection.value, list) else [selection.value]
         assert set(values) - {ALL} <= set(options), (variable["name"], options)
         selections[variable["name"]] = Selection(selection.value, options)

@@ -72,7 +72,8 @@ function Header({ timeline, session, live }) {
 function grafanaHref(base, task) {
   const from = new Date(task.started_at).getTime() - 60000;
   const to = (task.ended_at ? new Date(task.ended_at).getTime() : Date.now()) + 60000;
-  return `${base}/d/hiveboard-tasks/tasks-and-timeline?var-task=${encodeURIComponent(task.task_id)}&from=${from}&to=${to}`;
+  const run = `var-task=${encodeURIComponent(task.task_id)}&var-trace=${encodeURIComponent(task.trace_id)}`;
+  return `${base}/d/hiveboard-tasks/tasks-and-timeline?${run}&from=${from}&to=${to}`;
 }
 
 function PlanBar({ plan }) {
