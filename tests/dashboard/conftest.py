@@ -149,15 +149,20 @@ def send_fleet_then_die(api_url: str) -> None:
     os._exit(0)
 
 
-def send_fleet(server: ServeProcess) -> None:
-    """`send_fleet_then_die` in a child process, then wait until the API shows the fleet."""
+def send_in_child_process(module: str, server: ServeProcess) -> None:
+    """`send_fleet_then_die(server.api_url)` of `module`, in a child process (which it ends)."""
     subprocess.run(
-        [sys.executable, "-c", "import sys; from tests.dashboard.conftest import send_fleet_then_die; "
+        [sys.executable, "-c", f"import sys; from {module} import send_fleet_then_die; "
          "send_fleet_then_die(sys.argv[1])", server.api_url],
         cwd=REPOSITORY_ROOT,
         check=True,
         timeout=120,
     )  # fmt: skip
+
+
+def send_fleet(server: ServeProcess) -> None:
+    """`send_fleet_then_die` in a child process, then wait until the API shows the fleet."""
+    send_in_child_process(__name__, server)
     wait_for(lambda: _agent_statuses(server).get("stuck-agent") == "stuck", "stuck-agent to be stuck")
     wait_for(lambda: len(_agent_statuses(server)) == 5, "the 5 agents to be listed")
 
@@ -232,7 +237,14 @@ class Console:
 def page(signed_in: BrowserContext, server: ServeProcess) -> Iterator[Page]:
     """A fresh tab of the signed-in context; the test fails if any view logged an error or asked
     anything of another origin (the dashboard works offline)."""
-    page = signed_in.new_page()
+    with watched_page(signed_in, server) as page:
+        yield page
+
+
+@contextmanager
+def watched_page(context: BrowserContext, server: ServeProcess) -> Iterator[Page]:
+    """A fresh tab of `context` on `server`, as the `page` fixture gives one."""
+    page = context.new_page()
     page.set_default_timeout(VIEW_TIMEOUT_MS)
     console = Console()
     console.watch(page)

@@ -100,6 +100,12 @@ def test_the_activity_stream_tells_each_event_as_a_sentence_with_links(page: Pag
     expect(failed.locator(".severity")).to_have_text("error")
     times = page.locator(".events li time").evaluate_all("els => els.map(el => el.getAttribute('datetime'))")
     assert times == sorted(times, reverse=True), "newest first"
+    # An event's time opens its task's timeline with that very span in the inspector.
+    call_id = call.get_attribute("data-event")
+    call.locator(".event-time a").click()
+    expect(page).to_have_url(re.compile(rf"/tasks/task-cost\?(.*&)?sel={call_id}\b"))
+    expect(page.locator(".inspector")).to_contain_text(call_id)
+    expect(page.locator(".inspector")).to_contain_text(SONNET)
 
 
 def test_a_new_sdk_event_appears_in_the_open_stream_within_3_s(page: Page, server: ServeProcess) -> None:

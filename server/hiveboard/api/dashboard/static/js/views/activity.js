@@ -8,6 +8,7 @@ import { Loaded } from "../components/states.js";
 import { RelativeTime } from "../components/time.js";
 import { Pager } from "../components/pager.js";
 import { EventSentence } from "../components/event-sentence.js";
+import { spanLink } from "../components/links.js";
 
 // The API's filter groups (`group`), as the buttons name them.
 const KINDS = [
@@ -161,7 +162,9 @@ function EventList({ events }) {
   return html`<ol class="events" aria-label="Events, newest first">
     ${events.map(
       (event) => html`<li key=${event.event_id} data-event-type=${event.event_type} data-event=${event.event_id}>
-        <span class="event-time"><${RelativeTime} at=${event.timestamp} /></span>
+        <span class="event-time">${event.task_id
+          ? spanLink(event.task_id, event.event_id, html`<${RelativeTime} at=${event.timestamp} />`)
+          : html`<${RelativeTime} at=${event.timestamp} />`}</span>
         <span class=${`severity severity-${event.severity}`}>${event.severity}</span>
         <span class="event-type">${event.kind || event.event_type.replaceAll("_", " ")}</span>
         <span class="sentence"><${EventSentence} event=${event} /></span>
