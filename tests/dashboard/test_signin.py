@@ -57,6 +57,10 @@ def test_the_printed_link_signs_in_once_and_leaves_the_address_bar(
     )
     expect(getting_started).to_contain_text(f"hiveboard demo --endpoint {server.api_url} --key hb_live_...")
     assert DEV_KEY not in page.content()
+    # So do the views of what agents send, in place of their "nothing matches" state.
+    for path in ("/tasks", "/activity", "/cost", "/pipeline"):
+        page.goto(f"{server.api_url}{path}")
+        expect(getting_started).to_contain_text(f'endpoint="{server.api_url}"')
     cookie = next(cookie for cookie in context.cookies() if cookie["name"] == SESSION_COOKIE)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert page.evaluate("document.cookie") == ""  # not readable by scripts

@@ -39,6 +39,7 @@ def test_clicking_a_card_filters_the_page_to_that_agent(page: Page) -> None:
     page.locator('[data-agent="billing-agent"] .identity').click()
     expect(page).to_have_url(re.compile(r"\?agent=billing-agent$"))
     expect(page.locator(".cards > li")).to_have_count(1)
+    expect(page.locator('[data-agent="billing-agent"]')).to_have_attribute("aria-current", "true")
     page.get_by_role("button", name="Show every agent").click()
     expect(page.locator(".cards > li")).to_have_count(5)
 

@@ -1,5 +1,6 @@
 // Loading, empty and error states, the same in every view.
 import { html } from "../lib.js";
+import { useApi } from "../api.js";
 
 export function Loading({ what = "data" }) {
   return html`<p class="state state-loading" role="status" aria-live="polite">Loading ${what}…</p>`;
@@ -16,12 +17,19 @@ export function ErrorBox({ error, retry }) {
   </div>`;
 }
 
-// One of the three states, or `render(data)` when there is data.
-export function Loaded({ result, what, render, isEmpty = () => false, empty }) {
+// One of the three states, or `render(data)` when there is data. A view of what agents send says
+// how to send it (`GettingStarted`) when empty on a fresh install, where no agent has reported yet.
+export function Loaded({ result, what, render, isEmpty = () => false, empty, agentData = false }) {
   if (result.error && !result.data) return html`<${ErrorBox} error=${result.error} retry=${result.reload} />`;
   if (!result.data) return html`<${Loading} what=${what} />`;
-  if (isEmpty(result.data)) return empty ?? html`<${Empty}>Nothing here yet.</${Empty}>`;
+  const emptyState = empty ?? html`<${Empty}>Nothing here yet.</${Empty}>`;
+  if (isEmpty(result.data)) return agentData ? html`<${EmptyOfAgentData} empty=${emptyState} />` : emptyState;
   return render(result.data);
+}
+
+function EmptyOfAgentData({ empty }) {
+  const choices = useApi("/v1/filters");
+  return choices.data?.agents.length === 0 ? html`<${GettingStarted} />` : empty;
 }
 
 // What a fresh install shows: how to send data here. The key itself is never printed in a page.

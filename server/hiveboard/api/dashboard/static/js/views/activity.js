@@ -133,6 +133,7 @@ export function Activity() {
       result=${page}
       what="events"
       isEmpty=${(data) => data.data.length === 0 && live.length === 0}
+      agentData
       empty=${html`<p class="state state-empty">No event matches these filters in the last ${filters.range}${cursor ? "" : "; new ones appear here as they happen"}.</p>`}
       render=${(data) => html`
         <${EventList} events=${merge(cursor ? [] : live, data.data)} />

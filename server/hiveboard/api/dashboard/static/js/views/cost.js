@@ -43,6 +43,7 @@ export function Cost() {
       result=${overview}
       what="costs"
       isEmpty=${(data) => data.totals.call_count === 0}
+      agentData
       empty=${html`<p class="state state-empty">No LLM call in the last ${filters.range}. Calls recorded with
         <code>task.llm_call(...)</code> (or any OpenTelemetry GenAI instrumentation) show here.</p>`}
       render=${(data) => html`

@@ -102,7 +102,7 @@ function AgentCard({ agent, activity, selected }) {
   };
   const identity = [agent.agent_type, agent.version && `v${agent.version}`, agent.framework].filter(Boolean).join(" · ");
   return html`<li class=${`card status-${agent.derived_status}${selected ? " selected" : ""}`} data-agent=${agent.agent_id}
-      tabindex="0" aria-pressed=${selected} aria-label=${`${agent.agent_id}: ${agent.derived_status}. Enter filters the page to it`}
+      tabindex="0" aria-current=${selected ? "true" : undefined} aria-label=${`${agent.agent_id}: ${agent.derived_status}. Enter filters the page to it`}
       onClick=${onClick} onKeyDown=${onKey}>
     <div class="card-head">
       <a class="agent-link" href=${href(`/agents/${encodeURIComponent(agent.agent_id)}`)}>${agent.agent_id}</a>

@@ -21,6 +21,7 @@ export function Pipeline() {
       result=${result}
       what="the pipeline"
       isEmpty=${(data) => data.agents.length === 0 && !filters.agent && !filters.env}
+      agentData
       empty=${html`<p class="state state-empty">No agent has reported a queue, issue, todo, schedule or approval yet.</p>`}
       render=${(data) => html`<${FleetTotals} totals=${data.totals} />
         <section aria-labelledby="per-agent"><h2 id="per-agent">Agents</h2>

@@ -57,6 +57,7 @@ export function Tasks() {
       result=${result}
       what="tasks"
       isEmpty=${(page) => page.data.length === 0}
+      agentData
       empty=${html`<p class="state state-empty">No task matches these filters in the last ${filters.range}.</p>`}
       render=${(page) => html`
         <${TaskTable} tasks=${page.data} />
