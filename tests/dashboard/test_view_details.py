@@ -291,6 +291,26 @@ def test_a_failed_then_retried_action_shows_its_recovered_error_chain(page: Page
     expect(inspector.locator(".error-text")).to_have_text("UpstreamTimeout: no answer within 5 s")
 
 
+def test_an_llm_call_opens_its_tasks_calls_in_the_cost_explorer_and_back(page: Page) -> None:
+    page.goto("/tasks/task-nested")
+    page.locator('.wf-row[data-kind="llm_call"] .wf-open').click()
+    call_id = parse_qs(urlsplit(page.url).query)["sel"][0]
+    page.get_by_role("link", name="This task's calls in the cost explorer").click()
+    expect(page).to_have_url(re.compile(r"/cost\?.*task=task-nested"))
+    assert parse_qs(urlsplit(page.url).query)["range"] == ["1h"]  # the task ran 10 min ago
+    expect(page.locator(".filter-note")).to_contain_text("The calls of task task-nested only.")
+    calls = page.locator("table.calls tbody tr")
+    expect(calls).to_have_count(1)
+    expect(calls.first).to_have_attribute("data-call", call_id)
+    call = page.get_by_role("complementary", name="Call")
+    expect(call).to_contain_text(SONNET)
+    call.get_by_role("link", name="task-nested").click()  # and back, to the same call
+    expect(page).to_have_url(re.compile(rf"/tasks/task-nested\?.*sel={call_id}"))
+    page.go_back()
+    page.get_by_role("button", name="Show every task's").click()
+    expect(calls).not_to_have_count(1)
+
+
 def test_selecting_an_action_shows_its_json_payload_pretty_printed(page: Page) -> None:
     page.goto("/tasks/task-nested")
     page.locator(".wf-row", has_text="search_web").locator(".wf-open").click()

@@ -5,6 +5,13 @@ import { useEffect, useState } from "./lib.js";
 // The filters every view shares; links between views carry them along.
 export const GLOBAL_FILTERS = ["env", "project", "agent", "range"];
 export const RANGES = ["1h", "6h", "24h", "7d", "30d"];
+const RANGE_HOURS = { "1h": 1, "6h": 6, "24h": 24, "7d": 168, "30d": 720 };
+
+// The shortest range that holds `time` (an ISO timestamp), or the longest.
+export function rangeHolding(time) {
+  const hours = (Date.now() - new Date(time).getTime()) / 3600000;
+  return RANGES.find((range) => RANGE_HOURS[range] > hours) ?? RANGES[RANGES.length - 1];
+}
 
 const CHANGE = "hiveboard:navigate";
 

@@ -28,7 +28,8 @@ export function Cost() {
   const model = query.get("model") || "";
   const source = SOURCES.includes(query.get("source")) ? query.get("source") : "";
   const sort = SORTS[query.get("sort")] ? query.get("sort") : "time";
-  const scope = { range: filters.range, agent_id: filters.agent, environment: filters.env, project: filters.project };
+  const taskId = query.get("task") || "";
+  const scope = { range: filters.range, agent_id: filters.agent, environment: filters.env, project: filters.project, task_id: taskId };
   const overview = useApi("/v1/cost", scope, { refreshMs: 30000 });
   const series = useApi("/v1/cost/timeseries", { ...scope, group_by: by }, { refreshMs: 30000 });
   // Asked for with the totals, not once they have answered, so both load at the same time.
@@ -39,6 +40,8 @@ export function Cost() {
   const calls = useApi(SORTS[sort].path, { ...scope, model, cost_source: source, cursor, limit, totals: false });
   return html`
     <h1>Cost explorer <span class="muted plan-meta">last ${filters.range}${filters.agent ? ` · ${filters.agent}` : ""}${filters.project ? ` · ${filters.project}` : ""}</span></h1>
+    ${taskId && html`<p class="filter-note">The calls of task ${taskLink(taskId)} only.
+      <button type="button" class="link-button" onClick=${() => setQuery({ task: null, call: null, cursor: null })}>Show every task's</button></p>`}
     <${Loaded}
       result=${overview}
       what="costs"

@@ -4,7 +4,7 @@
 import { html, useMemo, useState } from "../lib.js";
 import { useApi } from "../api.js";
 import { useStream } from "../live.js";
-import { href, setQuery, useLocation } from "../router.js";
+import { href, rangeHolding, setQuery, useLocation } from "../router.js";
 import { StatusBadge, taskStatus } from "../components/status.js";
 import { ErrorBox, Loading } from "../components/states.js";
 import { RelativeTime } from "../components/time.js";
@@ -216,6 +216,8 @@ function Inspector({ timeline, selected, close }) {
           ${node.cost !== null && html` <span class="muted">(${node.cost_source})</span>`}</dd></div>`}
       ${event?.summary && html`<div><dt>Summary</dt><dd>${event.summary}</dd></div>`}
     </dl>
+    ${node?.type === "llm_call" && html`<p><a class="in-cost-explorer"
+      href=${href("/cost", { task: timeline.task.task_id, call: selected, range: rangeHolding(node.started_at) })}>This task's calls in the cost explorer</a></p>`}
     ${(node?.error_type || node?.error_message || event?.error_message) && html`<div class="exception" role="note">
       <h3>Exception</h3>
       <p class="error-text">${errorText(node?.error_type || event?.error_type, node?.error_message || event?.error_message)}</p>
