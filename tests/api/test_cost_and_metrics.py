@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -125,6 +126,52 @@ def test_cost_timeseries_buckets(client: TestClient, mixed_calls: Tenant) -> Non
     assert sum(p["cost"] for p in total["points"]) == pytest.approx(
         get(client, mixed_calls, "/v1/cost")["totals"]["cost"]
     )
+
+
+@pytest.fixture
+def calls_over_hours(mixed_calls: Tenant, telemetry: Telemetry) -> Tenant:
+    """`mixed_calls`, and OTel GenAI calls of two agents and models spread over the last 5 hours."""
+    now_ns = time.time_ns()
+    with telemetry.opentelemetry(mixed_calls, service="planner") as tracer:
+        # The first is of the bucket of `mixed_calls`' gpt-4o call, made by another agent.
+        for minutes_ago, agent, model in ((0, "planner", "gpt-4o"), (95, "planner", "gpt-4o-mini"),
+                                          (170, "critic", "gpt-4o"), (290, "critic", "gpt-4o-mini")):  # fmt: skip
+            start_ns = now_ns - minutes_ago * 60 * 1_000_000_000
+            span = tracer.start_span(f"chat {model}", start_time=start_ns)
+            span.set_attributes({"gen_ai.operation.name": "chat", "gen_ai.system": "openai",
+                                 "gen_ai.agent.name": agent, "gen_ai.request.model": model,
+                                 "gen_ai.response.model": model, "gen_ai.usage.input_tokens": 100 * (minutes_ago + 1),
+                                 "gen_ai.usage.output_tokens": 7})  # fmt: skip
+            span.end(end_time=start_ns + 1_000_000_000)
+    return mixed_calls
+
+
+def points_with_calls(timeseries: dict[str, Any]) -> dict[str, Any]:
+    """A timeseries without its points of no call: two answers a few ms apart may start their
+    windows a bucket apart."""
+    return {
+        **timeseries,
+        "series": [
+            {"key": one["key"], "points": [point for point in one["points"] if point["call_count"]]}
+            for one in timeseries["series"]
+        ],
+    }
+
+
+@pytest.mark.parametrize("series", ["total", "model", "agent"])
+def test_the_overview_with_its_series_equals_both_read_apart(
+    client: TestClient, calls_over_hours: Tenant, series: str
+) -> None:
+    for parameters in ({"range": "6h"}, {"range": "24h", "agent_id": "critic"},
+                       {"range": "6h", "cost_source": "estimated"}, {"range": "1h"}):  # fmt: skip
+        together = get(client, calls_over_hours, "/v1/cost", series=series, **parameters)
+        apart = get(client, calls_over_hours, "/v1/cost", **parameters)
+        timeseries = get(client, calls_over_hours, "/v1/cost/timeseries", group_by=series, **parameters)
+        assert apart["timeseries"] is None
+        assert {**together, "timeseries": None} == apart
+        assert points_with_calls(together["timeseries"]) == points_with_calls(timeseries)
+    spread = get(client, calls_over_hours, "/v1/cost", series=series, range="6h")["timeseries"]
+    assert sum(len(one["points"]) for one in points_with_calls(spread)["series"]) >= 4
 
 
 def test_metrics_summary_and_timeseries(client: TestClient, telemetry: Telemetry, tenant: Tenant) -> None:

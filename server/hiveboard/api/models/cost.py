@@ -51,6 +51,11 @@ class CostOverview(BaseModel):
     totals: CostTotals
     by_model: list[ModelCost]
     by_agent: list[AgentCost]
+    timeseries: CostTimeseries | None = Field(
+        default=None,
+        description="With `series=`: what /v1/cost/timeseries answers with that `group_by`, read in the "
+        "same scan as the totals (null without)",
+    )
 
 
 class LlmCall(BaseModel):

@@ -107,29 +107,46 @@ def _call_totals(storage: Storage, scope: DataScope, window: Window, filters: Ca
     return CostTotals(**_totals(row))
 
 
-# One scan for the totals and both breakdowns: `grouping(column)` is 0 in the rows of the set that
-# groups by `column`, 1 where it is aggregated over.
+# One scan for the totals, both breakdowns and, when asked for, the cost over time: `grouping(column)`
+# is 0 in the rows of the sets that group by `column`, 1 where it is aggregated over.
 _OVERVIEW_SQL = f"""
-SELECT grouping(ResponseModel) = 0 AS ByModel, grouping(AgentId) = 0 AS ByAgent, ResponseModel, AgentId,
+SELECT grouping(ResponseModel) = 0 AS ByModel, grouping(AgentId) = 0 AS ByAgent, {{series_columns}},
+    ResponseModel, AgentId,
     any(Provider) AS Provider, anyIf(MatchedModel, MatchedModel != '') AS MatchedModel,
     {_TOTALS_SQL}
 FROM {LLM_COSTS_VIEW} WHERE {{where}}
-GROUP BY GROUPING SETS ((), (ResponseModel), (AgentId))
+GROUP BY GROUPING SETS ((), (ResponseModel), (AgentId){{series_set}})
 ORDER BY TotalCost DESC, Calls DESC, ResponseModel, AgentId"""
+# The grouping set of each series' buckets.
+_SERIES_SETS = {"total": "(Bucket)", "model": "(ResponseModel, Bucket)", "agent": "(AgentId, Bucket)"}
+_NO_SERIES_COLUMNS = "false AS ByBucket"
 
 
 def cost_overview(
-    storage: Storage, scope: DataScope, time_range: TimeRange, filters: CallFilters
+    storage: Storage,
+    scope: DataScope,
+    time_range: TimeRange,
+    filters: CallFilters,
+    series: GroupBy | None = None,
 ) -> CostOverview:
-    """Totals of the range, by model and by agent, most expensive first."""
+    """Totals of the range, by model and by agent, most expensive first; with `series`, the cost over
+    time of `cost_timeseries` too, from the same scan (each scan prices every call of the range)."""
     window = Window.last(time_range)
     where, parameters = filters.sql()
-    rows = storage.query(
-        _OVERVIEW_SQL.format(where=where), scope.parameters(**window.parameters(), **parameters)
-    ).dicts()
+    if series is None:
+        series_columns, series_set = _NO_SERIES_COLUMNS, ""
+    else:
+        bucket, key = _bucket_sql(time_range), _GROUP_KEYS[series]
+        series_columns = f"grouping(Bucket) = 0 AS ByBucket, {bucket} AS Bucket, {key} AS Key"
+        series_set = f", {_SERIES_SETS[series]}"
+    sql = _OVERVIEW_SQL.format(where=where, series_columns=series_columns, series_set=series_set)
+    rows = storage.query(sql, scope.parameters(**window.parameters(), **parameters)).dicts()
+    buckets = [row for row in rows if row["ByBucket"]]
+    rows = [row for row in rows if not row["ByBucket"]]
     totals = next((row for row in rows if not row["ByModel"] and not row["ByAgent"]), None)
     return CostOverview(
         range=time_range,
+        timeseries=_timeseries(time_range, window, series, buckets) if series is not None else None,
         totals=CostTotals(**_totals(totals)) if totals else _no_calls(),
         by_model=[
             ModelCost(
@@ -272,17 +289,30 @@ def cost_timeseries(
 ) -> CostTimeseries:
     """Cost per bucket of the range, in one series or one per model or agent (zero-filled)."""
     window = Window.last(time_range)
-    bucket_seconds = time_range.bucket_seconds
     where, parameters = filters.sql()
     sql = f"""
-SELECT {_GROUP_KEYS[group_by]} AS Key,
-    intDiv(toUnixTimestamp(Timestamp), {bucket_seconds}) * {bucket_seconds} AS Bucket,
+SELECT {_GROUP_KEYS[group_by]} AS Key, {_bucket_sql(time_range)} AS Bucket,
     {COST_SUM_SQL} AS TotalCost, count() AS Calls, countIf(Cost IS NULL) AS Unpriced,
     sum(InputTokens) AS TokensIn, sum(OutputTokens) AS TokensOut
 FROM {LLM_COSTS_VIEW} WHERE {where}
 GROUP BY Key, Bucket"""
+    rows = storage.query(sql, scope.parameters(**window.parameters(), **parameters)).dicts()
+    return _timeseries(time_range, window, group_by, rows)
+
+
+def _bucket_sql(time_range: TimeRange) -> str:
+    """The start (Unix seconds) of the timeseries bucket of a call of `time_range`."""
+    return f"intDiv(toUnixTimestamp(Timestamp), {time_range.bucket_seconds}) * {time_range.bucket_seconds}"
+
+
+def _timeseries(
+    time_range: TimeRange, window: Window, group_by: GroupBy, rows: list[dict[str, Any]]
+) -> CostTimeseries:
+    """The zero-filled series of `rows`: a row per series (`Key`) and bucket (`Bucket`), with the
+    columns `_cost_point` reads."""
+    bucket_seconds = time_range.bucket_seconds
     buckets: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
-    for row in storage.query(sql, scope.parameters(**window.parameters(), **parameters)).dicts():
+    for row in rows:
         buckets[row["Key"]][row["Bucket"]] = row
     if group_by == "total":
         buckets.setdefault("total", {})

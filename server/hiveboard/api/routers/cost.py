@@ -49,9 +49,20 @@ WithTotals = Annotated[
 
 @router.get("/cost", summary="Cost of the range: totals, by model, by agent, reported vs estimated")
 def get_cost(
-    scope: Scope, storage: StorageDep, filters: Filters, time_range: Range = TimeRange.DAY
+    scope: Scope,
+    storage: StorageDep,
+    filters: Filters,
+    time_range: Range = TimeRange.DAY,
+    series: Annotated[
+        GroupBy | None,
+        Query(
+            description="Also the cost over time, in one series (total) or one per model or agent, as "
+            "/v1/cost/timeseries?group_by= gives it: read in the same scan, which prices every call of "
+            "the range once instead of twice"
+        ),
+    ] = None,
 ) -> CostOverview:
-    return cost_overview(storage, scope, time_range, filters)
+    return cost_overview(storage, scope, time_range, filters, series)
 
 
 @router.get("/cost/calls", summary="Individual LLM calls with previews, most expensive first")

@@ -4,7 +4,7 @@
 import { html } from "../lib.js";
 import { useApi } from "../api.js";
 import { href, setQuery, useFilters, useLocation } from "../router.js";
-import { ErrorBox, Loaded, Loading } from "../components/states.js";
+import { Loaded } from "../components/states.js";
 import { RelativeTime } from "../components/time.js";
 import { Pager } from "../components/pager.js";
 import { SeriesChart } from "../components/series-chart.js";
@@ -30,8 +30,8 @@ export function Cost() {
   const sort = SORTS[query.get("sort")] ? query.get("sort") : "time";
   const taskId = query.get("task") || "";
   const scope = { range: filters.range, agent_id: filters.agent, environment: filters.env, project: filters.project, task_id: taskId };
-  const overview = useApi("/v1/cost", scope, { refreshMs: 30000 });
-  const series = useApi("/v1/cost/timeseries", { ...scope, group_by: by }, { refreshMs: 30000 });
+  // The totals, breakdowns and cost over time come from one scan (each prices every call of the range).
+  const overview = useApi("/v1/cost", { ...scope, series: by }, { refreshMs: 30000 });
   // Asked for with the totals, not once they have answered, so both load at the same time.
   const cursor = query.get("cursor") || "";
   const limit = Math.min(MAX_LIMIT, Math.max(1, Number(query.get("limit")) || DEFAULT_LIMIT));
@@ -54,7 +54,7 @@ export function Cost() {
         <section aria-labelledby="over-time"><h2 id="over-time">Cost over time
           <label class="plan-meta">by <select name="by" aria-label="Cost over time by" value=${by} onChange=${(event) => setQuery({ by: event.target.value })}>
             <option value="model">model</option><option value="agent">agent</option></select></label></h2>
-          <${OverTime} result=${series} by=${by} /></section>
+          <${OverTime} timeseries=${data.timeseries} by=${by} /></section>
         <div class="cost-tables">
           <section aria-labelledby="by-model"><h2 id="by-model">By model</h2>
             <${Breakdown} rows=${data.by_model} name="model" selected=${model}
@@ -86,18 +86,16 @@ function bucketLabel(seconds) {
   return seconds % 3600 === 0 ? `${seconds / 3600} h` : `${seconds / 60} min`;
 }
 
-function OverTime({ result, by }) {
-  if (result.error && !result.data) return html`<${ErrorBox} error=${result.error} retry=${result.reload} />`;
-  if (!result.data) return html`<${Loading} what="the cost over time" />`;
-  const shown = result.data.series.slice(0, MAX_SERIES);
+function OverTime({ timeseries, by }) {
+  const shown = timeseries.series.slice(0, MAX_SERIES);
   if (!shown.length) return html`<p class="state state-empty">No call in this range.</p>`;
   const times = shown[0].points.map((point) => new Date(point.timestamp).getTime() / 1000);
   const lines = shown.map((one) => ({
     label: one.points.every((point) => point.cost === null) ? `${one.key} (unpriced)` : one.key,
     values: one.points.map((point) => point.cost),
   }));
-  const others = result.data.series.length - shown.length;
-  return html`<${SeriesChart} key=${`${by}:${lines.map((line) => line.label).join("|")}`} title=${`USD per ${bucketLabel(result.data.bucket_seconds)}, by ${by}`}
+  const others = timeseries.series.length - shown.length;
+  return html`<${SeriesChart} key=${`${by}:${lines.map((line) => line.label).join("|")}`} title=${`USD per ${bucketLabel(timeseries.bucket_seconds)}, by ${by}`}
       times=${times} series=${lines} format=${money} />
     ${others > 0 && html`<p class="muted">${others} more ${by}s with smaller costs are in the table below.</p>`}`;
 }
