@@ -512,6 +512,11 @@ def endpoints(s: Samples, rng: random.Random) -> dict[str, Callable[[], Request]
             "/v1/cost",
             params(range=pick(RANGES), agent_id=maybe(pick(s.agents), 0.3), model=maybe(pick(s.models), 0.2)),
         ),
+        # What the cost explorer asks for: the overview with its cost over time, in one scan.
+        "GET /v1/cost?series=": lambda: (
+            "/v1/cost",
+            params(range=pick(RANGES), agent_id=maybe(pick(s.agents), 0.3), series=pick(("model", "agent"))),
+        ),
         "GET /v1/cost/calls": lambda: (
             "/v1/cost/calls",
             params(range=pick(RANGES), agent_id=maybe(pick(s.agents), 0.3), _page=pick((1, 2))),
