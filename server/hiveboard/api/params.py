@@ -80,7 +80,6 @@ class Window:
 EnvironmentFilter = Annotated[
     str | None,
     Query(
-        alias="environment",
         description="Only what agents of this deployment environment sent (`deployment.environment.name`, "
         "as /v1/filters lists them)",
     ),
