@@ -190,6 +190,26 @@ def test_the_embedded_engine_merges_parts_in_larger_steps_at_the_inserts_priorit
     assert nice.rows == [("0",)]
 
 
+def test_parts_under_the_vertical_merge_threshold_are_written_compact(storage: ChDBStorage) -> None:
+    # At ClickHouse's defaults a part of more than 10 MiB is written Wide (a file and write buffers per
+    # column), as a full batch of the collector's spans would be; here only from the rows at which
+    # merges go column by column.
+    storage.command(
+        "CREATE TABLE storage_tests.part_types (n UInt64, text String) ENGINE = MergeTree ORDER BY n"
+    )
+    storage.command(
+        "INSERT INTO storage_tests.part_types SELECT number, repeat('x', 1000) FROM numbers(16384)"
+    )
+    storage.command(
+        "INSERT INTO storage_tests.part_types SELECT number, repeat('x', 100) FROM numbers(1000000, 131072)"
+    )
+    parts = storage.query(
+        "SELECT rows, part_type, data_uncompressed_bytes > 10 * 1048576 FROM system.parts "
+        "WHERE database = 'storage_tests' AND table = 'part_types' AND active ORDER BY rows"
+    )
+    assert parts.rows == [(16384, "Compact", 1), (131072, "Wide", 1)]
+
+
 def test_malloc_arenas_are_capped_unless_the_environment_says_how_many() -> None:
     # In fresh processes: the cap is process-wide, and glibc reads MALLOC_ARENA_MAX at startup.
     code = "from hiveboard.storage.chdb_storage import limit_malloc_arenas; print(limit_malloc_arenas())"

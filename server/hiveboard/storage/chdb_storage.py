@@ -49,10 +49,17 @@ CONFIG_FILE_NAME = "chdb-config.xml"
 # left them nothing, and in bench/soak.py at 30,000 spans/s the parts of a table grew from 41 to 395
 # in 5 minutes while every insert and read slowed down with them (spans/s 24k -> 16k, CPU per span
 # 78 -> 120 us, RSS past 1 GiB).
+# A part is written `Wide` (a file per column, each with its own write buffers) from 10 MiB of data
+# on, else `Compact` (one file). A full batch of spans (16,384, about 12 MB in `otel_traces`) crossed
+# that line, and its INSERT took 198 MiB instead of 91 (78 at 12,288 spans), for the same CPU. Parts
+# are `Wide` only from `min_rows_for_wide_part` rows on too, where merges of the wide tables (11
+# columns or more) go column by column (the vertical algorithm): neither an insert nor a merge of
+# them then writes every column at once.
 ENGINE_CONFIG = """\
 <clickhouse>
     <merge_tree>
         <merge_selector_base>20</merge_selector_base>
+        <min_rows_for_wide_part>131072</min_rows_for_wide_part>
     </merge_tree>
 </clickhouse>
 """

@@ -50,8 +50,9 @@ class WriterConfig:
 
     max_batch_rows: int = 16_384
     """Rows per INSERT at most (a request larger than this is still written whole). An INSERT's
-    memory grows with its rows (about 250 MB at 16k spans in chDB), while its fixed cost (about
-    60 ms, mostly planning) is already under a third of a 16k-row insert."""
+    memory grows with its rows (about 90 MB at 16k spans in chDB, written as a `Compact` part: see
+    `chdb_storage.ENGINE_CONFIG`), while its fixed cost (about 60 ms, mostly planning) is already
+    under a third of a 16k-row insert."""
     max_delay_s: float = 0.02
     """How long the first request of a batch waits for others when the writer is idle."""
     max_pending_rows: int = 131_072
