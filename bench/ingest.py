@@ -24,7 +24,10 @@ FAIL are in the table.
 * CPU us/span: the collector's CPU time (all its threads) per acknowledged span, the figure that
   varies least between runs on a shared VM; compare versions on it as well as on spans/s.
 * Baseline, same run: the same rows written straight to chDB with the collector's own insert (no
-  network, no decoding), in this process, the ceiling the receivers are compared with.
+  network, no decoding), in this process, the ceiling the receivers are compared with, and its CPU
+  per span in two halves: the span checks in Python (`trace_export`, this thread's CPU) and the
+  INSERT (the process's CPU while it runs: chDB's decoding, `otel_traces`, the materialized views
+  and the merges running meanwhile). A collector can use no less CPU per span than their sum.
 
 Targets: >= 50,000 spans/s sustained, zero loss, collector RSS < 1 GiB.
 """
@@ -292,26 +295,44 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def baseline(requests: list[bytes], target_spans: int, data_dir: Path) -> float:
-    """Spans/s of the collector's own span checks + insert, in this process, in batches of the writer's
-    `max_batch_rows`."""
+@dataclass(frozen=True)
+class Baseline:
+    """The in-process ceiling: spans/s, and the CPU per span of its two halves."""
+
+    spans_per_s: float
+    checks_us_per_span: float
+    """`trace_export` (Python): each span checked, its attributes prepared, the request wrapped."""
+    insert_us_per_span: float
+    """The INSERT (chDB, every thread: decoding, `otel_traces`, its materialized views, and the merges
+    running meanwhile)."""
+
+
+def baseline(requests: list[bytes], target_spans: int, data_dir: Path) -> Baseline:
+    """The collector's own span checks + insert, in this process, in batches of the writer's
+    `max_batch_rows`: spans/s, and the CPU of each half."""
     with ChDBStorage(data_dir) as storage:
         migrate(storage, SchemaConfig())
         parsed = [ExportTraceServiceRequest.FromString(body) for body in requests]
         written = 0
+        checks_s = insert_s = 0.0
         started = time.perf_counter()
         index = 0
         batch_rows = WriterConfig().max_batch_rows
         while written < target_spans:
             envelopes, spans = [], 0
+            checks_started = time.thread_time()
             while spans < batch_rows:
                 export = trace_export(parsed[index % len(parsed)], "default", "live")
                 envelopes.append(export.envelope)
                 spans += export.spans
                 index += 1
+            checks_s += time.thread_time() - checks_started
+            insert_started = time.process_time()
             TRACES_INPUT.insert(storage, envelopes)
+            insert_s += time.process_time() - insert_started
             written += spans
-        return written / (time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        return Baseline(written / seconds, checks_s / written * 1e6, insert_s / written * 1e6)
 
 
 def span_count(body: bytes) -> int:
@@ -376,7 +397,15 @@ def main() -> None:
             f"{result.retried:>8} {len(result.errors):>7}"
         )
     if base is not None:
-        print(f"{'baseline':<10} {'':>10} {base:>9,.0f}   (rows + insert in-process, no receiver)")
+        cpu = base.checks_us_per_span + base.insert_us_per_span
+        print(
+            f"{'baseline':<10} {'':>23} {base.spans_per_s:>9,.0f} {'':>24} {cpu:>11.1f}"
+            "   (checks + insert in-process, no receiver)"
+        )
+        print(
+            f"baseline CPU per span: span checks (Python) {base.checks_us_per_span:.1f} us, insert (chDB: "
+            f"decoding, otel_traces, its views, merges meanwhile) {base.insert_us_per_span:.1f} us"
+        )
     print()
     slowest = min(result.spans_per_s for result in results)
     peak_rss = max(result.peak_rss_bytes for result in results)
