@@ -210,6 +210,27 @@ def test_parts_under_the_vertical_merge_threshold_are_written_compact(storage: C
     assert parts.rows == [(16384, "Compact", 1), (131072, "Wide", 1)]
 
 
+def test_a_merge_combines_at_most_as_many_parts_as_the_selector_waits_for(storage: ChDBStorage) -> None:
+    # Parts pile up when merges fall behind; merged all at once, each part would take its buffers.
+    storage.command("CREATE TABLE storage_tests.merged (n UInt64) ENGINE = MergeTree ORDER BY n")
+    storage.command("SYSTEM STOP MERGES storage_tests.merged")
+    for number in range(30):
+        storage.command(f"INSERT INTO storage_tests.merged VALUES ({number})")
+    storage.command("SYSTEM START MERGES storage_tests.merged")
+    parts_sql = (
+        "SELECT level, max_block_number - min_block_number + 1 FROM system.parts "
+        "WHERE database = 'storage_tests' AND table = 'merged' AND active ORDER BY min_block_number"
+    )
+    deadline = time.monotonic() + 60
+    parts = storage.query(parts_sql).rows
+    while all(level == 0 for level, _ in parts):
+        assert time.monotonic() < deadline, f"the 30 parts were not merged: {parts}"
+        time.sleep(0.05)
+        parts = storage.query(parts_sql).rows
+    # The first merge took 20 parts at most (by default it takes all 30 at once).
+    assert max(blocks for _, blocks in parts) <= 20
+
+
 def test_malloc_arenas_are_capped_unless_the_environment_says_how_many() -> None:
     # In fresh processes: the cap is process-wide, and glibc reads MALLOC_ARENA_MAX at startup.
     code = "from hiveboard.storage.chdb_storage import limit_malloc_arenas; print(limit_malloc_arenas())"

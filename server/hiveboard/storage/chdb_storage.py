@@ -55,11 +55,17 @@ CONFIG_FILE_NAME = "chdb-config.xml"
 # are `Wide` only from `min_rows_for_wide_part` rows on too, where merges of the wide tables (11
 # columns or more) go column by column (the vertical algorithm): neither an insert nor a merge of
 # them then writes every column at once.
+# A merge takes about 7 MiB per part it reads (the read buffers of its columns): when merges
+# fell behind (bench/soak.py, parts 78-88 with views competing for the CPU), the selector combined
+# up to 100 parts at once, several tables at the same time, and RSS rose by 400 MiB (40 parts of
+# each table: 281 MiB to merge otel_traces' and 237 hb_events'). `max_parts_to_merge_at_once`
+# holds a merge to the 20 parts the selector waits for (162 and 135 MiB).
 ENGINE_CONFIG = """\
 <clickhouse>
     <merge_tree>
         <merge_selector_base>20</merge_selector_base>
         <min_rows_for_wide_part>131072</min_rows_for_wide_part>
+        <max_parts_to_merge_at_once>20</max_parts_to_merge_at_once>
     </merge_tree>
 </clickhouse>
 """
