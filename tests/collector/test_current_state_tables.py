@@ -83,6 +83,7 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChDBStorage]:
             "lookup_costs_view",
             "insight_events",
             "ended_sessions_table",
+            "typed_costs_view",
         ]
         store_spans(storage, _work("after"), TENANT, "live")
         yield storage

@@ -780,7 +780,7 @@ def test_a_span_with_an_absurd_duration_does_not_fail_the_insert(storage: ChDBSt
     insert_spans(storage, broken_clock)  # the views' end time would overflow DateTime64(9)
 
     stored = storage.query(
-        "SELECT Duration FROM otel_traces WHERE SpanId = {task:String}"
+        "SELECT toInt128(Duration) FROM otel_traces WHERE SpanId = {task:String}"
         " UNION ALL SELECT toUnixTimestamp64Nano(EndTime) FROM hb_tasks WHERE TaskSpanId = {task:String}",
         {"task": task_span_id},
     )
@@ -880,16 +880,19 @@ def test_the_prices_table_and_costs_view_ddl(cluster_name: str | None, cluster: 
     # The prices are read once per query and looked up, not joined.
     assert view.count("FROM `hiveboard`.`hb_model_prices` FINAL") == 1 and "JOIN" not in view
     assert "ENGINE" not in view  # a plain view: computed when read, nothing stored
-    (replacement,) = prices_table.lookup_costs_view_statements("hiveboard", cluster_name)
+    (replacement,) = prices_table.replace_costs_view_statements("hiveboard", cluster_name)
     assert replacement == view.replace("CREATE VIEW IF NOT EXISTS", "CREATE OR REPLACE VIEW", 1)
 
 
-def test_migration_13_replaces_a_costs_view_made_before(storage: ChDBStorage) -> None:
+@pytest.mark.parametrize(("version", "name"), [(13, "lookup_costs_view"), (16, "typed_costs_view")])
+def test_a_migration_replaces_the_costs_view_made_before_it(
+    storage: ChDBStorage, version: int, name: str
+) -> None:
     config = SchemaConfig(database="costs_view_test")
-    migrate(storage, config, MIGRATIONS[:12])
+    migrate(storage, config, MIGRATIONS[: version - 1])
     view = qualified(config.database, prices_table.LLM_COSTS_VIEW)
     storage.command(f"CREATE OR REPLACE VIEW {view} AS SELECT 1 AS Before")
-    assert migrate(storage, config, MIGRATIONS[:13]) == ["lookup_costs_view"]
+    assert migrate(storage, config, MIGRATIONS[:version]) == [name]
     create = storage.query(f"SHOW CREATE TABLE {view}").rows[0][0]
     assert "transform(" in create and "Before" not in create
     storage.command(f"DROP DATABASE {quote_identifier(config.database)}")
@@ -1023,11 +1026,12 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         "lookup_costs_view",
         "insight_events",
         "ended_sessions_table",
+        "typed_costs_view",
     ]
     assert migrate(storage, config) == []
 
     notes = Migration(
-        16,
+        17,
         "hb_notes",
         lambda c: [
             f"CREATE TABLE IF NOT EXISTS `{c.database}`.hb_notes (note String) ENGINE = MergeTree ORDER BY note"
@@ -1054,7 +1058,8 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         (13, "lookup_costs_view"),
         (14, "insight_events"),
         (15, "ended_sessions_table"),
-        (16, "hb_notes"),
+        (16, "typed_costs_view"),
+        (17, "hb_notes"),
     ]
     tables = storage.query("SELECT count() FROM system.tables WHERE database = 'migrations_test'")
     # 4 exporter + 8 hb_* tables and views + hb_api_keys + hb_model_prices + hb_llm_costs
@@ -1132,10 +1137,11 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         "lookup_costs_view",
         "insight_events",
         "ended_sessions_table",
+        "typed_costs_view",
     ]
 
     commands = client.commands()
-    assert len(commands) == 46 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
+    assert len(commands) == 47 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
     inserts = [args for method, args, _ in client.calls if method == "insert"]
     assert inserts == [
         ("`hiveboard`.`hb_schema_migrations`", [[1], ["otel_exporter_tables"]]),
@@ -1153,4 +1159,5 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         ("`hiveboard`.`hb_schema_migrations`", [[13], ["lookup_costs_view"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[14], ["insight_events"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[15], ["ended_sessions_table"]]),
+        ("`hiveboard`.`hb_schema_migrations`", [[16], ["typed_costs_view"]]),
     ]

@@ -283,6 +283,18 @@ def test_calls_from_several_threads_run_at_once(storage: ChDBStorage) -> None:
         assert len(slow.result(timeout=60).rows) == 6
 
 
+def test_every_client_types_sql_as_clickhouse_before_26_1_does(storage: ChDBStorage) -> None:
+    # chDB's engine (26.9) would return a Variant; a server before 26.1 refuses the query, and so does
+    # every client here, so that the tests catch SQL that older servers cannot run.
+    with pytest.raises(StorageError, match="no supertype for types"):
+        storage.query("SELECT if(number = 1, toInt64(-1), toUInt64(1)) FROM numbers(2)")
+    # Concurrent calls each take a client of their own: every one of them has the setting.
+    setting = "SELECT value, sleep(0.2) FROM system.settings WHERE name = 'use_variant_as_common_type'"
+    with ThreadPoolExecutor(3) as pool:
+        values = list(pool.map(lambda _: storage.query(setting).rows, range(3)))
+    assert values == [[("0", 0)]] * 3
+
+
 # ---- chDB: one process per data directory -------------------------------------------------------------
 
 
@@ -354,6 +366,7 @@ def test_server_storage_connects_with_its_options_and_database() -> None:
         "password": "secret",
         "autogenerate_session_id": False,
         "tz_mode": "aware",
+        "settings": {"use_variant_as_common_type": 0},
     }
     assert client.database == "hb"
 

@@ -27,8 +27,20 @@ from clickhouse_connect.driver.binding import format_str, quote_identifier
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError, DatabaseError, OperationalError
 
-# Options of every clickhouse-connect client HiveBoard opens: datetimes come back timezone-aware.
-CLIENT_OPTIONS: Final[Mapping[str, Any]] = {"tz_mode": "aware"}
+# Settings of every session HiveBoard opens, so that its SQL means the same on every ClickHouse
+# version. An `if`, `multiIf` or `UNION ALL` of types with no common supertype (Int64 and UInt64)
+# fails on ClickHouse before 26.1 (NO_COMMON_TYPE), and from 26.1 on, where the setting defaults to
+# 1, gives a `Variant`: another type, slower to compute with. With the older rule on every server,
+# the tests, which run on chDB's newer engine, catch such an expression.
+CLIENT_SETTINGS: Final[Mapping[str, Any]] = {"use_variant_as_common_type": 0}
+
+
+def client_options() -> dict[str, Any]:
+    """Options of every clickhouse-connect client HiveBoard opens: datetimes come back
+    timezone-aware, with `CLIENT_SETTINGS` (a copy each time: clickhouse-connect adds to it)."""
+    return {"tz_mode": "aware", "settings": dict(CLIENT_SETTINGS)}
+
+
 # ClickHouse's "Database ... does not exist": HiveBoard's own when the message names it.
 _UNKNOWN_DATABASE = 81
 # A `CREATE DATABASE` cannot run inside the database it creates (it does not exist yet).

@@ -23,11 +23,11 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from hiveboard.storage.base import (
-    CLIENT_OPTIONS,
     ClientStorage,
     EncodedRows,
     ProtobufSchema,
     StorageError,
+    client_options,
 )
 
 LOCK_FILE_NAME = "hiveboard.lock"
@@ -152,7 +152,7 @@ class ChDBStorage(ClientStorage):
                 interface="chdb",
                 path=str(self._engine_dir),
                 chdb_options={"config-file": str(self._config_file)},
-                **CLIENT_OPTIONS,
+                **client_options(),
             )
         except ClickHouseError as error:
             raise StorageError(

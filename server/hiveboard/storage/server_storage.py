@@ -10,7 +10,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from hiveboard.storage.base import CLIENT_OPTIONS, ClientStorage, StorageError
+from hiveboard.storage.base import ClientStorage, StorageError, client_options
 
 
 class ClickHouseServerStorage(ClientStorage):
@@ -36,7 +36,7 @@ class ClickHouseServerStorage(ClientStorage):
             "password": password,
             # Threads share the client, and a ClickHouse session admits one query at a time.
             "autogenerate_session_id": False,
-            **CLIENT_OPTIONS,
+            **client_options(),
         }
         if url is not None:
             options["dsn"] = url

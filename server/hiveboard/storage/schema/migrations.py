@@ -116,8 +116,8 @@ def _tasks_by_agent(config: SchemaConfig) -> list[str]:
     return current_state.tasks_by_agent_projection_statements(config.database, config.cluster_name)
 
 
-def _lookup_costs_view(config: SchemaConfig) -> list[str]:
-    return prices_table.lookup_costs_view_statements(config.database, config.cluster_name)
+def _replace_costs_view(config: SchemaConfig) -> list[str]:
+    return prices_table.replace_costs_view_statements(config.database, config.cluster_name)
 
 
 def _insight_events(config: SchemaConfig) -> list[str]:
@@ -149,10 +149,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "current_state", _current_state),
     Migration(11, "small_tables_merge", _small_tables_merge),
     Migration(12, "tasks_by_agent", _tasks_by_agent),
-    # Migration 4 creates the view as it is now; this replaces the one made before it.
-    Migration(13, "lookup_costs_view", _lookup_costs_view),
+    # Migration 4 creates the view as it is now; 13 and 16 replace the one made before them.
+    Migration(13, "lookup_costs_view", _replace_costs_view),
     Migration(14, "insight_events", _insight_events),
     Migration(15, "ended_sessions_table", _ended_sessions_table),
+    Migration(16, "typed_costs_view", _replace_costs_view),
 )
 
 

@@ -123,8 +123,8 @@ _COST_EXPRESSIONS = f"""\
     tupleElement(prices, 6)[price_index] AS cache_write_rate,
     calls.CacheReadTokens + calls.CacheWriteTokens AS cached_tokens,
     -- An input count below the cache counts excludes them (Anthropic's usage): all of it is uncached.
-    if(calls.InputTokens >= cached_tokens, calls.InputTokens - cached_tokens, calls.InputTokens)
-        AS uncached_input,
+    -- One type in both cases (Int64): see storage.base.CLIENT_SETTINGS.
+    calls.InputTokens - if(calls.InputTokens >= cached_tokens, cached_tokens, 0) AS uncached_input,
     -- Summed in the order of estimate_cost, so that the Float64 results are equal.
     (uncached_input * input_rate + calls.CacheReadTokens * cache_read_rate
         + calls.CacheWriteTokens * cache_write_rate + calls.OutputTokens * output_rate)
@@ -159,9 +159,9 @@ def statements(database: str, cluster_name: str | None) -> list[str]:
     ]
 
 
-def lookup_costs_view_statements(database: str, cluster_name: str | None) -> list[str]:
-    """`hb_llm_costs` as `statements` makes it now (prices looked up, not joined), in place of the
-    view with two joins on the prices that databases made before it have."""
+def replace_costs_view_statements(database: str, cluster_name: str | None) -> list[str]:
+    """`hb_llm_costs` as `statements` makes it now, in place of the view an earlier version made
+    (with two joins on the prices, or with an uncached input count of two types)."""
     return [_costs_view(database, cluster_name, "CREATE OR REPLACE VIEW")]
 
 
