@@ -8,6 +8,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from hiveboard.api.auth import DataScope
+from hiveboard.api.params import TimeRange, Window
+from hiveboard.api.queries import agents, tasks
+from hiveboard.storage import Storage
 from tests.api.conftest import Telemetry, Tenant
 
 
@@ -71,6 +75,46 @@ def test_an_escalated_task_left_open_by_a_stuck_agent_is_escalated(
         assert (of_alive["escalated"], of_alive["stuck_agents"]) == (1, 0)
         of_crashed = get(client, tenant, "/v1/metrics", range="1h", agent_id="crashed")["summary"]
         assert (of_crashed["escalated"], of_crashed["stuck_agents"]) == (1, 1)
+
+
+def test_the_stuck_agents_are_read_only_for_tasks_open_and_escalated(
+    storage: Storage, telemetry: Telemetry, tenant: Tenant
+) -> None:
+    # Only an open task that was escalated has a derived status that depends on its agent being stuck.
+    with telemetry.hiveloop(tenant) as run:
+        crashed = run.hb.agent("crashed", heartbeat_interval=3600, stuck_threshold=1)
+        run.wait_for_heartbeat("crashed")
+        with crashed.task("handed-over") as task:
+            task.escalate("Handed over", assigned_to="senior-sales")
+        crashed.start_task("plain-open")
+        crashed.start_task("stranded").escalate("CRM down, needs a human", assigned_to="senior-sales")
+        run.flush()
+        time.sleep(1.2)
+
+    scope = DataScope(tenant.id, "live")
+    reads: list[str] = []
+
+    def stuck_agents() -> list[str]:
+        stuck = agents.stuck_agent_ids(storage, scope)
+        reads.append(",".join(stuck))
+        return stuck
+
+    def statuses(**filters: Any) -> dict[str, str]:
+        window = Window.last(TimeRange.DAY)
+        page = tasks.list_tasks(
+            storage, scope, window, tasks.TaskFilters(**filters), limit=50, stuck_agents=stuck_agents
+        )
+        return {task.task_id: task.derived_status for task in page.data}
+
+    assert statuses(task_id="plain-open") == {"plain-open": "processing"}
+    assert statuses(task_id="handed-over") == {"handed-over": "escalated"}
+    assert statuses(status="failed") == {}
+    assert reads == []
+    assert statuses() == {"handed-over": "escalated", "plain-open": "processing", "stranded": "escalated"}
+    assert reads == ["crashed"]
+    timeline_row = tasks.latest_task(storage, scope, "stranded", stuck_agents=stuck_agents)
+    assert timeline_row is not None and timeline_row["DerivedStatus"] == "escalated"
+    assert reads == ["crashed", "crashed"]
 
 
 def test_human_intervention_is_an_approval_or_an_escalation_to_a_person(

@@ -290,21 +290,21 @@ def list_tasks(
     stuck_agents: StuckAgents,
 ) -> Page[TaskSummary]:
     """Tasks started in `window`, plus those still open whenever they started, sorted, one page;
-    `stuck_agents` gives the agents stuck now (`agents.stuck_agent_ids`, see `DERIVED_STATUS_SQL`).
-    A page of failed tasks needs neither: `failed` is the task's own status."""
-    keys, stuck = _keys_and_stuck_agents(
-        lambda stuck: _page_keys(storage, scope, window, filters, sort, order, limit, cursor, stuck),
-        _by_derived_status(filters),
-        None if filters.status == FAILED else stuck_agents,
-    )
+    `stuck_agents` gives the agents stuck now (`agents.stuck_agent_ids`, see `DERIVED_STATUS_SQL`),
+    read only when the page is chosen on the derived status or holds an escalated open task."""
+    # Chosen on the derived status, the page needs the stuck agents before its keys.
+    stuck = list(stuck_agents()) if _by_derived_status(filters) else None
+    keys = _page_keys(storage, scope, window, filters, sort, order, limit, cursor, stuck or [])
     page = keys[:limit]
+
+    def task_rows() -> dict[str, dict[str, Any]]:
+        return _task_rows_with_status(storage, scope, page, stuck, stuck_agents)
+
     if sort == "cost":  # the costs were read with the keys
-        rows = _task_rows(storage, scope, page, stuck)
+        rows = task_rows()
         costs = {(key["TraceId"], key["TaskId"]): key for key in keys}
     else:  # the page's rows and costs, read at the same time
-        rows, costs = run_together(
-            lambda: _task_rows(storage, scope, page, stuck), lambda: task_costs(storage, scope, page)
-        )
+        rows, costs = run_together(task_rows, lambda: task_costs(storage, scope, page))
     shown = [rows[key["TaskSpanId"]] for key in page if key["TaskSpanId"] in rows]
     by_span = {
         row["TaskSpanId"]: task_summary(row, costs.get((row["TraceId"], row["TaskId"]), {})) for row in shown
@@ -329,12 +329,9 @@ def latest_task(
     the one with `task_span_id`; None when there is none. `stuck_agents` as for `list_tasks`."""
     filters = TaskFilters(task_id=task_id, task_span_id=task_span_id)
     window = Window.last(TimeRange.MONTH)
-    keys, stuck = _keys_and_stuck_agents(
-        lambda stuck: _page_keys(storage, scope, window, filters, "started_at", "desc", 1, None, stuck),
-        False,
-        stuck_agents,
-    )
-    return next(iter(_task_rows(storage, scope, keys[:1], stuck).values()), None)
+    keys = _page_keys(storage, scope, window, filters, "started_at", "desc", 1, None, [])
+    rows = _task_rows_with_status(storage, scope, keys[:1], None, stuck_agents)
+    return next(iter(rows.values()), None)
 
 
 def _by_derived_status(filters: TaskFilters) -> bool:
@@ -343,21 +340,24 @@ def _by_derived_status(filters: TaskFilters) -> bool:
     return filters.status is not None and filters.status != FAILED
 
 
-def _keys_and_stuck_agents(
-    keys: Callable[[Sequence[str]], list[dict[str, Any]]],
-    by_status: bool,
-    stuck_agents: StuckAgents | None,
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """The page's keys (`keys`, given the stuck agents) and the agents stuck now: read at the same
-    time, unless the keys are chosen on the derived status (`by_status`), which needs them first;
-    without `stuck_agents` (a page whose derived status does not depend on them), none."""
-    if stuck_agents is None:
-        return keys([]), []
-    if by_status:
+def _task_rows_with_status(
+    storage: Storage,
+    scope: DataScope,
+    keys: list[dict[str, Any]],
+    stuck: Sequence[str] | None,
+    stuck_agents: StuckAgents,
+) -> dict[str, dict[str, Any]]:
+    """`_task_rows` of `keys`, with the agents stuck now: `stuck` when already read, else read only
+    when a task is open and was escalated, the one case of `DERIVED_STATUS_SQL` that depends on them
+    (then the rows are read again with them): most pages and timelines need no second read."""
+    if stuck is not None:
+        return _task_rows(storage, scope, keys, stuck)
+    rows = _task_rows(storage, scope, keys, [])
+    if any(row["Status"] == PROCESSING and row["Escalations"] for row in rows.values()):
         stuck = list(stuck_agents())
-        return keys(stuck), stuck
-    page_keys, stuck = run_together(lambda: keys([]), stuck_agents)
-    return page_keys, list(stuck)
+        if stuck:
+            return _task_rows(storage, scope, keys, stuck)
+    return rows
 
 
 def _page_keys(
