@@ -112,7 +112,9 @@ def test_the_stuck_agents_are_read_only_for_tasks_open_and_escalated(
     assert reads == []
     assert statuses() == {"handed-over": "escalated", "plain-open": "processing", "stranded": "escalated"}
     assert reads == ["crashed"]
-    timeline_row = tasks.latest_task(storage, scope, "stranded", stuck_agents=stuck_agents)
+    key = tasks.latest_task_key(storage, scope, "stranded")
+    assert key is not None
+    timeline_row = tasks.task_row_of_key(storage, scope, key, stuck_agents=stuck_agents)
     assert timeline_row is not None and timeline_row["DerivedStatus"] == "escalated"
     assert reads == ["crashed", "crashed"]
 

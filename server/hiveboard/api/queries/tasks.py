@@ -7,7 +7,7 @@ A page is read in three queries: the page's keys, chosen on the few columns it s
 (with every task's cost only when sorting by cost, every task's flags only when filtering on the
 derived status); the page's task rows with their flags and event counts (one scan of their events,
 by agent and time); their LLM costs (bounded by the tasks' own time span), which for a timeline
-(`latest_task`, then `task_costs` with its calls) also bring the task's calls.
+(`latest_task_key`, then `task_row_of_key` and `task_costs` with its calls) also bring the task's calls.
 """
 
 from __future__ import annotations
@@ -317,21 +317,24 @@ def list_tasks(
     )
 
 
-def latest_task(
-    storage: Storage,
-    scope: DataScope,
-    task_id: str,
-    task_span_id: str | None = None,
-    *,
-    stuck_agents: StuckAgents,
+def latest_task_key(
+    storage: Storage, scope: DataScope, task_id: str, task_span_id: str | None = None
 ) -> dict[str, Any] | None:
-    """The row (as `_task_rows` reads it) of the latest execution of `task_id` in the last month, or of
-    the one with `task_span_id`; None when there is none. `stuck_agents` as for `list_tasks`."""
+    """The key of the latest execution of `task_id` in the last month, or of the one with
+    `task_span_id` (its ids, agent, start and duration, as `task_costs` takes them); None when
+    there is none."""
     filters = TaskFilters(task_id=task_id, task_span_id=task_span_id)
     window = Window.last(TimeRange.MONTH)
     keys = _page_keys(storage, scope, window, filters, "started_at", "desc", 1, None, [])
-    rows = _task_rows_with_status(storage, scope, keys[:1], None, stuck_agents)
-    return next(iter(rows.values()), None)
+    return keys[0] if keys else None
+
+
+def task_row_of_key(
+    storage: Storage, scope: DataScope, key: dict[str, Any], *, stuck_agents: StuckAgents
+) -> dict[str, Any] | None:
+    """The row (as `_task_rows` reads it) of the task of `key` (from `latest_task_key`); None when
+    it is gone since. `stuck_agents` as for `list_tasks`."""
+    return _task_rows_with_status(storage, scope, [key], None, stuck_agents).get(key["TaskSpanId"])
 
 
 def _by_derived_status(filters: TaskFilters) -> bool:

@@ -41,7 +41,13 @@ from hiveboard.api.queries.tables import (
     TASK_COMPLETED,
     TASK_FAILED,
 )
-from hiveboard.api.queries.tasks import latest_task, spans_end_bound_ns, task_costs, task_summary
+from hiveboard.api.queries.tasks import (
+    latest_task_key,
+    spans_end_bound_ns,
+    task_costs,
+    task_row_of_key,
+    task_summary,
+)
 from hiveboard.api.queries.together import run_together
 from hiveboard.storage import Storage
 from hiveboard.storage.schema.otel_tables import TRACES_TABLE
@@ -94,24 +100,27 @@ def task_timeline(
     storage: Storage, scope: DataScope, task_id: str, task_span_id: str | None = None
 ) -> Timeline | None:
     """The timeline of the latest execution of `task_id` (or of the one with `task_span_id`): its
-    row first, then its costs (with its LLM calls) and its events at the same time."""
-    task_row = latest_task(
-        storage, scope, task_id, task_span_id, stuck_agents=lambda: stuck_agent_ids(storage, scope)
-    )
-    if task_row is None:
+    key first (ids, agent, start and duration), then its row, its costs (with its LLM calls) and its
+    events at the same time."""
+    key = latest_task_key(storage, scope, task_id, task_span_id)
+    if key is None:
         return None
-    duration_ns = task_row["DurationNs"]
+    duration_ns = key["DurationNs"]
     parameters = scope.parameters(
-        agent_id=task_row["AgentId"],
-        trace_id=task_row["TraceId"],
-        task_id=task_row["TaskId"],
-        start_ns=task_row["StartNs"] - SECOND_NS,
-        spans_end_ns=spans_end_bound_ns([None if duration_ns is None else task_row["StartNs"] + duration_ns]),
+        agent_id=key["AgentId"],
+        trace_id=key["TraceId"],
+        task_id=key["TaskId"],
+        start_ns=key["StartNs"] - SECOND_NS,
+        # Open in the key, the task may have ended since: the bound of an open task covers it.
+        spans_end_ns=spans_end_bound_ns([None if duration_ns is None else key["StartNs"] + duration_ns]),
     )
-    costs, rows = run_together(
-        lambda: task_costs(storage, scope, [task_row], _LLM_CALL_COLUMNS),
+    task_row, costs, rows = run_together(
+        lambda: task_row_of_key(storage, scope, key, stuck_agents=lambda: stuck_agent_ids(storage, scope)),
+        lambda: task_costs(storage, scope, [key], _LLM_CALL_COLUMNS),
         lambda: storage.query(_EVENTS_SQL, parameters).dicts(),
     )
+    if task_row is None:  # gone since the key was read (TTL)
+        return None
     cost = costs.get((task_row["TraceId"], task_row["TaskId"]), {})
     task = task_summary(task_row, cost)
     llm_calls = {call["SpanId"]: call for call in cost.get("Calls", [])}
