@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
 
 from hiveboard.api.params import Page, TimeRange
 
@@ -95,10 +96,14 @@ class LlmCallPage(Page[LlmCall]):
     )
 
 
-class CostPoint(BaseModel):
+class CostPoint(TypedDict):
+    """A point of a cost series: a dict, not a model, because a chart by agent of a large fleet has
+    tens of thousands of them (500 agents x 73 buckets), and pydantic checks dicts in a model's list
+    two to three times faster than it builds a model per point."""
+
     timestamp: datetime
-    cost: float | None = Field(description=COST_OF_CALLS)
-    unpriced_calls: int = Field(description=UNPRICED_CALLS)
+    cost: Annotated[float | None, Field(description=COST_OF_CALLS)]
+    unpriced_calls: Annotated[int, Field(description=UNPRICED_CALLS)]
     call_count: int
     tokens_in: int
     tokens_out: int

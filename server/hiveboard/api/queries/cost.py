@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from hiveboard.api.auth import SCOPE_SQL, DataScope
@@ -318,13 +319,10 @@ def _timeseries(
         buckets.setdefault("total", {})
     first = window.start_ns // SECOND_NS // bucket_seconds * bucket_seconds
     last = window.end_ns // SECOND_NS // bucket_seconds * bucket_seconds
+    # Each bucket's time made once for every series.
+    starts = [(start, from_ns(start * SECOND_NS)) for start in range(first, last + 1, bucket_seconds)]
     series = [
-        CostSeries(
-            key=key,
-            points=[
-                _cost_point(start, points.get(start, {})) for start in range(first, last + 1, bucket_seconds)
-            ],
-        )
+        CostSeries(key=key, points=[_cost_point(time, points.get(start, {})) for start, time in starts])
         # The most expensive series first; one whose calls are all unpriced costs nothing known.
         for key, points in sorted(
             buckets.items(), key=lambda item: -sum(r["TotalCost"] or 0 for r in item[1].values())
@@ -333,11 +331,11 @@ def _timeseries(
     return CostTimeseries(range=time_range, bucket_seconds=bucket_seconds, group_by=group_by, series=series)
 
 
-def _cost_point(start: int, row: dict[str, Any]) -> CostPoint:
-    """The point of the bucket starting at `start` (seconds) from its row ({} without calls)."""
+def _cost_point(timestamp: datetime, row: dict[str, Any]) -> CostPoint:
+    """The point of the bucket starting at `timestamp` from its row ({} without calls)."""
     calls = row.get("Calls", 0)
     return CostPoint(
-        timestamp=from_ns(start * SECOND_NS),
+        timestamp=timestamp,
         cost=usd(row.get("TotalCost"), calls),
         unpriced_calls=row.get("Unpriced", 0),
         call_count=calls,
