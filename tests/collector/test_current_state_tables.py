@@ -84,6 +84,7 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChDBStorage]:
             "insight_events",
             "ended_sessions_table",
             "typed_costs_view",
+            "issue_states",
         ]
         store_spans(storage, _work("after"), TENANT, "live")
         yield storage
@@ -150,7 +151,8 @@ def test_the_small_tables_merge_with_clickhouses_own_selector_base(storage: ChDB
         "SELECT name, extract(engine_full, 'merge_selector_base = (\\d+)') FROM system.tables "
         "WHERE database = 'hiveboard' AND name LIKE 'hb\\_%' AND engine LIKE '%MergeTree' ORDER BY name"
     ).rows
-    assert {name for name, base in settings if base == "5"} == set(current_state.SMALL_TABLES)
+    small = {*current_state.SMALL_TABLES, current_state.ISSUE_STATES_TABLE}
+    assert {name for name, base in settings if base == "5"} == small
     # The large tables keep the engine-wide base (ChDBStorage's configuration).
     assert {"hb_events", "hb_llm_calls"} <= {name for name, base in settings if base == ""}
 

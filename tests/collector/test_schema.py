@@ -976,6 +976,14 @@ def test_each_hiveboard_table_has_its_key_and_retention(storage: ChDBStorage) ->
             True,
         ),
         (
+            "hb_issue_states",
+            "AggregatingMergeTree",
+            "",
+            "TenantId, KeyType, AgentId, IssueId",
+            "TTL toDateTime(LastReport) + toIntervalDay(30)",
+            True,
+        ),
+        (
             "hb_llm_calls",
             "MergeTree",
             "toDate(Timestamp)",
@@ -1027,11 +1035,12 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         "insight_events",
         "ended_sessions_table",
         "typed_costs_view",
+        "issue_states",
     ]
     assert migrate(storage, config) == []
 
     notes = Migration(
-        17,
+        18,
         "hb_notes",
         lambda c: [
             f"CREATE TABLE IF NOT EXISTS `{c.database}`.hb_notes (note String) ENGINE = MergeTree ORDER BY note"
@@ -1059,14 +1068,15 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         (14, "insight_events"),
         (15, "ended_sessions_table"),
         (16, "typed_costs_view"),
-        (17, "hb_notes"),
+        (17, "issue_states"),
+        (18, "hb_notes"),
     ]
     tables = storage.query("SELECT count() FROM system.tables WHERE database = 'migrations_test'")
     # 4 exporter + 8 hb_* tables and views + hb_api_keys + hb_model_prices + hb_llm_costs
     # + hb_projects + hb_agent_reports and its view + hb_agent_activity and its view
-    # + hb_agent_tasks, hb_pipeline_events and hb_insight_events and their views
+    # + hb_agent_tasks, hb_pipeline_events, hb_insight_events and hb_issue_states and their views
     # + hb_ended_sessions + hb_schema_migrations + hb_notes
-    assert tables.rows == [(29,)]
+    assert tables.rows == [(31,)]
 
 
 def test_event_attributes_are_compressed_with_lz4_after_the_migrations(storage: ChDBStorage) -> None:
@@ -1115,6 +1125,7 @@ def test_every_statement_of_cluster_mode_is_on_the_cluster_with_replicated_engin
         "ReplicatedMergeTree()",  # hb_pipeline_events
         "ReplicatedMergeTree()",  # hb_insight_events
         "ReplicatedMergeTree()",  # hb_ended_sessions
+        "ReplicatedAggregatingMergeTree()",  # hb_issue_states
     ]
 
 
@@ -1138,10 +1149,11 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         "insight_events",
         "ended_sessions_table",
         "typed_costs_view",
+        "issue_states",
     ]
 
     commands = client.commands()
-    assert len(commands) == 47 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
+    assert len(commands) == 49 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
     inserts = [args for method, args, _ in client.calls if method == "insert"]
     assert inserts == [
         ("`hiveboard`.`hb_schema_migrations`", [[1], ["otel_exporter_tables"]]),
@@ -1160,4 +1172,5 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         ("`hiveboard`.`hb_schema_migrations`", [[14], ["insight_events"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[15], ["ended_sessions_table"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[16], ["typed_costs_view"]]),
+        ("`hiveboard`.`hb_schema_migrations`", [[17], ["issue_states"]]),
     ]

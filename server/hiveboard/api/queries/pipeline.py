@@ -27,7 +27,7 @@ from hiveboard.api.models.pipeline import (
 )
 from hiveboard.api.queries.events import event_attributes
 from hiveboard.api.queries.filters import agent_environments
-from hiveboard.api.queries.tables import AGENT_REPORTS_TABLE, EVENT, PIPELINE_EVENTS_TABLE
+from hiveboard.api.queries.tables import AGENT_REPORTS_TABLE, EVENT, ISSUE_STATES_TABLE, PIPELINE_EVENTS_TABLE
 from hiveboard.api.queries.together import run_together
 from hiveboard.storage import Storage
 from hiveboard_semconv.attributes import (
@@ -82,13 +82,14 @@ ORDER BY AgentId, indexOf(['critical', 'high', 'medium', 'low'], IssueSeverity) 
 
 
 def active_issue_counts(storage: Storage, scope: DataScope, agent_id: str | None = None) -> dict[str, int]:
-    """Per agent with any, how many issues `active_issues` lists (The Hive shows the count only)."""
+    """Per agent with any, how many issues `active_issues` lists (The Hive shows the count only),
+    from the latest action of each issue (`hb_issue_states`), not from every report kept."""
     sql = f"""
 SELECT AgentId, count() AS Active
 FROM (
-    SELECT AgentId, IssueId, argMax(IssueAction, Timestamp) AS LastAction
-    FROM {PIPELINE_EVENTS_TABLE}
-    WHERE {SCOPE_SQL} AND EventType = '{EVENT.ISSUE}'{_agent_condition(agent_id)}
+    SELECT AgentId, IssueId, argMaxMerge(LastAction) AS LastAction
+    FROM {ISSUE_STATES_TABLE}
+    WHERE {SCOPE_SQL}{_agent_condition(agent_id)}
     GROUP BY AgentId, IssueId
 )
 WHERE LastAction != '{RESOLVED}'

@@ -7,6 +7,7 @@ from hiveboard.storage.schema.current_state import (
     AGENT_TASKS_TABLE,
     INSIGHT_EVENT_KINDS,
     INSIGHT_EVENTS_TABLE,
+    ISSUE_STATES_TABLE,
     PIPELINE_EVENTS_TABLE,
 )
 from hiveboard.storage.schema.hiveboard_tables import (
@@ -49,6 +50,7 @@ __all__ = [
     "LLM_COSTS_VIEW",
     "INSIGHT_EVENT_KINDS",
     "INSIGHT_EVENTS_TABLE",
+    "ISSUE_STATES_TABLE",
     "PIPELINE_EVENTS_TABLE",
     "PROCESSING",
     "STATUS_ERROR",

@@ -30,7 +30,8 @@ Later migrations belong here too: `hb_tasks`' projection `by_agent` (ordered by 
 StartTime)`: one agent's tasks, for its page and its recent tasks, without FINAL over every task),
 ClickHouse's own `merge_selector_base` on the small tables The Hive reads (`SMALL_TABLES`), and
 `hb_insight_events` (migration 14), the events the Insights tab counts, copied as
-`hb_pipeline_events` is (`events_copy_statements`).
+`hb_pipeline_events` is (`events_copy_statements`), and `hb_issue_states` (migration 17), the latest
+action of each issue, for The Hive's count of active issues.
 """
 
 from __future__ import annotations
@@ -116,27 +117,95 @@ GROUP BY TenantId, KeyType, AgentId"""
 def agent_tasks_statements(database: str, cluster_name: str | None, ttl_days: int) -> list[str]:
     """`hb_agent_tasks`, the view that feeds it from `hb_tasks`, and on a single node the copy of
     the tasks stored before. It keeps an agent's row as long as `hb_tasks` keeps its latest task."""
-    table = qualified(database, AGENT_TASKS_TABLE)
-    select = _AGENT_TASKS_SELECT.format(tasks=qualified(database, TASKS_TABLE))
+    return _states_statements(
+        database,
+        cluster_name,
+        AGENT_TASKS_TABLE,
+        _AGENT_TASKS_COLUMNS,
+        "TenantId, KeyType, AgentId",
+        ttl("toDateTime(LastTaskEnd)", ttl_days),
+        _AGENT_TASKS_COMMENT,
+        _AGENT_TASKS_SELECT.format(tasks=qualified(database, TASKS_TABLE)),
+    )
+
+
+def _states_statements(
+    database: str,
+    cluster_name: str | None,
+    table_name: str,
+    columns: str,
+    order_by: str,
+    retention: str,
+    comment: str,
+    select: str,
+    settings: str = "",
+) -> list[str]:
+    """An AggregatingMergeTree table of `columns` (aggregate states), the view that feeds it with
+    `select`, and on a single node the copy of `select` over the rows stored before (states merge to
+    the same result however often a row is counted, so the view and the copy may both see one)."""
+    table = qualified(database, table_name)
     statements = [
         "\n".join(
             clause
             for clause in [
                 f"CREATE TABLE IF NOT EXISTS {table}{on_cluster(cluster_name)} (",
-                _AGENT_TASKS_COLUMNS,
+                columns,
                 f") ENGINE = {engine('AggregatingMergeTree', cluster_name)}",
-                "ORDER BY (TenantId, KeyType, AgentId)",
-                ttl("toDateTime(LastTaskEnd)", ttl_days),
-                f"COMMENT {literal(_AGENT_TASKS_COMMENT)}",
+                f"ORDER BY ({order_by})",
+                retention,
+                settings,
+                f"COMMENT {literal(comment)}",
             ]
             if clause
         ),
-        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {qualified(database, AGENT_TASKS_TABLE + '_mv')}"
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {qualified(database, table_name + '_mv')}"
         f"{on_cluster(cluster_name)}\nTO {table}\nAS {select}",
     ]
     if cluster_name is None:
         statements.append(f"INSERT INTO {table}\n{select}")
     return statements
+
+
+ISSUE_STATES_TABLE = "hb_issue_states"
+_ISSUE_STATES_COMMENT = "Latest action of each issue of each agent, for The Hive; aggregate on read"
+_ISSUE_STATES_COLUMNS = """\
+    TenantId LowCardinality(String),
+    KeyType LowCardinality(String),
+    AgentId LowCardinality(String),
+    IssueId String,
+    LastAction AggregateFunction(argMax, String, DateTime64(9)),
+    LastReport SimpleAggregateFunction(max, DateTime64(9))"""
+# The issue events of the rows `hb_pipeline_events` receives, grouped by issue (one state per issue
+# and insert).
+_ISSUE_STATES_SELECT = f"""\
+SELECT TenantId, KeyType, AgentId, IssueId,
+    argMaxState(CAST(IssueAction AS String), Timestamp) AS LastAction,
+    max(Timestamp) AS LastReport
+FROM {{events}}
+WHERE EventType = {literal(HiveboardEventTypeValues.ISSUE)}
+GROUP BY TenantId, KeyType, AgentId, IssueId"""
+
+
+def issue_states_statements(database: str, cluster_name: str | None, ttl_days: int) -> list[str]:
+    """`hb_issue_states` (migration 17), the view that feeds it from `hb_pipeline_events`, and on a
+    single node the copy of the issue events stored before.
+
+    The Hive counts each agent's active issues (those whose latest report is not a resolution) on
+    every poll. Read from the events, that grows with the reports kept (an agent re-reports a
+    persistent issue with each occurrence, for the whole retention); this table keeps a row per issue
+    once merged, whatever the reports. An issue leaves with its latest report, as its events do from
+    `hb_pipeline_events`. Small, so merged at ClickHouse's own pace (`SMALL_TABLES`)."""
+    return _states_statements(
+        database,
+        cluster_name,
+        ISSUE_STATES_TABLE,
+        _ISSUE_STATES_COLUMNS,
+        "TenantId, KeyType, AgentId, IssueId",
+        ttl("toDateTime(LastReport)", ttl_days),
+        _ISSUE_STATES_COMMENT,
+        _ISSUE_STATES_SELECT.format(events=qualified(database, PIPELINE_EVENTS_TABLE)),
+        f"SETTINGS merge_selector_base = {SMALL_TABLES_MERGE_SELECTOR_BASE}",
+    )
 
 
 def _event_column_names() -> list[str]:

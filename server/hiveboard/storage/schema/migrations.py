@@ -126,6 +126,10 @@ def _insight_events(config: SchemaConfig) -> list[str]:
     )
 
 
+def _issue_states(config: SchemaConfig) -> list[str]:
+    return current_state.issue_states_statements(config.database, config.cluster_name, config.events_ttl_days)
+
+
 def _ended_sessions_table(config: SchemaConfig) -> list[str]:
     return ended_sessions_table.statements(config.database, config.cluster_name)
 
@@ -154,6 +158,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(14, "insight_events", _insight_events),
     Migration(15, "ended_sessions_table", _ended_sessions_table),
     Migration(16, "typed_costs_view", _replace_costs_view),
+    # After hb_pipeline_events (10), which feeds it.
+    Migration(17, "issue_states", _issue_states),
 )
 
 
