@@ -194,7 +194,7 @@ def issue_states_statements(database: str, cluster_name: str | None, ttl_days: i
     every poll. Read from the events, that grows with the reports kept (an agent re-reports a
     persistent issue with each occurrence, for the whole retention); this table keeps a row per issue
     once merged, whatever the reports. An issue leaves with its latest report, as its events do from
-    `hb_pipeline_events`. Small, so merged at ClickHouse's own pace (`SMALL_TABLES`)."""
+    `hb_pipeline_events`. Small, so merged at ClickHouse's own pace, as `SMALL_TABLES` are."""
     return _states_statements(
         database,
         cluster_name,
