@@ -85,6 +85,7 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChDBStorage]:
             "ended_sessions_table",
             "typed_costs_view",
             "issue_states",
+            "eager_costs_view",
         ]
         store_spans(storage, _work("after"), TENANT, "live")
         yield storage

@@ -74,7 +74,7 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChDBStorage]:
         config = SchemaConfig()
         migrate(storage, config, [migration for migration in MIGRATIONS if migration.version < 17])
         store_spans(storage, _spans(BEFORE_MIGRATION), TENANT, "live")
-        assert migrate(storage, config) == ["issue_states"]
+        assert migrate(storage, config) == ["issue_states", "eager_costs_view"]
         for batch in AFTER_MIGRATION:
             store_spans(storage, _spans(batch), TENANT, "live")
         yield storage

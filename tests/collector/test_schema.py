@@ -884,7 +884,9 @@ def test_the_prices_table_and_costs_view_ddl(cluster_name: str | None, cluster: 
     assert replacement == view.replace("CREATE VIEW IF NOT EXISTS", "CREATE OR REPLACE VIEW", 1)
 
 
-@pytest.mark.parametrize(("version", "name"), [(13, "lookup_costs_view"), (16, "typed_costs_view")])
+@pytest.mark.parametrize(
+    ("version", "name"), [(13, "lookup_costs_view"), (16, "typed_costs_view"), (18, "eager_costs_view")]
+)
 def test_a_migration_replaces_the_costs_view_made_before_it(
     storage: ChDBStorage, version: int, name: str
 ) -> None:
@@ -1036,11 +1038,12 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         "ended_sessions_table",
         "typed_costs_view",
         "issue_states",
+        "eager_costs_view",
     ]
     assert migrate(storage, config) == []
 
     notes = Migration(
-        18,
+        19,
         "hb_notes",
         lambda c: [
             f"CREATE TABLE IF NOT EXISTS `{c.database}`.hb_notes (note String) ENGINE = MergeTree ORDER BY note"
@@ -1069,7 +1072,8 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         (15, "ended_sessions_table"),
         (16, "typed_costs_view"),
         (17, "issue_states"),
-        (18, "hb_notes"),
+        (18, "eager_costs_view"),
+        (19, "hb_notes"),
     ]
     tables = storage.query("SELECT count() FROM system.tables WHERE database = 'migrations_test'")
     # 4 exporter + 8 hb_* tables and views + hb_api_keys + hb_model_prices + hb_llm_costs
@@ -1150,10 +1154,11 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         "ended_sessions_table",
         "typed_costs_view",
         "issue_states",
+        "eager_costs_view",
     ]
 
     commands = client.commands()
-    assert len(commands) == 49 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
+    assert len(commands) == 50 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
     inserts = [args for method, args, _ in client.calls if method == "insert"]
     assert inserts == [
         ("`hiveboard`.`hb_schema_migrations`", [[1], ["otel_exporter_tables"]]),
@@ -1173,4 +1178,5 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         ("`hiveboard`.`hb_schema_migrations`", [[15], ["ended_sessions_table"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[16], ["typed_costs_view"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[17], ["issue_states"]]),
+        ("`hiveboard`.`hb_schema_migrations`", [[18], ["eager_costs_view"]]),
     ]

@@ -153,13 +153,14 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "current_state", _current_state),
     Migration(11, "small_tables_merge", _small_tables_merge),
     Migration(12, "tasks_by_agent", _tasks_by_agent),
-    # Migration 4 creates the view as it is now; 13 and 16 replace the one made before them.
+    # Migration 4 creates the view as it is now; 13, 16 and 18 replace the one made before them.
     Migration(13, "lookup_costs_view", _replace_costs_view),
     Migration(14, "insight_events", _insight_events),
     Migration(15, "ended_sessions_table", _ended_sessions_table),
     Migration(16, "typed_costs_view", _replace_costs_view),
     # After hb_pipeline_events (10), which feeds it.
     Migration(17, "issue_states", _issue_states),
+    Migration(18, "eager_costs_view", _replace_costs_view),
 )
 
 
