@@ -8,14 +8,18 @@ batched and written by the collector, which answers only once the rows are store
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from hiveboard.storage import Storage
+from hiveboard.storage import ChDBStorage, Storage
 from hiveboard.storage.keys import KeyStore
+from hiveboard.storage.schema import SchemaConfig, migrate
+from hiveboard.storage.schema.migrations import MIGRATIONS
 from tests.running_collector import running_collector
 
 
@@ -35,3 +39,24 @@ def store_spans(
             exporter.shutdown()
     assert result is SpanExportResult.SUCCESS, f"the collector did not acknowledge {len(spans)} spans"
     return len(spans)
+
+
+@contextmanager
+def stored_across_migration(
+    directory: Path,
+    version: int,
+    before: Sequence[ReadableSpan],
+    after: Sequence[Sequence[ReadableSpan]],
+    tenant_id: str,
+) -> Iterator[tuple[ChDBStorage, list[str]]]:
+    """A chDB storage in `directory` migrated to just before migration `version`, with `before`
+    stored; then migrated to the end (the names of the migrations this applied) and each batch of
+    `after` stored, in an insert of its own: rows written before a migration and rows written after."""
+    with ChDBStorage(directory) as storage:
+        config = SchemaConfig()
+        migrate(storage, config, [migration for migration in MIGRATIONS if migration.version < version])
+        store_spans(storage, before, tenant_id, "live")
+        applied = migrate(storage, config)
+        for batch in after:
+            store_spans(storage, batch, tenant_id, "live")
+        yield storage, applied

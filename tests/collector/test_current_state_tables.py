@@ -11,10 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from hiveboard.storage import ChDBStorage
-from hiveboard.storage.schema import SchemaConfig, current_state, migrate
+from hiveboard.storage.schema import SchemaConfig, current_state
 from hiveboard.storage.schema.migrations import MIGRATIONS
 from hiveloop.testing import capture
-from tests.stored_spans import store_spans
+from tests.stored_spans import stored_across_migration
 
 TENANT = "current-state"
 
@@ -72,11 +72,12 @@ def _spans_of_work(task_prefix: str) -> list:
 @pytest.fixture(scope="module")
 def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChDBStorage]:
     """Spans stored before migration 10, then the migration, then more spans."""
-    with ChDBStorage(tmp_path_factory.mktemp("chdb")) as storage:
-        config = SchemaConfig()
-        migrate(storage, config, [migration for migration in MIGRATIONS if migration.version < 10])
-        store_spans(storage, _work("before"), TENANT, "live")
-        assert migrate(storage, config) == [
+    directory = tmp_path_factory.mktemp("chdb")
+    with stored_across_migration(directory, 10, _work("before"), [_work("after")], TENANT) as (
+        storage,
+        applied,
+    ):
+        assert applied == [
             "current_state",
             "small_tables_merge",
             "tasks_by_agent",
@@ -86,8 +87,8 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChDBStorage]:
             "typed_costs_view",
             "issue_states",
             "eager_costs_view",
+            "events_by_severity",
         ]
-        store_spans(storage, _work("after"), TENANT, "live")
         yield storage
 
 

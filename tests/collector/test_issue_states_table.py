@@ -13,10 +13,10 @@ import pytest
 from hiveboard.api.auth import DataScope
 from hiveboard.api.queries.pipeline import active_issue_counts, active_issues
 from hiveboard.storage import ChDBStorage
-from hiveboard.storage.schema import SchemaConfig, migrate
+from hiveboard.storage.schema import SchemaConfig
 from hiveboard.storage.schema.migrations import MIGRATIONS
 from hiveloop.testing import capture
-from tests.stored_spans import store_spans
+from tests.stored_spans import stored_across_migration
 
 TENANT = "issue-states"
 SCOPE = DataScope(TENANT, "live")
@@ -70,13 +70,11 @@ def _spans_of(actions: list[tuple[str, str, str]]) -> list:
 
 @pytest.fixture(scope="module")
 def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChDBStorage]:
-    with ChDBStorage(tmp_path_factory.mktemp("chdb")) as storage:
-        config = SchemaConfig()
-        migrate(storage, config, [migration for migration in MIGRATIONS if migration.version < 17])
-        store_spans(storage, _spans(BEFORE_MIGRATION), TENANT, "live")
-        assert migrate(storage, config) == ["issue_states", "eager_costs_view"]
-        for batch in AFTER_MIGRATION:
-            store_spans(storage, _spans(batch), TENANT, "live")
+    before = _spans(BEFORE_MIGRATION)  # made first: the actions are in time order
+    after = [_spans(batch) for batch in AFTER_MIGRATION]
+    directory = tmp_path_factory.mktemp("chdb")
+    with stored_across_migration(directory, 17, before, after, TENANT) as (storage, applied):
+        assert applied == ["issue_states", "eager_costs_view", "events_by_severity"]
         yield storage
 
 

@@ -1039,11 +1039,12 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         "typed_costs_view",
         "issue_states",
         "eager_costs_view",
+        "events_by_severity",
     ]
     assert migrate(storage, config) == []
 
     notes = Migration(
-        19,
+        20,
         "hb_notes",
         lambda c: [
             f"CREATE TABLE IF NOT EXISTS `{c.database}`.hb_notes (note String) ENGINE = MergeTree ORDER BY note"
@@ -1073,7 +1074,8 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         (16, "typed_costs_view"),
         (17, "issue_states"),
         (18, "eager_costs_view"),
-        (19, "hb_notes"),
+        (19, "events_by_severity"),
+        (20, "hb_notes"),
     ]
     tables = storage.query("SELECT count() FROM system.tables WHERE database = 'migrations_test'")
     # 4 exporter + 8 hb_* tables and views + hb_api_keys + hb_model_prices + hb_llm_costs
@@ -1155,10 +1157,11 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         "typed_costs_view",
         "issue_states",
         "eager_costs_view",
+        "events_by_severity",
     ]
 
     commands = client.commands()
-    assert len(commands) == 50 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
+    assert len(commands) == 52 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
     inserts = [args for method, args, _ in client.calls if method == "insert"]
     assert inserts == [
         ("`hiveboard`.`hb_schema_migrations`", [[1], ["otel_exporter_tables"]]),
@@ -1179,4 +1182,5 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         ("`hiveboard`.`hb_schema_migrations`", [[16], ["typed_costs_view"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[17], ["issue_states"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[18], ["eager_costs_view"]]),
+        ("`hiveboard`.`hb_schema_migrations`", [[19], ["events_by_severity"]]),
     ]

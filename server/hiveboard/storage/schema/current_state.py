@@ -37,7 +37,7 @@ action of each issue, for The Hive's count of active issues.
 from __future__ import annotations
 
 from hiveboard.storage.schema.agent_reports_table import AGENT_REPORTS_TABLE
-from hiveboard.storage.schema.ddl import engine, on_cluster, qualified, ttl
+from hiveboard.storage.schema.ddl import engine, on_cluster, projection, qualified, ttl
 from hiveboard.storage.schema.hiveboard_tables import (
     ACTION_FAILED,
     AGENT_ACTIVITY_TABLE,
@@ -90,11 +90,7 @@ def tasks_by_agent_projection_statements(database: str, cluster_name: str | None
 
 
 def _tasks_projection(database: str, cluster_name: str | None, name: str, order_by: str) -> list[str]:
-    table = f"{qualified(database, TASKS_TABLE)}{on_cluster(cluster_name)}"
-    return [
-        f"ALTER TABLE {table} ADD PROJECTION IF NOT EXISTS {name} (SELECT * ORDER BY ({order_by}))",
-        f"ALTER TABLE {table} MATERIALIZE PROJECTION {name} SETTINGS mutations_sync = 2",
-    ]
+    return projection(database, TASKS_TABLE, cluster_name, name, f"SELECT * ORDER BY ({order_by})")
 
 
 _AGENT_TASKS_COMMENT = "Status of the latest ended task of each agent, for The Hive; aggregate on read"

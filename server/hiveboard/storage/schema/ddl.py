@@ -40,3 +40,13 @@ def ttl(time_expression: str, days: int) -> str:
     if days < 0:
         raise ValueError(f"TTL days must be 0 (keep forever) or more, not {days}")
     return f"TTL {time_expression} + toIntervalDay({days})" if days else ""
+
+
+def projection(database: str, table: str, cluster_name: str | None, name: str, select: str) -> list[str]:
+    """A projection `name` of `table` (`select`: its columns and `ORDER BY`), built for the rows
+    already there too: merges build it for new parts, the mutation for the parts there before."""
+    target = f"{qualified(database, table)}{on_cluster(cluster_name)}"
+    return [
+        f"ALTER TABLE {target} ADD PROJECTION IF NOT EXISTS {name} ({select})",
+        f"ALTER TABLE {target} MATERIALIZE PROJECTION {name} SETTINGS mutations_sync = 2",
+    ]

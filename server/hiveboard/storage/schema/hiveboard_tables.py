@@ -15,7 +15,7 @@ Conventions of every `hb_*` table:
 
 from __future__ import annotations
 
-from hiveboard.storage.schema.ddl import engine, on_cluster, qualified, ttl
+from hiveboard.storage.schema.ddl import engine, on_cluster, projection, qualified, ttl
 from hiveboard.storage.schema.otel_tables import TRACES_TABLE
 from hiveboard_semconv.attributes import (
     DEPLOYMENT_ENVIRONMENT_NAME,
@@ -487,6 +487,25 @@ def events_statements(database: str, cluster_name: str | None, ttl_days: int) ->
         ),
         _create_view(database, cluster_name, EVENTS_TABLE, _EVENTS_SELECT, _EVENTS_WHERE),
     ]
+
+
+EVENTS_BY_SEVERITY_PROJECTION = "by_severity"
+
+
+def events_by_severity_statements(database: str, cluster_name: str | None) -> list[str]:
+    """`hb_events`' projection `by_severity`: the columns an error count filters on, ordered by
+    severity, then time. The table is ordered by agent, then time, so a count of the errors of a
+    range (a few hundredths of its events: the metrics' error series) reads every event of the range
+    there, and only the errors in the projection, which ClickHouse reads instead when a query needs
+    none of the other columns and fewer granules. About 5 bytes per span more on disk."""
+    return projection(
+        database,
+        EVENTS_TABLE,
+        cluster_name,
+        EVENTS_BY_SEVERITY_PROJECTION,
+        "SELECT TenantId, KeyType, Severity, Timestamp, AgentId, Environment, Project"
+        " ORDER BY (TenantId, KeyType, Severity, Timestamp)",
+    )
 
 
 def events_attributes_lz4_statements(database: str, cluster_name: str | None) -> list[str]:

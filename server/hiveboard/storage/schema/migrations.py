@@ -130,6 +130,10 @@ def _issue_states(config: SchemaConfig) -> list[str]:
     return current_state.issue_states_statements(config.database, config.cluster_name, config.events_ttl_days)
 
 
+def _events_by_severity(config: SchemaConfig) -> list[str]:
+    return hiveboard_tables.events_by_severity_statements(config.database, config.cluster_name)
+
+
 def _ended_sessions_table(config: SchemaConfig) -> list[str]:
     return ended_sessions_table.statements(config.database, config.cluster_name)
 
@@ -161,6 +165,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     # After hb_pipeline_events (10), which feeds it.
     Migration(17, "issue_states", _issue_states),
     Migration(18, "eager_costs_view", _replace_costs_view),
+    Migration(19, "events_by_severity", _events_by_severity),
 )
 
 
