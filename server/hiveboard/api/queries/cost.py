@@ -174,6 +174,10 @@ _SORT_KEYS = {
     "time": ("toUnixTimestamp64Nano(Timestamp)", "Int64"),
     "cost": ("ifNull(Cost, -1.0)", "Float64"),
 }
+# What a page is ordered by. The newest calls by the table's key column itself, not by its
+# nanoseconds (the same order): ClickHouse then reads the range backwards in key order and stops
+# once it has the page, instead of reading and sorting every call of the range.
+_ORDER_KEYS = {"time": "Timestamp", "cost": "SortValue"}
 
 
 def list_calls(
@@ -212,7 +216,7 @@ def list_calls(
     keys_sql = f"""
 SELECT {columns}, toUnixTimestamp64Nano(Timestamp) AS StartNs, {sort_key} AS SortValue
 FROM {LLM_COSTS_VIEW if priced else LLM_CALLS_TABLE} WHERE {where}
-ORDER BY SortValue DESC, SpanId DESC
+ORDER BY {_ORDER_KEYS[sort]} DESC, SpanId DESC
 LIMIT {{limit:UInt32}}"""
 
     def page_keys() -> list[dict[str, Any]]:
