@@ -77,9 +77,13 @@ def insights(storage: Storage, scope: DataScope, time_range: TimeRange, filters:
         return lambda: storage.query(sql.format(where=where), parameters).dicts()
 
     # The sections do not depend on each other: asked together, they take about as long as the slowest.
-    turns, stops, cache, custom, retries, error_types = run_together(
-        *map(rows, (_TURNS_SQL, _STOP_SQL, _CACHE_SQL, _CUSTOM_SQL, _RETRY_SQL, _ERROR_TYPES_SQL))
+    turns, stops, cache, custom, retries, ended_tasks, error_types = run_together(
+        *map(
+            rows,
+            (_TURNS_SQL, _STOP_SQL, _CACHE_SQL, _CUSTOM_SQL, _RETRY_SQL, _ENDED_TASKS_SQL, _ERROR_TYPES_SQL),
+        )
     )
+    tasks_by_agent = {row["AgentId"]: row["Tasks"] for row in ended_tasks}
     compaction, anomalies, learning = _custom_sections(custom)
     return Insights(
         range=time_range,
@@ -89,7 +93,7 @@ def insights(storage: Storage, scope: DataScope, time_range: TimeRange, filters:
         compaction=compaction,
         anomalies=anomalies,
         learning=learning,
-        retries=[_retry(row) for row in retries],
+        retries=[_retry(row, tasks_by_agent) for row in retries],
         error_types=[_error_type(row) for row in error_types],
     )
 
@@ -218,19 +222,17 @@ def _learning(row: dict[str, Any]) -> Learning:
 
 
 # Each retry takes the error type of the latest failed action of its task before it (or at the same
-# time); failed actions and ended tasks are counted beside them, per agent and per agent and failure
-# type. Each task's failures and retries are sorted in time order in an array (the failures of an
-# instant before its retries) and the error type carried forward along it, as an ASOF join of
-# retries to failures would match it: grouped by task, where a window over them sorted every row of
-# the range (at 10M spans, 24 h: 346 -> 255 ms). The ended tasks, most of the rows, are counted in
-# a scan of their own, outside that grouping.
+# time); failed actions are counted beside them, per agent and per agent and failure type. Each
+# task's failures and retries are sorted in time order in an array (the failures of an instant
+# before its retries) and the error type carried forward along it, as an ASOF join of retries to
+# failures would match it: grouped by task, where a window over them sorted every row of the range
+# (at 10M spans, 24 h: 346 -> 255 ms).
 _RETRY_SQL = f"""
 SELECT AgentId, FailureType, grouping(FailureType) = 1 AS AllTypes,
-    countIf(Row = 'retry') AS Retries, countIf(Row = 'failure') AS Failures,
-    uniqExactIf(TaskId, Row = 'retry') AS RetriedTasks, uniqExactIf(TaskId, Row = 'task') AS Tasks
+    countIf(IsRetry) AS Retries, countIf(NOT IsRetry) AS Failures,
+    uniqExactIf(TaskId, IsRetry) AS RetriedTasks
 FROM (
-    SELECT AgentId, TaskId, if(Event.2, 'retry', 'failure') AS Row,
-        ifNull(LatestFailureType, '') AS FailureType
+    SELECT AgentId, TaskId, Event.2 AS IsRetry, ifNull(LatestFailureType, '') AS FailureType
     FROM (
         SELECT AgentId, TaskId,
             arraySort(groupArray((Timestamp, EventType != '{ACTION_FAILED}', ErrorType))) AS Events,
@@ -241,24 +243,27 @@ FROM (
         GROUP BY AgentId, TaskId
     )
     ARRAY JOIN Events AS Event, LatestFailureTypes AS LatestFailureType
-    UNION ALL
-    SELECT AgentId, TaskId, 'task' AS Row, '' AS FailureType
-    FROM {INSIGHT_EVENTS_TABLE}
-    WHERE {{where}} AND EventType IN ('{TASK_COMPLETED}', '{TASK_FAILED}')
 )
 GROUP BY GROUPING SETS ((AgentId), (AgentId, FailureType))
-HAVING Retries > 0 OR Failures > 0
 ORDER BY AgentId, AllTypes DESC, Retries DESC, Failures DESC, FailureType"""
+# The tasks each agent ended in the range, for the retry rate of its row over every failure type: a
+# query of its own, as the rows of the ended tasks, most of those the retries' query would read,
+# would otherwise be grouped in both of its grouping sets.
+_ENDED_TASKS_SQL = f"""
+SELECT AgentId, uniqExact(TaskId) AS Tasks
+FROM {INSIGHT_EVENTS_TABLE}
+WHERE {{where}} AND EventType IN ('{TASK_COMPLETED}', '{TASK_FAILED}')
+GROUP BY AgentId"""
 
 
-def _retry(row: dict[str, Any]) -> RetryRate:
+def _retry(row: dict[str, Any], ended_tasks: dict[str, int]) -> RetryRate:
     return RetryRate(
         agent_id=row["AgentId"],
         failure_type=None if row["AllTypes"] else row["FailureType"],
         retries=row["Retries"],
         failures=row["Failures"],
         retried_tasks=row["RetriedTasks"],
-        tasks=row["Tasks"] if row["AllTypes"] else None,
+        tasks=ended_tasks.get(row["AgentId"], 0) if row["AllTypes"] else None,
     )
 
 
