@@ -118,10 +118,12 @@ def current_tasks_sql(where: str, columns: Sequence[str]) -> str:
     `columns` of its latest version and `Open`. For an open task, `columns` are of its processing row.
 
     What is current, not history: a task is open while `hb_tasks` holds its processing row (Version
-    0) and no final row (Version 1), and merges fold the processing rows of ended tasks away; the
-    final rows are read from `since_ns` on. Both conditions lead the `by_version` projection
-    (`storage.schema.current_state`), which ClickHouse reads instead of the table; the tasks that
-    ended before `since_ns` are never read, where FINAL would merge every task."""
+    0) and no final row (Version 1), and merges fold the processing rows of ended tasks away. The
+    processing rows are found first (by Version, which leads the `by_version` projection,
+    `storage.schema.current_state`, which ClickHouse reads instead of the table), then every row of
+    those tasks by the table's key; the final rows are read from `since_ns` on (by Version and end
+    time, the same projection). The tasks that ended before `since_ns` are never read, where FINAL
+    would merge every task."""
     condition = f" AND {where}" if where else ""
     # Named apart from the columns, which `where` and the time conditions filter on before grouping.
     selected = ", ".join(f"any({column}) AS Current{column}" for column in columns)
@@ -131,11 +133,10 @@ SELECT TaskSpanId, {renamed}, Open
 FROM (
 SELECT TaskSpanId, {selected}, true AS Open
 FROM {TASKS_TABLE}
-WHERE {SCOPE_SQL} AND Version = 0{condition} AND TaskSpanId NOT IN (
-    SELECT TaskSpanId FROM {TASKS_TABLE}
-    WHERE {SCOPE_SQL} AND Version = 1 AND TaskSpanId IN (
-        SELECT TaskSpanId FROM {TASKS_TABLE} WHERE {SCOPE_SQL} AND Version = 0{condition}))
+WHERE {SCOPE_SQL} AND TaskSpanId IN (
+    SELECT TaskSpanId FROM {TASKS_TABLE} WHERE {SCOPE_SQL} AND Version = 0{condition})
 GROUP BY TaskSpanId
+HAVING max(Version) = 0
 UNION ALL
 SELECT TaskSpanId, {selected}, false AS Open
 FROM {TASKS_TABLE}
