@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -63,6 +64,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         hub.start()
+        freeze_startup_objects()
         try:
             yield
         finally:
@@ -104,3 +106,16 @@ def create_app(
         app.include_router(router)
     install_dashboard(app, dashboard or DashboardConfig(), storage)
     return app
+
+
+def freeze_startup_objects() -> None:
+    """Exempt the objects that exist once the server has started from Python's full collections.
+
+    The modules, routes and pydantic validators loaded by then are about 80,000 objects that live
+    as long as the process, and a full collection traverses every one (45 ms on a 2-core VM:
+    pydantic-core's validators are slow to traverse); requests that make many objects, as The
+    Hive's 500 cards do, trigger one every few seconds (at 10M spans, 1 request in 14 waited for
+    one). Collected first, so that no garbage is frozen with them (`gc.freeze`'s own advice).
+    """
+    gc.collect()
+    gc.freeze()
