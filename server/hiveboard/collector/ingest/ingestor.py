@@ -27,7 +27,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from hiveboard.collector.ingest.log_rows import LogRows, log_rows
 from hiveboard.collector.ingest.otlp_values import MAX_NESTING_DEPTH, NESTING_MARKER
-from hiveboard.collector.ingest.trace_rows import TraceExport, trace_export
+from hiveboard.collector.ingest.trace_rows import TraceExport, WireTraceRequest, trace_export
 from hiveboard.collector.writer.batch_writer import BatchWriter
 from hiveboard.storage.keys import KeyStore, Principal, authorize_ingest, headers_key
 from hiveboard.storage.retention import Retention
@@ -74,7 +74,7 @@ class Ingestor:
         return authorize_ingest(await asyncio.to_thread(self._key_store.authenticate, key))
 
     async def export_traces(
-        self, request: ExportTraceServiceRequest, principal: Principal
+        self, request: ExportTraceServiceRequest | WireTraceRequest, principal: Principal
     ) -> ExportTraceServiceResponse:
         """Write the spans of `request`; returns once they are written, with the OTLP partial success
         of the spans rejected. Raises `WriterBusyError` or `WriteFailedError` when they could not be."""

@@ -52,14 +52,15 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from hiveboard.collector.ingest.otlp_values import (
     MAX_ERROR_MESSAGES,
     MAX_TIME_UNIX_NANO,
+    MAX_VALUE_BYTES,
     NESTING_MARKER,
-    SAFE_CHARS,
+    TRUNCATION_MARKER,
     any_value_as_string,
     attributes_to_dict,
-    bounded_string,
     go_json_string,
     service_name,
 )
+from hiveboard.collector.ingest.structured_spans import spans_with_structured_values
 from hiveboard.storage import EncodedRows, ProtobufSchema, Storage
 from hiveboard.storage.retention import Retention, TimeWindow
 from hiveboard.storage.schema.otel_tables import TRACES_TABLE
@@ -115,8 +116,18 @@ class TraceExport:
     cut_values: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class WireTraceRequest:
+    """A trace export parsed from its binary encoding, with that encoding (`wire`), from which
+    `trace_export` finds the few spans it must visit, and which it wraps as it is when it changes
+    nothing."""
+
+    message: ExportTraceServiceRequest
+    wire: bytes
+
+
 def trace_export(
-    request: ExportTraceServiceRequest,
+    request: ExportTraceServiceRequest | WireTraceRequest,
     tenant_id: str,
     key_type: str,
     window: TimeWindow = _ANY_STORABLE_TIME,
@@ -124,16 +135,22 @@ def trace_export(
     """`request` wrapped for `TRACES_INPUT` with the tenant and key type of its sender; spans must
     start within `window` (by default, any time a table without TTL can hold).
 
-    `request` is modified: spans that cannot be stored are removed (and counted), array, kvlist and
-    bytes attribute values are replaced by their `AsString()` rendering, and repeated keys dropped.
+    `request` is modified: spans that cannot be stored are removed (and counted), and array, kvlist
+    and bytes attribute values are replaced by their `AsString()` rendering (`_render_structured`).
+    Of a `WireTraceRequest`, only the spans holding such values are visited.
     """
+    if isinstance(request, WireTraceRequest):
+        message, wire = request.message, request.wire
+        to_render = spans_with_structured_values(wire)
+    else:
+        message, wire, to_render = request, None, None
     earliest, latest = window.earliest_ns, window.latest_ns
     spans = 0
     rejected = 0
     cut_values = 0
     errors: list[str] = []
     resources = []  # per resource: its service name, then its attributes as stored
-    for resource_index, resource_spans in enumerate(request.resource_spans):
+    for resource_index, resource_spans in enumerate(message.resource_spans):
         resource_attributes = resource_spans.resource.attributes
         attributes = attributes_to_dict(resource_attributes)
         attributes[HIVEBOARD_TENANT_ID] = tenant_id
@@ -145,19 +162,20 @@ def trace_export(
             for index, span in enumerate(scope_list):
                 if not _storable(span, earliest, latest):
                     invalid.append(index)
-                    continue
-                cut_values += _prepare_attributes(span.attributes)
-                for event in span.events:
-                    cut_values += _prepare_attributes(event.attributes)
-                for link in span.links:
-                    cut_values += _prepare_attributes(link.attributes)
+                elif to_render is None or (to_render and (resource_index, scope_index, index) in to_render):
+                    cut_values += _render_structured(span.attributes)
+                    for event in span.events:
+                        cut_values += _render_structured(event.attributes)
+                    for link in span.links:
+                        cut_values += _render_structured(link.attributes)
             spans += len(scope_list) - len(invalid)
             rejected += len(invalid)
             for index in invalid[: MAX_ERROR_MESSAGES - len(errors)]:
                 errors.append(_rejection(scope_list[index], (resource_index, scope_index, index), window))
             for index in reversed(invalid):
                 del scope_list[index]
-    parts = [_field(1, request.SerializeToString())]
+    unchanged = wire is not None and to_render is not None and not to_render and not rejected
+    parts = [_field(1, wire if unchanged else message.SerializeToString())]
     parts += [_field(2, name.encode()) for name, _ in resources]
     parts += [_field(3, _string_map(attributes)) for _, attributes in resources]
     envelope = b"".join(parts)
@@ -175,43 +193,20 @@ _STRUCTURED = frozenset({"array_value", "kvlist_value", "bytes_value"})
 _NESTING_MARK = go_json_string(NESTING_MARKER)
 
 
-def _prepare_attributes(attributes: Any) -> int:
-    """Replace each array, kvlist and bytes value by its `AsString()` rendering, cut each string
-    over MAX_VALUE_BYTES, and keep each key once: what SQL reads is then distinct keys with strings
-    it stores as they are, numbers and booleans; returns how many values were nested past
-    MAX_NESTING_DEPTH. The per-span hot loop: a non-empty string, by far the most common value, is
-    recognised without asking which field is set."""
+def _render_structured(attributes: Any) -> int:
+    """Replace each array, kvlist and bytes value by its `AsString()` rendering, in the value's
+    `bytes_value` as UTF-8, which the envelope's schema reads as a string SQL stores as it is
+    (`rendered`: SQL cuts a `string_value` longer than MAX_VALUE_BYTES, while a rendering is cut
+    already); returns how many values were nested past MAX_NESTING_DEPTH."""
     cut_values = 0
-    keys = set()
     for key_value in attributes:
-        keys.add(key_value.key)
         value = key_value.value
-        text = value.string_value
-        if text:
-            if len(text) > SAFE_CHARS:
-                value.string_value = bounded_string(text)
-        elif value.WhichOneof("value") in _STRUCTURED:
+        if value.WhichOneof("value") in _STRUCTURED:
             rendered = any_value_as_string(value)
-            value.string_value = rendered
+            value.bytes_value = rendered.encode()
             # Cut by the rendering, or before decoding by `otlp_nesting`, which leaves the same mark.
             cut_values += _NESTING_MARK in rendered
-    if len(keys) != len(attributes):
-        _drop_repeated_keys(attributes)
     return cut_values
-
-
-def _drop_repeated_keys(attributes: Any) -> None:
-    """Each key once, at its first position with its last value, like a dict (the rare lists that
-    repeat a key, which OTLP forbids)."""
-    first: dict[str, int] = {}
-    repeated = []
-    for index, key_value in enumerate(attributes):
-        position = first.setdefault(key_value.key, index)
-        if position != index:
-            attributes[position].value.CopyFrom(key_value.value)
-            repeated.append(index)
-    for index in reversed(repeated):
-        del attributes[index]
 
 
 def _storable(span: Any, earliest_ns: int, latest_ns: int) -> bool:
@@ -288,12 +283,14 @@ def _field(number: int, data: bytes) -> bytes:
 
 def _proto_schema() -> str:
     """The protobuf schema of an envelope: wire-compatible with OTLP's messages, reduced to the
-    fields stored. `AnyValue` holds scalars only: `trace_export` rendered the others into strings."""
+    fields stored. `AnyValue` holds scalars, and the renderings of the others (see `trace_export`)."""
     return "\n".join(
         [
             'syntax = "proto3";',
+            # Field 7, OTLP's `bytes_value`, holds `trace_export`'s rendering of an array, kvlist or
+            # bytes value: arrays and kvlists are never sent on, nor a bytes value unrendered.
             "message AnyValue { oneof value { string string_value = 1; bool bool_value = 2; "
-            "int64 int_value = 3; double double_value = 4; } }",
+            "int64 int_value = 3; double double_value = 4; string rendered = 7; } }",
             "message KeyValue { string key = 1; AnyValue value = 2; }",
             "message Scope { string name = 1; string version = 2; }",
             "message Event { fixed64 time_unix_nano = 1; string name = 2; "
@@ -321,8 +318,8 @@ def _proto_schema() -> str:
 # `value` says which field of the oneof is set (`input_format_protobuf_oneof_presence`).
 _ATTRIBUTES = (
     "Array(Tuple(key String, value Tuple(value Enum8('none' = 0, 'string_value' = 1, 'bool_value' = 2, "
-    "'int_value' = 3, 'double_value' = 4), string_value String, bool_value Bool, int_value Int64, "
-    "double_value Float64)))"
+    "'int_value' = 3, 'double_value' = 4, 'rendered' = 7), string_value String, bool_value Bool, "
+    "int_value Int64, double_value Float64, rendered String)))"
 )
 _SPAN = (
     "Tuple(trace_id String, span_id String, trace_state String, parent_span_id String, name String, "
@@ -347,12 +344,32 @@ _STRUCTURE = (
 # Names start with `hb_` so they never shadow a column.
 
 
-def _scalar_as_string(kind: str, text: str, integer: str, boolean: str, number: str) -> str:
-    """`otlp_values.any_value_as_string` of a string, int, bool or double value, or of no value."""
+def _value_as_string(kind: str, text: str, integer: str, boolean: str, number: str, rendered: str) -> str:
+    """`otlp_values.any_value_as_string` of a string, int, bool or double value, or of no value; a
+    value `trace_export` rendered is stored as it is."""
     return (
-        f"multiIf({kind} = 'string_value', {text}, {kind} = 'int_value', toString({integer}), "
-        f"{kind} = 'bool_value', if({boolean}, 'true', 'false'), "
+        f"multiIf({kind} = 'string_value', {_bounded_string(text)}, {kind} = 'rendered', {rendered}, "
+        f"{kind} = 'int_value', toString({integer}), {kind} = 'bool_value', if({boolean}, 'true', 'false'), "
         f"{kind} = 'double_value', {_double_as_string(number)}, '')"
+    )
+
+
+def _bounded_string(text: str) -> str:
+    """`otlp_values.bounded_string` of a valid UTF-8 string: past MAX_VALUE_BYTES, cut before the
+    first character that does not fit whole, and marked."""
+    limit = MAX_VALUE_BYTES
+
+    def starts_a_character(position: int) -> str:
+        return f"bitAnd(reinterpretAsUInt8(substring({text}, {position}, 1)), 192) != 128"
+
+    # The character holding the first byte past the limit starts at most 3 bytes before it.
+    kept = (
+        f"multiIf({starts_a_character(limit + 1)}, {limit}, {starts_a_character(limit)}, {limit - 1}, "
+        f"{starts_a_character(limit - 1)}, {limit - 2}, {limit - 3})"
+    )
+    return (
+        f"if(length({text}) <= {limit}, {text}, "
+        f"concat(substring({text}, 1, {kept}), {format_str(TRUNCATION_MARKER)}))"
     )
 
 
@@ -368,13 +385,21 @@ def _double_as_string(number: str) -> str:
 
 
 def _attributes_map(attributes: str) -> str:
-    """`otlp_values.attributes_to_dict` of a list `trace_export` prepared (its keys are distinct)."""
-    a = attributes
-    rendered = _scalar_as_string("hb_t", "hb_s", "hb_i", "hb_b", "hb_d")
+    """`otlp_values.attributes_to_dict` of a list: each key once, at its first position with its
+    last value (the rare lists that repeat a key, which OTLP forbids, take the second branch)."""
+    keys = f"{attributes}.key"
+    value = _value_as_string("hb_t", "hb_s", "hb_i", "hb_b", "hb_d", "hb_r")
+    values = (
+        f"arrayMap((hb_t, hb_s, hb_i, hb_b, hb_d, hb_r) -> {value}, {attributes}.value.value, "
+        f"{attributes}.value.string_value, {attributes}.value.int_value, {attributes}.value.bool_value, "
+        f"{attributes}.value.double_value, {attributes}.value.rendered)"
+    )
+    first_keys = f"arrayFilter((hb_k, hb_n) -> indexOf({keys}, hb_k) = hb_n, {keys}, arrayEnumerate({keys}))"
+    last_value = f"{values}[length({keys}) + 1 - indexOf(arrayReverse({keys}), hb_k)]"
+    last_values = f"arrayMap(hb_k -> {last_value}, {first_keys})"
     return (
-        f"mapFromArrays({a}.key, arrayMap((hb_t, hb_s, hb_i, hb_b, hb_d) -> {rendered}, "
-        f"{a}.value.value, {a}.value.string_value, {a}.value.int_value, {a}.value.bool_value, "
-        f"{a}.value.double_value))"
+        f"if(arrayUniq({keys}) = length({keys}), mapFromArrays({keys}, {values}), "
+        f"mapFromArrays({first_keys}, {last_values}))"
     )
 
 

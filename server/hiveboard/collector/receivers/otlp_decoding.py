@@ -27,11 +27,14 @@ import functools
 import json
 import re
 import zlib
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from hiveboard.collector.ingest.trace_rows import WireTraceRequest
 from hiveboard.collector.receivers.otlp_nesting import (
     MalformedMessageError,
     cut_deep_json_values,
@@ -57,8 +60,11 @@ def decode_body(
     content_encoding: str | None,
     message_type: type[M],
     max_bytes: int,
-) -> M:
-    """Parse an OTLP/HTTP request body into a `message_type` (e.g. `ExportTraceServiceRequest`).
+    parse_binary: Callable[[bytes, type[M]], M | WireTraceRequest] | None = None,
+) -> M | WireTraceRequest:
+    """Parse an OTLP/HTTP request body into a `message_type` (e.g. `ExportTraceServiceRequest`);
+    binary protobuf with `parse_binary` (`parse_protobuf` unless given: the receiver gives
+    `parse_export`).
 
     `max_bytes` bounds both the body as received and the body after decompression.
     """
@@ -71,7 +77,7 @@ def decode_body(
         )
     data = decompress(body, content_encoding, max_bytes)
     if media_type == PROTOBUF_CONTENT_TYPE:
-        return parse_protobuf(data, message_type)
+        return (parse_binary or parse_protobuf)(data, message_type)
     return parse_json(data, message_type)
 
 
@@ -158,6 +164,17 @@ def _inflate(data: bytes, wbits: int, name: str, max_bytes: int, multi_member: b
 
 # ---------------------------------------------------------------------------------------------
 # Protobuf
+
+
+def parse_export(data: bytes, message_type: type[M]) -> M | WireTraceRequest:
+    """`parse_protobuf`, except that a trace export is kept with its encoding, from which the
+    collector finds the spans it must visit (`trace_rows.trace_export`)."""
+    if message_type is ExportTraceServiceRequest:
+        try:
+            return WireTraceRequest(ExportTraceServiceRequest.FromString(data), data)
+        except DecodeError:
+            pass  # `parse_protobuf` says why, or cuts the values nested too deep
+    return parse_protobuf(data, message_type)
 
 
 def parse_protobuf(data: bytes, message_type: type[M]) -> M:

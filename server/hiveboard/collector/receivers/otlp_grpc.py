@@ -20,7 +20,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from hiveboard.collector.ingest.ingestor import Ingestor, Principal
-from hiveboard.collector.receivers.otlp_decoding import parse_protobuf
+from hiveboard.collector.receivers.otlp_decoding import parse_export
 from hiveboard.collector.receivers.otlp_http import DEFAULT_MAX_BODY_BYTES
 from hiveboard.collector.refusals import Refusal, RefusalCode, refusal_for
 from hiveboard.http_protocol import DEFAULT_CLIENT_TIMEOUT_S
@@ -113,7 +113,7 @@ def _export_handler(ingestor: Ingestor, export: Export, request_type: type[Messa
             # The metadata pairs, not a dict of them: a repeated key must be refused, not collapsed.
             principal = await ingestor.authenticate(context.invocation_metadata() or ())
             # Not bound to a name: the export lets the parsed request go once its rows are encoded.
-            return await export(parse_protobuf(request, request_type), principal)
+            return await export(parse_export(request, request_type), principal)
         except Exception as error:
             refusal = refusal_for(error)
             if refusal is None:

@@ -11,7 +11,7 @@ standard exporters retry: storage slow or down, or too much already waiting to b
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from google.protobuf import json_format
@@ -22,11 +22,13 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from starlette.requests import ClientDisconnect
 
 from hiveboard.collector.ingest.ingestor import Ingestor, Principal
+from hiveboard.collector.ingest.trace_rows import WireTraceRequest
 from hiveboard.collector.receivers.otlp_decoding import (
     JSON_CONTENT_TYPE,
     PROTOBUF_CONTENT_TYPE,
     OTLPDecodeError,
     decode_body,
+    parse_export,
 )
 from hiveboard.collector.refusals import HTTP_STATUS, Refusal, RefusalCode, refusal_for
 
@@ -76,14 +78,17 @@ def otlp_http_router(ingestor: Ingestor, max_body_bytes: int = DEFAULT_MAX_BODY_
 
 async def _decoded(
     request: Request, ingestor: Ingestor, request_type: type[M], max_body_bytes: int
-) -> tuple[M, Principal] | Response:
+) -> tuple[M | WireTraceRequest, Principal] | Response:
     """The request's message and sender, or the error response that refuses it."""
     try:
         principal = await ingestor.authenticate(request.headers)
         body = await _read_body(request, max_body_bytes)
-        content_type = request.headers.get("content-type")
-        content_encoding = request.headers.get("content-encoding")
-        return decode_body(body, content_type, content_encoding, request_type, max_body_bytes), principal
+        headers = request.headers
+        decoded = decode_body(
+            body, headers.get("content-type"), headers.get("content-encoding"), request_type, max_body_bytes,
+            parse_export,
+        )  # fmt: skip
+        return decoded, principal
     except ClientDisconnect:
         # Gone, or closed by the server for pausing within its body past the client timeout: an
         # answer for the record, which reaches no one (and no error is logged for it).
@@ -96,8 +101,8 @@ async def _decoded(
 
 async def _export(
     request: Request,
-    decoded: Awaitable[tuple[M, Principal] | Response],
-    export: Callable[[M, Principal], Awaitable[Message]],
+    decoded: Awaitable[tuple[M | WireTraceRequest, Principal] | Response],
+    export: Callable[[Any, Principal], Awaitable[Message]],
 ) -> Response:
     """200 with the export's response (its partial success) once written; else the refusal.
 
