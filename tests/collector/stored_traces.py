@@ -16,6 +16,7 @@ from hiveboard.collector.ingest.trace_rows import (
     TRACES_INPUT,
     TraceExport,
     TracesInput,
+    WireTraceRequest,
     trace_export,
 )
 from hiveboard.storage import Storage
@@ -45,7 +46,7 @@ def stored_trace_rows(
 
 def store_requests(
     storage: Storage,
-    requests: Sequence[ExportTraceServiceRequest],
+    requests: Sequence[ExportTraceServiceRequest | WireTraceRequest],
     tenant_id: str,
     key_type: str = "live",
     traces_input: TracesInput = TRACES_INPUT,

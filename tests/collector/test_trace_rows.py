@@ -25,6 +25,7 @@ import pytest
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
@@ -60,8 +61,10 @@ from hiveboard.collector.ingest.trace_rows import (
     TRACES_INPUT,
     TraceExport,
     TracesInput,
+    WireTraceRequest,
     trace_export,
 )
+from hiveboard.collector.receivers.otlp_decoding import parse_export
 from hiveboard.storage import Storage
 from hiveboard.storage.retention import DATETIME_MAX_S
 from hiveboard.storage.schema.otel_tables import TRACES_TABLE
@@ -181,7 +184,7 @@ class Stored:
 
 def store(
     storage: Storage,
-    request: ExportTraceServiceRequest,
+    request: ExportTraceServiceRequest | WireTraceRequest,
     key_type: str = "live",
     order_by: str = "Timestamp, SpanId",
 ) -> Stored:
@@ -433,13 +436,27 @@ def test_service_name_is_as_string_of_the_first_occurrence(storage: Storage) -> 
     assert row["ResourceAttributes"]["service.name"] == "later"  # a repeated key keeps its last value
 
 
-def test_a_repeated_key_is_stored_once_at_its_first_position_with_its_last_value(storage: Storage) -> None:
+@pytest.mark.parametrize("received", ["parsed", "from the wire"])
+def test_a_repeated_key_is_stored_once_at_its_first_position_with_its_last_value(
+    storage: Storage, received: str
+) -> None:
     request, span = one_span_request()
-    del span.attributes[:]
-    for key, number in (("b", 1), ("a", 2), ("b", 3), ("c", 4), ("b", 5)):
-        span.attributes.add(key=key).value.int_value = number
-    (row,) = store(storage, wire(request)).rows
-    assert list(row["SpanAttributes"].items()) == [("b", "5"), ("a", "2"), ("c", "4")]
+    for attributes in (span.attributes, span.events.add().attributes, span.links.add().attributes):
+        for key, number in (("b", 1), ("a", 2), ("b", 3), ("c", 4), ("b", 5)):
+            attributes.add(key=key).value.int_value = number
+    if received == "parsed":
+        stored = store(storage, wire(request))
+    else:
+        stored = store(storage, parse_export(request.SerializeToString(), ExportTraceServiceRequest))
+    # Read in SQL, not as a dict, which would keep one of two entries of a key by itself.
+    maps = storage.query(
+        f"SELECT mapKeys(SpanAttributes), mapValues(SpanAttributes), "
+        f"arrayMap(m -> (mapKeys(m), mapValues(m)), arrayConcat(`Events.Attributes`, `Links.Attributes`)) "
+        f"FROM {TRACES_TABLE} WHERE ResourceAttributes[{{attribute:String}}] = {{tenant:String}}",
+        {"attribute": HIVEBOARD_TENANT_ID, "tenant": stored.tenant_id},
+    ).rows
+    expected = (["b", "a", "c"], ["5", "2", "4"])
+    assert maps == [(*expected, [expected, expected])]
 
 
 @pytest.mark.parametrize(("start", "end", "duration"), [(10, 25, 15), (25, 10, 0), (T0, 0, 0), (0, 0, 0)])
@@ -951,6 +968,57 @@ def test_stored_attributes_are_the_python_reference(
     assert stored_attributes[case, variant] == expected
 
 
+@pytest.fixture(scope="module")
+def stored_attributes_from_the_wire(storage: Storage) -> StoredAttributes:
+    """Every parity case in both variants, each a request of its own as the receivers parse it
+    (`parse_export`: a `WireTraceRequest` whose spans with structured values alone are visited, or,
+    for the values nested too deep for protobuf, the request with them cut), stored with one insert."""
+    tenant_id = new_tenant_id()
+    envelopes = []
+    names = {}
+    for index, (case, variant) in enumerate((case, variant) for case in PARITY_CASES for variant in VARIANTS):
+        request = ExportTraceServiceRequest()
+        span = (
+            request.resource_spans.add()
+            .scope_spans.add()
+            .spans.add(trace_id=b"\x0b" * 16, span_id=(index + 1).to_bytes(8, "big"), name=str(index))
+        )
+        for attribute in variant_attributes(case, variant):
+            span.attributes.add().CopyFrom(attribute)
+        received = parse_export(request.SerializeToString(), ExportTraceServiceRequest)
+        export = trace_export(received, tenant_id, "live")
+        assert (export.spans, export.rejected) == (1, 0)
+        envelopes.append(export.envelope)
+        names[str(index)] = (case, variant)
+    TRACES_INPUT.insert(storage, envelopes)
+    rows = stored_trace_rows(storage, tenant_id)
+    assert sorted(row["SpanName"] for row in rows) == sorted(names)
+    return {names[row["SpanName"]]: row["SpanAttributes"] for row in rows}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("case", list(PARITY_CASES))
+def test_attributes_stored_from_the_wire_are_the_python_reference(
+    stored_attributes_from_the_wire: StoredAttributes, case: str, variant: str
+) -> None:
+    assert stored_attributes_from_the_wire[case, variant] == attributes_to_dict(
+        variant_attributes(case, variant)
+    )
+
+
+def test_the_receivers_keep_a_trace_export_with_its_encoding_and_any_other_message_parsed() -> None:
+    request, span = one_span_request(name="s")
+    span.attributes.add(key="k").value.array_value.values.add(int_value=1)
+    wire = request.SerializeToString()
+
+    received = parse_export(wire, ExportTraceServiceRequest)
+
+    assert isinstance(received, WireTraceRequest)
+    assert (received.message, received.wire) == (request, wire)
+    logs = parse_export(b"", ExportLogsServiceRequest)
+    assert isinstance(logs, ExportLogsServiceRequest)
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [(name, expected) for name, _, expected in AS_STRING_CASES],
@@ -1081,6 +1149,80 @@ def test_trace_export_renders_arrays_kvlists_and_bytes_in_place_and_leaves_other
     for attributes in (*before, *after):
         del attributes[:]
     assert request == original
+
+
+def mixed_request() -> ExportTraceServiceRequest:
+    """Two resources of two scopes, whose spans hold structured values in their own, their events' or
+    their links' attributes, or scalars only (repeated keys and long strings among them), and spans
+    with invalid ids between them."""
+    request = ExportTraceServiceRequest()
+    for resource_index in range(2):
+        resource_spans = request.resource_spans.add()
+        resource_spans.resource.attributes.extend(every_kind_of_value(f"resource {resource_index}"))
+        for scope_index in range(2):
+            spans = resource_spans.scope_spans.add().spans
+            for span_index, holder in enumerate(["span", "event", "link", "none", "invalid", "none"]):
+                label = f"{resource_index}.{scope_index}.{span_index}"
+                span = spans.add(
+                    trace_id=b"\x01" * 16,
+                    span_id=b"\x00" * 7
+                    if holder == "invalid"
+                    else bytes([1, resource_index, scope_index, span_index]) * 2,
+                    name=label,
+                    start_time_unix_nano=T0 + span_index,
+                )
+                scalars = [kv("k", string(label)), kv("long", string("é" * M)), kv("k", integer(span_index))]
+                structured = every_kind_of_value(label)
+                span.attributes.extend(structured if holder == "span" else scalars)
+                span.events.add(name="e").attributes.extend(structured if holder == "event" else scalars)
+                span.links.add(trace_id=b"\x02" * 16).attributes.extend(
+                    structured if holder == "link" else scalars
+                )
+    return request
+
+
+def without_tenant(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {**row, "ResourceAttributes": {**row["ResourceAttributes"], HIVEBOARD_TENANT_ID: ""}} for row in rows
+    ]
+
+
+def test_a_request_from_the_wire_is_stored_as_the_same_request_visited_whole(storage: Storage) -> None:
+    request = mixed_request()
+    received = parse_export(request.SerializeToString(), ExportTraceServiceRequest)
+    assert isinstance(received, WireTraceRequest)
+
+    from_the_wire = store(storage, received)  # only the spans holding structured values are visited
+    visited_whole = store(storage, request)
+
+    assert (from_the_wire.export.spans, from_the_wire.export.rejected) == (20, 4)
+    assert from_the_wire.export.errors == visited_whole.export.errors
+    assert from_the_wire.export.cut_values == visited_whole.export.cut_values == 12  # the "too-deep" values
+    assert len(from_the_wire.rows) == 20
+    assert without_tenant(from_the_wire.rows) == without_tenant(visited_whole.rows)
+
+
+def test_a_request_from_the_wire_that_needs_no_change_is_wrapped_as_it_was_received() -> None:
+    scalars_only = mixed_request()
+    for resource_spans in scalars_only.resource_spans:
+        for scope_spans in resource_spans.scope_spans:
+            spans = [span for span in scope_spans.spans if span.name.endswith((".3", ".5"))]
+            del scope_spans.spans[:]
+            scope_spans.spans.extend(spans)
+    with_a_rejected_span, with_a_structured_value = copy.deepcopy(scalars_only), copy.deepcopy(scalars_only)
+    with_a_rejected_span.resource_spans[1].scope_spans[0].spans[0].span_id = b""
+    with_a_structured_value.resource_spans[1].scope_spans[0].spans[0].links[0].attributes.add(
+        key="b", value=AnyValue(bytes_value=b"\x01")
+    )
+
+    def envelope_holds_the_wire(request: ExportTraceServiceRequest) -> bool:
+        wire = request.SerializeToString()
+        export = trace_export(parse_export(wire, ExportTraceServiceRequest), new_tenant_id(), "live")
+        return wire in export.envelope
+
+    assert envelope_holds_the_wire(scalars_only)
+    assert not envelope_holds_the_wire(with_a_rejected_span)
+    assert not envelope_holds_the_wire(with_a_structured_value)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,13 +1,15 @@
 """Turn OTLP trace exports into rows of the `otel_traces` table, decoded by ClickHouse itself.
 
-Python checks the spans (`trace_export`), renders the few attribute values SQL cannot (arrays,
-kvlists and bytes, with `otlp_values.any_value_as_string`) into strings in place, drops repeated keys,
-and wraps the request, re-serialized, in a small envelope that adds each resource's service name and
-its attributes rendered whole (with the sender's tenant): a request holds one resource or a few,
-while SQL would render their attributes again for each span. ClickHouse parses the envelopes with
-the `Protobuf` input format and builds every column in C++ (`TRACES_INPUT`). Building rows in Python
-cost three times what the whole insert costs now; the SQL does only what is cheap per span and quick
-to plan (ClickHouse plans the INSERT anew each time).
+Python checks the spans (`trace_export`), renders in place the few attribute values SQL cannot
+(arrays, kvlists and bytes, with `otlp_values.any_value_as_string`), visiting only the spans that hold
+them when the request came with its encoding (`structured_spans`), and wraps the request (as it
+arrived, when nothing changed) in a small envelope that adds each resource's service name and its
+attributes rendered whole (with the sender's tenant): a request holds one resource or a few, while
+SQL would render their attributes again for each span. ClickHouse parses the envelopes with the
+`Protobuf` input format and builds every column in C++ (`TRACES_INPUT`), cutting long strings and
+keeping each repeated key once. Building rows in Python cost three times what the whole insert costs
+now; the SQL does only what is cheap per span and quick to plan (ClickHouse plans the INSERT anew
+each time).
 
 The values follow the OpenTelemetry Collector Contrib `clickhouseexporter` exactly (its
 `pushTraceData`), so that rows written by the upstream collector and by ours are identical:
