@@ -1091,25 +1091,31 @@ def test_resource_attributes_of_every_kind_are_stored_as_the_python_reference(st
     assert row["ResourceAttributes"] == expected
 
 
-def test_trace_export_renders_arrays_kvlists_and_bytes_in_place_and_leaves_other_values_to_sql() -> None:
-    request = ExportTraceServiceRequest()
+def scopes_of_two_resources(request: ExportTraceServiceRequest) -> Iterator[tuple[tuple[int, int], Any]]:
+    """Adds to `request` two resources, with attributes of every kind, of two scopes each: yields
+    each scope's (resource, scope) indexes and its spans."""
     for resource_index in range(2):
         resource_spans = request.resource_spans.add()
         resource_spans.resource.attributes.extend(every_kind_of_value(f"resource {resource_index}"))
         for scope_index in range(2):
-            spans = resource_spans.scope_spans.add().spans
-            for span_index in range(2):
-                label = f"{resource_index}.{scope_index}.{span_index}"
-                span = spans.add(
-                    trace_id=b"\x01" * 16, span_id=bytes([1, resource_index, scope_index, span_index]) * 2
+            yield (resource_index, scope_index), resource_spans.scope_spans.add().spans
+
+
+def test_trace_export_renders_arrays_kvlists_and_bytes_in_place_and_leaves_other_values_to_sql() -> None:
+    request = ExportTraceServiceRequest()
+    for (resource_index, scope_index), spans in scopes_of_two_resources(request):
+        for span_index in range(2):
+            label = f"{resource_index}.{scope_index}.{span_index}"
+            span = spans.add(
+                trace_id=b"\x01" * 16, span_id=bytes([1, resource_index, scope_index, span_index]) * 2
+            )
+            span.attributes.extend(every_kind_of_value(f"span {label}"))
+            for event_index in range(2):
+                span.events.add(name="e").attributes.extend(
+                    every_kind_of_value(f"event {label}.{event_index}")
                 )
-                span.attributes.extend(every_kind_of_value(f"span {label}"))
-                for event_index in range(2):
-                    span.events.add(name="e").attributes.extend(
-                        every_kind_of_value(f"event {label}.{event_index}")
-                    )
-                span.links.add(trace_id=b"\x02" * 16).attributes.extend(every_kind_of_value(f"link {label}"))
-                span.links.add()  # a link without attributes
+            span.links.add(trace_id=b"\x02" * 16).attributes.extend(every_kind_of_value(f"link {label}"))
+            span.links.add()  # a link without attributes
     original = copy.deepcopy(request)
     export = trace_export(request, new_tenant_id(), "live")
 
@@ -1156,28 +1162,23 @@ def mixed_request() -> ExportTraceServiceRequest:
     their links' attributes, or scalars only (repeated keys and long strings among them), and spans
     with invalid ids between them."""
     request = ExportTraceServiceRequest()
-    for resource_index in range(2):
-        resource_spans = request.resource_spans.add()
-        resource_spans.resource.attributes.extend(every_kind_of_value(f"resource {resource_index}"))
-        for scope_index in range(2):
-            spans = resource_spans.scope_spans.add().spans
-            for span_index, holder in enumerate(["span", "event", "link", "none", "invalid", "none"]):
-                label = f"{resource_index}.{scope_index}.{span_index}"
-                span = spans.add(
-                    trace_id=b"\x01" * 16,
-                    span_id=b"\x00" * 7
-                    if holder == "invalid"
-                    else bytes([1, resource_index, scope_index, span_index]) * 2,
-                    name=label,
-                    start_time_unix_nano=T0 + span_index,
-                )
-                scalars = [kv("k", string(label)), kv("long", string("é" * M)), kv("k", integer(span_index))]
-                structured = every_kind_of_value(label)
-                span.attributes.extend(structured if holder == "span" else scalars)
-                span.events.add(name="e").attributes.extend(structured if holder == "event" else scalars)
-                span.links.add(trace_id=b"\x02" * 16).attributes.extend(
-                    structured if holder == "link" else scalars
-                )
+    for (resource_index, scope_index), spans in scopes_of_two_resources(request):
+        for span_index, holder in enumerate(["span", "event", "link", "none", "invalid", "none"]):
+            label = f"{resource_index}.{scope_index}.{span_index}"
+            span_id = bytes([1, resource_index, scope_index, span_index]) * 2
+            span = spans.add(
+                trace_id=b"\x01" * 16,
+                span_id=b"\x00" * 7 if holder == "invalid" else span_id,
+                name=label,
+                start_time_unix_nano=T0 + span_index,
+            )
+            scalars = [kv("k", string(label)), kv("long", string("é" * M)), kv("k", integer(span_index))]
+            structured = every_kind_of_value(label)
+            span.attributes.extend(structured if holder == "span" else scalars)
+            span.events.add(name="e").attributes.extend(structured if holder == "event" else scalars)
+            span.links.add(trace_id=b"\x02" * 16).attributes.extend(
+                structured if holder == "link" else scalars
+            )
     return request
 
 
