@@ -24,8 +24,8 @@ FAIL are in the table.
 * CPU us/span: the collector's CPU time (all its threads) per acknowledged span, the figure that
   varies least between runs on a shared VM; compare versions on it as well as on spans/s.
 * Baseline, same run: the same rows written straight to chDB with the collector's own insert (no
-  network, no decoding), in this process, the ceiling the receivers are compared with, and its CPU
-  per span in two halves: the span checks in Python (`trace_export`, this thread's CPU) and the
+  network), in this process, the ceiling the receivers are compared with, and its CPU per span in
+  two halves: the span checks in Python (`parse_export` and `trace_export`, this thread's CPU) and the
   INSERT (the process's CPU while it runs: chDB's decoding, `otel_traces`, the materialized views
   and the merges running meanwhile). A collector can use no less CPU per span than their sum.
 
@@ -55,6 +55,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 import hiveloop
 from hiveboard.collector.ingest.trace_rows import TRACES_INPUT, trace_export
+from hiveboard.collector.receivers.otlp_decoding import parse_export
 from hiveboard.collector.writer.batch_writer import WriterConfig
 from hiveboard.storage import ChDBStorage
 from hiveboard.storage.schema import SchemaConfig, migrate
@@ -301,7 +302,8 @@ class Baseline:
 
     spans_per_s: float
     checks_us_per_span: float
-    """`trace_export` (Python): each span checked, its attributes prepared, the request wrapped."""
+    """The request parsed as the receivers parse it (`parse_export`), then `trace_export` (Python):
+    each span checked, the structured values of the spans holding them rendered, the request wrapped."""
     insert_us_per_span: float
     """The INSERT (chDB, every thread: decoding, `otel_traces`, its materialized views, and the merges
     running meanwhile)."""
@@ -312,7 +314,6 @@ def baseline(requests: list[bytes], target_spans: int, data_dir: Path) -> Baseli
     `max_batch_rows`: spans/s, and the CPU of each half."""
     with ChDBStorage(data_dir) as storage:
         migrate(storage, SchemaConfig())
-        parsed = [ExportTraceServiceRequest.FromString(body) for body in requests]
         written = 0
         checks_s = insert_s = 0.0
         started = time.perf_counter()
@@ -322,7 +323,8 @@ def baseline(requests: list[bytes], target_spans: int, data_dir: Path) -> Baseli
             envelopes, spans = [], 0
             checks_started = time.thread_time()
             while spans < batch_rows:
-                export = trace_export(parsed[index % len(parsed)], "default", "live")
+                request = parse_export(requests[index % len(requests)], ExportTraceServiceRequest)
+                export = trace_export(request, "default", "live")
                 envelopes.append(export.envelope)
                 spans += export.spans
                 index += 1
