@@ -88,6 +88,7 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChDBStorage]:
             "issue_states",
             "eager_costs_view",
             "events_by_severity",
+            "llm_models",
         ]
         yield storage
 
@@ -153,7 +154,7 @@ def test_the_small_tables_merge_with_clickhouses_own_selector_base(storage: ChDB
         "SELECT name, extract(engine_full, 'merge_selector_base = (\\d+)') FROM system.tables "
         "WHERE database = 'hiveboard' AND name LIKE 'hb\\_%' AND engine LIKE '%MergeTree' ORDER BY name"
     ).rows
-    small = {*current_state.SMALL_TABLES, current_state.ISSUE_STATES_TABLE}
+    small = {*current_state.SMALL_TABLES, current_state.ISSUE_STATES_TABLE, current_state.LLM_MODELS_TABLE}
     assert {name for name, base in settings if base == "5"} == small
     # The large tables keep the engine-wide base (ChDBStorage's configuration).
     assert {"hb_events", "hb_llm_calls"} <= {name for name, base in settings if base == ""}

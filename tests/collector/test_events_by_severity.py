@@ -61,7 +61,7 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChDBStorage]:
         storage,
         applied,
     ):
-        assert applied == ["events_by_severity"]
+        assert applied == ["events_by_severity", "llm_models"]
         yield storage
 
 

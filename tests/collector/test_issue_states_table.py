@@ -74,7 +74,7 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChDBStorage]:
     after = [_spans(batch) for batch in AFTER_MIGRATION]
     directory = tmp_path_factory.mktemp("chdb")
     with stored_across_migration(directory, 17, before, after, TENANT) as (storage, applied):
-        assert applied == ["issue_states", "eager_costs_view", "events_by_severity"]
+        assert applied == ["issue_states", "eager_costs_view", "events_by_severity", "llm_models"]
         yield storage
 
 

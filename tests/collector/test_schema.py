@@ -993,6 +993,14 @@ def test_each_hiveboard_table_has_its_key_and_retention(storage: ChDBStorage) ->
             "TTL toDateTime(Timestamp) + toIntervalDay(30)",
             True,
         ),
+        (
+            "hb_llm_models",
+            "AggregatingMergeTree",
+            "",
+            "Provider, Model",
+            "TTL toDateTime(LastCall) + toIntervalDay(30)",
+            True,
+        ),
         ("hb_model_prices", "ReplacingMergeTree", "", "Provider, Model", "", True),
         (
             "hb_pipeline_events",
@@ -1040,11 +1048,12 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         "issue_states",
         "eager_costs_view",
         "events_by_severity",
+        "llm_models",
     ]
     assert migrate(storage, config) == []
 
     notes = Migration(
-        20,
+        21,
         "hb_notes",
         lambda c: [
             f"CREATE TABLE IF NOT EXISTS `{c.database}`.hb_notes (note String) ENGINE = MergeTree ORDER BY note"
@@ -1075,14 +1084,15 @@ def test_migrate_applies_each_migration_once_in_version_order(storage: ChDBStora
         (17, "issue_states"),
         (18, "eager_costs_view"),
         (19, "events_by_severity"),
-        (20, "hb_notes"),
+        (20, "llm_models"),
+        (21, "hb_notes"),
     ]
     tables = storage.query("SELECT count() FROM system.tables WHERE database = 'migrations_test'")
     # 4 exporter + 8 hb_* tables and views + hb_api_keys + hb_model_prices + hb_llm_costs
     # + hb_projects + hb_agent_reports and its view + hb_agent_activity and its view
-    # + hb_agent_tasks, hb_pipeline_events, hb_insight_events and hb_issue_states and their views
-    # + hb_ended_sessions + hb_schema_migrations + hb_notes
-    assert tables.rows == [(31,)]
+    # + hb_agent_tasks, hb_pipeline_events, hb_insight_events, hb_issue_states and hb_llm_models and
+    # their views + hb_ended_sessions + hb_schema_migrations + hb_notes
+    assert tables.rows == [(33,)]
 
 
 def test_event_attributes_are_compressed_with_lz4_after_the_migrations(storage: ChDBStorage) -> None:
@@ -1132,6 +1142,7 @@ def test_every_statement_of_cluster_mode_is_on_the_cluster_with_replicated_engin
         "ReplicatedMergeTree()",  # hb_insight_events
         "ReplicatedMergeTree()",  # hb_ended_sessions
         "ReplicatedAggregatingMergeTree()",  # hb_issue_states
+        "ReplicatedAggregatingMergeTree()",  # hb_llm_models
     ]
 
 
@@ -1158,10 +1169,11 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         "issue_states",
         "eager_costs_view",
         "events_by_severity",
+        "llm_models",
     ]
 
     commands = client.commands()
-    assert len(commands) == 52 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
+    assert len(commands) == 54 and all("ON CLUSTER `hive-cluster`" in command for command in commands)
     inserts = [args for method, args, _ in client.calls if method == "insert"]
     assert inserts == [
         ("`hiveboard`.`hb_schema_migrations`", [[1], ["otel_exporter_tables"]]),
@@ -1183,4 +1195,5 @@ def test_migrate_on_a_cluster_sends_only_cluster_ddl_and_records_each_migration(
         ("`hiveboard`.`hb_schema_migrations`", [[17], ["issue_states"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[18], ["eager_costs_view"]]),
         ("`hiveboard`.`hb_schema_migrations`", [[19], ["events_by_severity"]]),
+        ("`hiveboard`.`hb_schema_migrations`", [[20], ["llm_models"]]),
     ]

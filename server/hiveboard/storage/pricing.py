@@ -10,9 +10,10 @@ dated prices take effect and a model genai-prices learns later gets its rates. `
 
 HiveBoard's collector wakes the job after each write (`PricingJob.wake`): the job then prices the
 pairs no row of `hb_model_prices` holds yet (`price_new_models`), so new models get their rates
-within a second rather than at the next refresh. That query reads only `hb_llm_calls`' three
-LowCardinality model columns and the small prices table, and runs at most every
-`min_wake_interval_s`, however often the writer wakes it:
+within a second rather than at the next refresh. Both read the pairs from `hb_llm_models`, a row
+per pair that a view keeps from the calls `hb_llm_calls` receives, and the small prices table, not
+every call kept; `price_new_models` runs at most every `min_wake_interval_s`, however often the
+writer wakes it:
 
     pricer = ModelPricer(storage)
     job = PricingJob(pricer, interval_s=300)
@@ -34,7 +35,7 @@ from typing import Any, Final
 
 from hiveboard.storage import Storage, StorageError
 from hiveboard.storage.prices import clear_price_cache, price_for
-from hiveboard.storage.schema.hiveboard_tables import LLM_CALLS_TABLE
+from hiveboard.storage.schema.current_state import LLM_MODELS_TABLE
 from hiveboard.storage.schema.prices_table import PRICES_COLUMNS, PRICES_TABLE
 
 __all__ = ("DEFAULT_INTERVAL_S", "DEFAULT_MAX_AGE", "ModelPricer", "PricingJob")
@@ -48,13 +49,11 @@ DEFAULT_MIN_WAKE_INTERVAL_S: Final = 0.5
 # Before any price: `UpdatedAt >= this` holds for every row of hb_model_prices.
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
-# Distinct over the three LowCardinality columns first (cheap), then over the two models of each.
+# `hb_llm_models` holds the pairs of `hb_llm_calls` (a row per pair once merged).
 _PAIRS_TO_PRICE = f"""\
 SELECT DISTINCT Provider, Model
-FROM (SELECT DISTINCT Provider, ResponseModel, RequestModel FROM {LLM_CALLS_TABLE})
-ARRAY JOIN [ResponseModel, RequestModel] AS Model
-WHERE Model != ''
-    AND (Provider, Model) NOT IN (
+FROM {LLM_MODELS_TABLE}
+WHERE (Provider, Model) NOT IN (
         SELECT Provider, Model FROM {PRICES_TABLE} FINAL
         WHERE UpdatedAt >= {{fresh_since:DateTime64(3, 'UTC')}}
     )"""

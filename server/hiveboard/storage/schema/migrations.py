@@ -134,6 +134,11 @@ def _events_by_severity(config: SchemaConfig) -> list[str]:
     return hiveboard_tables.events_by_severity_statements(config.database, config.cluster_name)
 
 
+def _llm_models(config: SchemaConfig) -> list[str]:
+    ttl_days = config.llm_calls_ttl_days
+    return current_state.llm_models_statements(config.database, config.cluster_name, ttl_days)
+
+
 def _ended_sessions_table(config: SchemaConfig) -> list[str]:
     return ended_sessions_table.statements(config.database, config.cluster_name)
 
@@ -166,6 +171,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(17, "issue_states", _issue_states),
     Migration(18, "eager_costs_view", _replace_costs_view),
     Migration(19, "events_by_severity", _events_by_severity),
+    # After hb_llm_calls (2), which feeds it.
+    Migration(20, "llm_models", _llm_models),
 )
 
 
