@@ -54,9 +54,9 @@ _PAIRS_TO_PRICE = f"""\
 SELECT DISTINCT Provider, Model
 FROM {LLM_MODELS_TABLE}
 WHERE (Provider, Model) NOT IN (
-        SELECT Provider, Model FROM {PRICES_TABLE} FINAL
-        WHERE UpdatedAt >= {{fresh_since:DateTime64(3, 'UTC')}}
-    )"""
+    SELECT Provider, Model FROM {PRICES_TABLE} FINAL
+    WHERE UpdatedAt >= {{fresh_since:DateTime64(3, 'UTC')}}
+)"""
 
 
 class ModelPricer:

@@ -80,8 +80,8 @@ class Ingestor:
         of the spans rejected. Raises `WriterBusyError` or `WriteFailedError` when they could not be."""
         window = self._traces_retention.window(time.time_ns())
         export = trace_export(request, principal.tenant_id, principal.key_type.value, window)
-        # Parsed, the request is about three times its wire size: only its rows wait for the writer,
-        # whose `max_pending_rows` bounds the memory waiting to be written.
+        # Parsed, the request is about three times its wire size (a `WireTraceRequest` holds both):
+        # only its rows wait for the writer, whose `max_pending_rows` bounds the memory waiting.
         del request
         await asyncio.wrap_future(self._traces.submit(export.envelope, export.spans))
         response = ExportTraceServiceResponse()
