@@ -664,11 +664,12 @@ def test_any_value_as_string(value: AnyValue, expected: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # Value.AsString() as stored, value by value against the Python reference
 #
-# SQL renders strings (cut at 64 KiB), ints, bools, doubles and empty values; `trace_export` has
-# already replaced arrays, kvlists and bytes by their Python rendering (a string, which SQL then
-# reads like any other) and kept each repeated key once. Every case is an attribute list, sent
-# twice in one insert: as a span's whole attribute list, and with a kvlist value added, so that a
-# list of SQL-rendered values holds a Python-rendered one too.
+# SQL renders strings (cut at 64 KiB), ints, bools, doubles and empty values, and keeps each
+# repeated key once; `trace_export` has already replaced arrays, kvlists and bytes by their Python
+# rendering (which SQL stores as it is). Every case is an attribute list, sent twice in one insert:
+# as a span's whole attribute list, and with a kvlist value added, so that a list of SQL-rendered
+# values holds a Python-rendered one too; and each case again as a request of its own, parsed as the
+# receivers parse it.
 
 
 def nested(kind: str, levels: int, leaf: AnyValue) -> AnyValue:
@@ -1056,7 +1057,7 @@ def every_kind_of_value(label: str) -> list[KeyValue]:
         "too-deep": nested("mixed", MAX_NESTING_DEPTH + 2, string("leaf")),
     }
     attributes = [kv(key, value) for key, value in values.items()]
-    # Repeated keys: `trace_export` keeps each once, at its first position with its last value.
+    # Repeated keys: SQL keeps each once, at its first position with its last value.
     return [*attributes, kv("array", string("again")), kv("string", array(string("again")))]
 
 
